@@ -1,0 +1,27 @@
+# The two commands of the quick start:
+#   make run   set up and start the engine on embedded defaults
+#   make test  set up and run every test
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup lint bench clean
+
+setup:
+	@PYTHON=$(PY) ./scripts/bootstrap.sh
+
+run: setup
+	$(BIN)/ivr-engine run
+
+test: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,49 @@
+"""The project's error hierarchy: one root, API-facing subclasses with a status and a code."""
+
+from __future__ import annotations
+
+
+class IvrError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+    status: int = 500
+    code: str = "internal-error"
+
+
+class ConfigError(IvrError):
+    """Settings or a configuration file is invalid; the message says where and why."""
+
+    status = 400
+    code = "invalid-config"
+
+
+class ValidationError(IvrError):
+    """Input (a number, an interval, a prompt) failed validation."""
+
+    status = 400
+    code = "invalid-input"
+
+    def __init__(self, message: str, path: str = "") -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}" if path else message)
+
+
+class NotFoundError(IvrError):
+    """The requested object does not exist."""
+
+    status = 404
+    code = "not-found"
+
+
+class ConflictError(IvrError):
+    """The change conflicts with the current state (e.g. a refused target change)."""
+
+    status = 409
+    code = "conflict"
+
+
+class DatabaseUnavailable(IvrError):
+    """PostgreSQL cannot be reached."""
+
+    status = 503
+    code = "database-unavailable"
