@@ -1,0 +1,182 @@
+"""The ARI HTTP transport: one pooled aiohttp session, typed errors, an optional observer.
+
+Every REST call goes through ``AriHttp.request``, which builds the query (lists joined by
+commas, booleans as ``true``/``false``, ``None`` dropped), maps a failed status to its typed
+``AriError`` subclass, and reports latency and outcome to the observer (for metrics).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+
+from ivr_engine.asterisk.ari.errors import AriConnectionError, error_for_status
+
+log = logging.getLogger("ivr_engine.asterisk.ari")
+
+ParamValue = str | int | float | bool | Sequence[str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestStat:
+    """One finished request, as the observer sees it.
+
+    ``operation`` is a stable name (``channels.play``) suited as a metric label, unlike the
+    path, which holds ids. ``status`` is 0 when no HTTP answer came back.
+    """
+
+    operation: str
+    method: str
+    status: int
+    seconds: float
+    error: str | None = None
+
+
+Observer = Callable[[RequestStat], None]
+
+
+def basic_auth(user: str, password: str) -> str:
+    """The ``Authorization`` header value for HTTP Basic auth."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def seg(value: str) -> str:
+    """Quote one path segment (ids may hold any character but ``/``)."""
+    return quote(value, safe="")
+
+
+def query(params: Mapping[str, ParamValue]) -> dict[str, str]:
+    """ARI query parameters: drop None, booleans lower-case, sequences comma-joined."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            out[key] = str(value)
+        else:
+            out[key] = ",".join(value)
+    return out
+
+
+class AriHttp:
+    """Owns the HTTP session to one Asterisk's ``/ari`` and sends requests on it."""
+
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 10.0,
+        max_connections: int = 64,
+        observer: Observer | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.headers = {"Authorization": basic_auth(user, password)}
+        self.timeout = timeout
+        self.observer = observer
+        self._max_connections = max_connections
+        self._session = session
+        self._own_session = session is None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        """The shared session, created on first use (inside the running loop)."""
+        if self._session is None:
+            connector = aiohttp.TCPConnector(
+                limit=self._max_connections, keepalive_timeout=30.0, ttl_dns_cache=300
+            )
+            self._session = aiohttp.ClientSession(connector=connector)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> AriHttp:
+        return self
+
+    async def __aexit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def request(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        params: Mapping[str, ParamValue] | None = None,
+        *,
+        body: Mapping[str, Any] | None = None,
+        reply_timeout: float | None = None,
+    ) -> Any:
+        """Send one request; return the decoded JSON (None for 204) or raise an AriError."""
+        url = f"{self.base_url}{path}"
+        started = time.perf_counter()
+        status = 0
+        try:
+            async with self.session.request(
+                method,
+                url,
+                params=query(params or {}),
+                json=body,
+                headers=self.headers,
+                timeout=aiohttp.ClientTimeout(total=reply_timeout or self.timeout),
+            ) as resp:
+                status = resp.status
+                text = await resp.text()
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            self._observe(operation, method, 0, started, type(exc).__name__)
+            raise AriConnectionError(
+                f"{type(exc).__name__}: {exc}", method, path
+            ) from exc
+        if status >= 400:
+            err = error_for_status(status, _message(text), method, path)
+            self._observe(operation, method, status, started, type(err).__name__)
+            raise err
+        self._observe(operation, method, status, started, None)
+        if status == 204 or not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise error_for_status(502, f"non-JSON reply: {text[:80]!r}", method, path) from exc
+
+    def _observe(
+        self, operation: str, method: str, status: int, started: float, error: str | None
+    ) -> None:
+        """Report one request to the observer; an observer failure never fails the call."""
+        if self.observer is None:
+            return
+        try:
+            self.observer(
+                RequestStat(operation, method, status, time.perf_counter() - started, error)
+            )
+        except Exception:
+            log.exception("ARI request observer failed")
+
+
+def _message(text: str) -> str:
+    """Asterisk's error message: the ``message`` of a JSON body, else the (short) text."""
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return text.strip()[:200]
+    if isinstance(data, dict) and "message" in data:
+        return str(data["message"])
+    return text.strip()[:200]
