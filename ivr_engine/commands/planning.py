@@ -1,0 +1,152 @@
+"""``ivr-engine plan`` (a dry run of one call, or a week) and ``ivr-engine check``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from ivr_engine.app import open_database
+from ivr_engine.commands.db import read_document
+from ivr_engine.domain.checks import Finding, check_document
+from ivr_engine.domain.model import ConfigDocument, NumberConfig
+from ivr_engine.domain.numbers import format_number, normalize
+from ivr_engine.domain.planner import CallPlan, plan_call
+from ivr_engine.domain.render import format_plan, format_week
+from ivr_engine.domain.timeline import week_timeline
+from ivr_engine.errors import ConfigError, DatabaseUnavailable, NotFoundError, ValidationError
+from ivr_engine.settings import Settings, load_settings
+from ivr_engine.store.config_repo import (
+    export_document,
+    fetch_number_config,
+    fetch_virtual_numbers,
+)
+
+
+def parse_at(text: str, tz: ZoneInfo) -> datetime:
+    """An ISO time; one without an offset is read in ``tz`` (the number's tenant zone)."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{text!r} is not an ISO time such as 2026-11-20T12:00",
+                              "--at") from None
+    return when.replace(tzinfo=tz) if when.tzinfo is None else when
+
+
+async def number_config(settings: Settings, number: str) -> NumberConfig | None:
+    """The stored configuration of one number (None when the database does not know it)."""
+    digits = normalize(number)
+    async with open_database(settings) as db:
+        return await fetch_number_config(db.pool, digits)
+
+
+async def plan_command(settings: Settings, number: str, caller: str, at: str) -> CallPlan:
+    """The plan for one call to ``number`` from ``caller`` at ``at``."""
+    config = await number_config(settings, number)
+    tz = ZoneInfo(config.timezone) if config else settings.tz
+    return plan_call(config, caller, number, parse_at(at, tz))
+
+
+async def week_command(settings: Settings, number: str, start: date | None) -> str:
+    """A readable timeline of a week of the number, from ``start`` (default: today)."""
+    config = await number_config(settings, number)
+    if config is None:
+        raise NotFoundError(f"{format_number(normalize(number))} is not a virtual number")
+    start = start or datetime.now(ZoneInfo(config.timezone)).date()
+    return format_week(config, week_timeline(config, start))
+
+
+def file_exists_near(base: Path, sounds_dir: Path) -> Callable[[str], bool]:
+    """An audio-file test: an absolute path, or relative to the config file or sounds dir
+    (an Asterisk sound name may omit its extension)."""
+    def exists(name: str) -> bool:
+        path = Path(name)
+        if path.is_absolute():
+            return path.exists()
+        for root in (base, sounds_dir):
+            if (root / path).exists() or any((root / path.parent).glob(f"{path.name}.*")):
+                return True
+        return False
+    return exists
+
+
+async def _db_numbers(settings: Settings) -> frozenset[str] | None:
+    """Every virtual number in the database, or None when it cannot be reached."""
+    if not settings.database_url and not (Path(settings.data_dir) / "pg").exists():
+        return None
+    try:
+        async with open_database(settings, max_size=1) as db:
+            return await fetch_virtual_numbers(db.pool)
+    except (DatabaseUnavailable, ConfigError) as exc:
+        print(f"note: database not used for the checks: {exc}", file=sys.stderr)
+        return None
+
+
+async def check_command(settings: Settings, file: str | None) -> list[Finding]:
+    """Findings for a file (against the database's other numbers when reachable) or for
+    what the database holds."""
+    today = datetime.now(settings.tz).date()
+    sounds = Path(settings.prompts.sounds_dir)
+    if file is None:
+        async with open_database(settings) as db:
+            doc: ConfigDocument = await export_document(db.pool)
+        return check_document(doc, today=today, file_exists=file_exists_near(Path.cwd(), sounds))
+    doc = read_document(file)
+    base = await asyncio.to_thread(lambda: Path(file).resolve().parent)
+    own = {e.number for t in doc.tenants for e in t.numbers}
+    others = await _db_numbers(settings) or frozenset()
+    return check_document(doc, today=today,
+                          file_exists=file_exists_near(base, sounds),
+                          other_virtual_numbers=frozenset(others - own))
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a date such as 2026-11-23", "--from") from None
+
+
+def _plan(args: argparse.Namespace) -> int:
+    settings = load_settings(args.config)
+    if args.week:
+        start = _date(args.start) if args.start else None
+        print(asyncio.run(week_command(settings, args.number, start)))
+        return 0
+    if not args.caller or not args.at:
+        raise ValidationError("give --caller and --at (or --week)", "plan")
+    plan = asyncio.run(plan_command(settings, args.number, args.caller, args.at))
+    if args.json:
+        print(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(format_plan(plan))
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    findings = asyncio.run(check_command(load_settings(args.config), args.file))
+    for f in findings:
+        print(f"{f.severity}: {f.path}: {f.message}" if f.path else f"{f.severity}: {f.message}")
+    errors = sum(1 for f in findings if str(f.severity) == "error")
+    print(f"{len(findings)} finding(s), {errors} error(s)")
+    return 1 if errors else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``plan`` and ``check``."""
+    p = subparsers.add_parser("plan", help="dry run: what a call does, or a week's timeline")
+    p.add_argument("--number", required=True, help="the virtual number")
+    p.add_argument("--caller", help="the calling number (or 'anonymous')")
+    p.add_argument("--at", help="ISO time; without an offset, in the number's time zone")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--week", action="store_true", help="print a week's timeline")
+    p.add_argument("--from", dest="start", help="first day of the week (default: today)")
+    p.set_defaults(func=_plan)
+    p = subparsers.add_parser("check", help="static checks of a configuration file or the DB")
+    p.add_argument("file", nargs="?", help="YAML file (default: what the database holds)")
+    p.set_defaults(func=_check)

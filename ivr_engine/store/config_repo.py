@@ -1,0 +1,99 @@
+"""Reading the configuration model back from Postgres.
+
+A number's ``NumberConfig`` is built exactly as the document's would be: the tenant's
+defaults layer and the number's own layer go through ``config_doc.resolve``. Forward targets
+(the number's effective list) and caller lists come from their tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import asyncpg
+
+from ivr_engine.domain.config_doc import resolve, settings_from_data
+from ivr_engine.domain.model import (
+    ConfigDocument,
+    ForwardTarget,
+    NumberConfig,
+    NumberEntry,
+    NumberSettings,
+    TenantConfig,
+)
+from ivr_engine.store.queries import queries
+
+Executor = asyncpg.Connection | asyncpg.Pool
+Row = Mapping[str, Any]
+
+
+def _callers(values: Sequence[str] | None) -> frozenset[str] | None:
+    """A caller list layer: None when empty (nothing set at this layer)."""
+    return frozenset(values) if values else None
+
+
+def tenant_layer(row: Row) -> NumberSettings:
+    """The tenant defaults layer of a ``number_config_sources`` row."""
+    base = settings_from_data(row["tenant_settings"], path=f"tenant {row['tenant_id']}")
+    return dataclasses.replace(base, block_list=_callers(row["tenant_block"]),
+                               free_pass=_callers(row["tenant_free_pass"]))
+
+
+def number_layer(row: Row) -> NumberSettings:
+    """The number's own layer of a ``number_config_sources`` row (targets = effective list)."""
+    base = settings_from_data(row["number_settings"], path=f"number {row['number']}")
+    targets = tuple(ForwardTarget(str(n), int(s)) for n, s in row["targets"])
+    return dataclasses.replace(base, targets=targets,
+                               block_list=_callers(row["number_block"]),
+                               free_pass=_callers(row["number_free_pass"]))
+
+
+def config_from_row(row: Row) -> NumberConfig:
+    """The resolved configuration of one ``number_config_sources`` row."""
+    tenant = TenantConfig(id=row["tenant_id"], name=row["tenant_name"],
+                          timezone=row["timezone"], defaults=tenant_layer(row))
+    entry = NumberEntry(number=row["number"], settings=number_layer(row), label=row["label"])
+    return resolve(tenant, entry, version=int(row["version"]))
+
+
+async def fetch_number_config(db: Executor, number: str) -> NumberConfig | None:
+    """The resolved configuration of one (normalised) number, or None when unknown."""
+    row = await db.fetchrow(queries()["number_config"], number)
+    return None if row is None else config_from_row(row)
+
+
+async def fetch_all_number_configs(db: Executor,
+                                   tenant_id: str | None = None) -> list[NumberConfig]:
+    """Every number's resolved configuration (of one tenant when given), by number."""
+    rows = await db.fetch(queries()["all_number_configs"], tenant_id)
+    return [config_from_row(r) for r in rows]
+
+
+async def fetch_virtual_numbers(db: Executor) -> frozenset[str]:
+    """Every virtual number known to the database, whatever its status."""
+    rows = await db.fetch(queries()["all_virtual_numbers"])
+    return frozenset(r["number"] for r in rows)
+
+
+async def export_document(db: Executor) -> ConfigDocument:
+    """The database's configuration as a document (for ``check`` without a file).
+
+    Each number carries its effective forward targets in its own layer.
+    """
+    rows = await db.fetch(queries()["all_number_configs"], None)
+    by_tenant: dict[str, list[Row]] = {}
+    for row in rows:
+        by_tenant.setdefault(row["tenant_id"], []).append(row)
+    tenants = []
+    for t in await db.fetch(queries()["tenants"]):
+        numbers = by_tenant.get(t["id"], [])
+        defaults = settings_from_data(t["settings"], path=f"tenant {t['id']}")
+        lists = await db.fetch(queries()["tenant_caller_lists"], t["id"])
+        defaults = dataclasses.replace(
+            defaults,
+            block_list=_callers([r["caller"] for r in lists if r["list"] == "block"]),
+            free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]))
+        entries = tuple(NumberEntry(r["number"], number_layer(r), r["label"]) for r in numbers)
+        tenants.append(TenantConfig(t["id"], t["name"], t["timezone"], defaults, entries))
+    return ConfigDocument(tuple(tenants))

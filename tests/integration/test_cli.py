@@ -1,0 +1,158 @@
+"""The command line against a real database: migrate, load, plan (the issue's table),
+plan --week and check, through the real entry point ``ivr_engine.cli.main``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from ivr_engine.cli import main
+from ivr_engine.settings import Settings
+
+SAMPLE = str(Path(__file__).resolve().parents[2] / "deploy" / "sample-config.yaml")
+
+# number, caller, at (Asia/Seoul), state, outcome
+TABLE = [
+    ("0505-123-4567", "010-2000-3000", "2026-11-20T12:00", "open", "forward"),
+    ("0505-123-4567", "010-2000-3000", "2026-11-20T15:30", "lunch", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2026-11-20T23:30", "closed", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2026-11-22T12:00", "closed", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2026-12-25T12:00", "holiday", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2027-02-08T12:00", "holiday", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2027-06-15T12:00", "holiday", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2026-12-31T12:00", "holiday", "announce"),
+    ("0505-123-4567", "010-2000-3000", "2026-11-25T11:30", "block_period", "announce"),
+    ("0505-123-4567", "+82 10-9999-0000", "2026-11-20T12:00", "blocked_caller", "announce"),
+    ("0505-123-4567", "anonymous", "2026-11-20T12:00", "blocked_caller", "announce"),
+    ("0505-123-4567", "010-5555-6666", "2026-11-20T23:30", "closed", "forward"),
+    ("0507-1234-5678", "010-2000-3000", "2026-11-20T12:00", "paused", "announce"),
+    ("0504-222-3333", "010-2000-3000", "2026-11-20T12:00", "unallocated", "announce"),
+]
+
+
+@pytest.fixture
+def cli_env(settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The CLI reads its settings from the environment: point it at the test database."""
+    monkeypatch.setenv("DATABASE_URL", settings_for_db.database_url)
+    monkeypatch.setenv("IVR_DATA_DIR", settings_for_db.data_dir)
+    return settings_for_db
+
+
+@pytest.fixture
+def loaded(cli_env: Settings, capsys: pytest.CaptureFixture[str]) -> Settings:
+    assert main(["load", SAMPLE]) == 0
+    assert "5 number(s) created" in capsys.readouterr().out
+    return cli_env
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
+    assert main(list(argv)) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plan_json_reproduces_the_table(loaded: Settings,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    for number, caller, at, state, outcome in TABLE:
+        plan = run_json(capsys, "plan", "--number", number, "--caller", caller, "--at", at,
+                        "--json")
+        row = (number, caller, at)
+        assert (plan["state"], plan["outcome"]) == (state, outcome), row
+        assert plan["reasons"] and all(isinstance(r, str) for r in plan["reasons"]), row
+        actions = [s["action"] for s in plan["steps"]]
+        assert ("dial" in actions) == (outcome == "forward"), row
+
+
+def test_open_call_has_coloring_whisper_and_ordered_targets(
+        loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    plan = run_json(capsys, "plan", "--number", "0505-123-4567", "--caller", "010-2000-3000",
+                    "--at", "2026-11-20T12:00:00+09:00", "--json")
+    dial = next(s for s in plan["steps"] if s["action"] == "dial")
+    assert [t["number"] for t in dial["targets"]] == ["01011112222", "023334444"]
+    assert [t["ring_seconds"] for t in dial["targets"]] == [20, 15]
+    assert dial["strategy"] == "sequential"
+    assert dial["coloring"] == {"text": "전화 주셔서 감사합니다. 강남피자입니다."}
+    assert dial["whisper"] == {"text": "배달앱 주문 전화입니다."}
+
+
+def test_at_with_an_offset_is_converted(loaded: Settings,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    # 03:00 UTC is 12:00 in Seoul (open); 12:00 UTC would be 21:00 (open), 15:00 UTC 00:00.
+    utc_noon_seoul = run_json(capsys, "plan", "--number", "0505-123-4567", "--caller",
+                              "010-2000-3000", "--at", "2026-11-20T06:30:00+00:00", "--json")
+    assert utc_noon_seoul["state"] == "lunch"  # 15:30 in Seoul
+
+
+def test_load_twice_is_idempotent(loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["load", SAMPLE]) == 0
+    assert "0 number(s) created, 0 updated, 5 unchanged" in capsys.readouterr().out
+
+
+def test_load_errors_name_file_and_path(cli_env: Settings, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    data = yaml.safe_load(Path(SAMPLE).read_text(encoding="utf-8"))
+    data["tenants"][0]["numbers"][0]["strategy"] = "random"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["load", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}: tenants[0].numbers[0].strategy" in err
+
+
+def test_target_change_refused_then_forced(loaded: Settings, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    data = yaml.safe_load(Path(SAMPLE).read_text(encoding="utf-8"))
+    data["tenants"][0]["numbers"][0]["targets"].reverse()
+    first = tmp_path / "first.yaml"
+    first.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["load", str(first)]) == 0  # a change, but the first one
+    capsys.readouterr()
+    assert main(["load", SAMPLE]) == 1
+    assert "0505-123-4567" in capsys.readouterr().err
+    assert main(["load", SAMPLE, "--force-targets"]) == 0
+    assert "forward targets of 0505-123-4567: change (forced)" in capsys.readouterr().out
+
+
+def test_plan_week_prints_a_timeline(loaded: Settings,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "--number", "0505-123-4567", "--week", "--from", "2026-11-23"]) == 0
+    out = capsys.readouterr().out
+    assert "Mon 23 Nov" in out and "Sun 29 Nov" in out and "Mon 30 Nov" not in out
+    assert "lunch" in out and "block_period" in out
+
+
+def test_check_database_and_file(loaded: Settings, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0  # what the database holds: the sample, no errors
+    assert "0 error(s)" in capsys.readouterr().out
+    # A new tenant whose target is a virtual number that only the database knows: a loop.
+    looping = {"tenants": [{"id": "new-shop", "numbers": [{
+        "number": "0505-555-0000", "targets": [{"number": "0505-987-6543"}],
+        "prompts": {"greeting": {"audio": "greetings/missing.wav"}}}]}]}
+    path = tmp_path / "loop.yaml"
+    path.write_text(yaml.safe_dump(looping), encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "error: tenants[0].numbers[0].targets[0]" in out
+    assert "greetings/missing.wav" in out
+    (tmp_path / "greetings").mkdir()
+    (tmp_path / "greetings" / "missing.wav").write_bytes(b"RIFF")
+    assert main(["check", str(path)]) == 1
+    assert "missing.wav" not in capsys.readouterr().out  # found next to the file now
+    assert main(["load", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["check"]) == 1
+    assert "error: tenants[2].numbers[0].targets[0]" in capsys.readouterr().out
+
+
+def test_commands_need_a_migrated_database(monkeypatch: pytest.MonkeyPatch, empty_db_url: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("DATABASE_URL", empty_db_url)
+    assert main(["load", SAMPLE]) == 1
+    assert "ivr-engine migrate" in capsys.readouterr().err
+    assert main(["migrate"]) == 0
+    assert "applied 0001_init.sql" in capsys.readouterr().out
+    assert main(["migrate"]) == 0
+    assert "up to date" in capsys.readouterr().out
