@@ -144,7 +144,7 @@ def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix:
 
 
 def validate(settings: Settings) -> Settings:
-    """Check values that have a meaning beyond their type; raise ConfigError on the first bad one."""
+    """Check values that mean more than their type; raise ConfigError on the first bad one."""
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):

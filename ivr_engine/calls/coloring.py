@@ -1,0 +1,109 @@
+"""The coloring (custom ringback) a caller hears while the forward targets ring.
+
+Played as early media on the unanswered caller channel (SIP 183, never an answer), looped by
+re-issuing the play on each PlaybackFinished. Stopped before the caller is answered or
+bridged: a running playback holds the channel's command queue (protocol facts A.2), so an
+answer sent while it plays would wait until the sound ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+
+from ivr_engine.asterisk.ari.errors import AriError
+from ivr_engine.asterisk.ari.events import PlaybackFinished
+from ivr_engine.calls.env import CallEnv
+
+log = logging.getLogger(__name__)
+
+
+class ColoringLoop:
+    """Loops one sound on the caller as early media until stopped; without a sound (or when
+    it cannot be played) it falls back to a ringing indication."""
+
+    def __init__(self, env: CallEnv, channel_id: str, media: str | None,
+                 gone: asyncio.Event | None = None) -> None:
+        self.env = env
+        self._gone = gone or asyncio.Event()
+        self.channel_id = channel_id
+        self.media = media
+        self.plays = 0
+        self.fell_back_to_ring = False
+        self._stopping = False
+        self._current: str | None = None
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._ids = itertools.count(1)
+
+    async def start(self) -> None:
+        """Begin the coloring (or ringing when the number has none)."""
+        if self.media is None:
+            await self._ring()
+            return
+        self._task = asyncio.create_task(self._loop(), name=f"coloring-{self.channel_id}")
+
+    async def _ring(self) -> None:
+        """Indicate ringing (180) to the caller instead of a coloring."""
+        self.fell_back_to_ring = True
+        try:
+            await self.env.ari.ring(self.channel_id)
+        except AriError as exc:
+            log.warning("ringing indication on %s failed: %s", self.channel_id, exc)
+
+    async def _loop(self) -> None:
+        """Play, wait for the end, play again, until stopped."""
+        assert self.media is not None
+        while not self._stopping:
+            pid = f"col-{self.channel_id}-{next(self._ids)}"
+            with self.env.events.expect(
+                PlaybackFinished, lambda e, pid=pid: e.playback.id == pid
+            ) as waiter:
+                async with self._lock:
+                    if self._stopping:
+                        return
+                    self._current = pid
+                    await self.env.ari.play(self.channel_id, self.media, playback_id=pid)
+                self.plays += 1
+                finished = await waiter.wait(self.env.playback_timeout)
+            if finished.playback.state == "failed":
+                # A caller's CANCEL during early media also ends the playback "failed".
+                if not self._stopping and not self._gone.is_set():
+                    log.warning("coloring %s could not be played on %s; ringing instead",
+                                self.media, self.channel_id)
+                    await self._ring()
+                return
+
+    async def stop(self) -> None:
+        """Stop the coloring and wait until the channel's command queue is free."""
+        self._stopping = True
+        if self._task is None:
+            return
+        async with self._lock:
+            if self._current is not None:
+                try:
+                    await self.env.ari.stop_playback(self._current, missing_ok=True)
+                except AriError as exc:
+                    log.warning("stopping coloring %s failed: %s", self._current, exc)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), self.env.request_timeout)
+        except TimeoutError:
+            log.warning("coloring on %s did not report its end; carrying on", self.channel_id)
+            self._task.cancel()
+        except (AriError, asyncio.CancelledError):
+            pass
+        except Exception:
+            log.exception("coloring loop on %s failed", self.channel_id)
+
+    def cancel(self) -> None:
+        """Abandon the loop without REST calls (the caller is gone)."""
+        self._stopping = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+    async def aclose(self) -> None:
+        """Cancel and reap the loop task."""
+        self.cancel()
+        if self._task is not None:
+            await asyncio.wait({self._task})

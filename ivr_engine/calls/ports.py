@@ -1,0 +1,109 @@
+"""What a call session needs from the outside world, as Protocols.
+
+``calls/`` depends on these, not on aiohttp or asyncpg: ``AriClient`` and ``EventStream``
+(``asterisk/ari``) satisfy ``AriPort`` and ``EventPort``; ``ConfigCache`` (``store/``)
+satisfies ``ConfigSource``. Tests and the FastAGI executor can supply their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from ivr_engine.asterisk.ari.events import Event
+from ivr_engine.asterisk.ari.models import Bridge, Channel, Playback
+from ivr_engine.asterisk.ari.waiters import Subscription, Waiter
+from ivr_engine.domain.model import NumberConfig
+
+
+class ConfigSource(Protocol):
+    """Where a session reads a number's configuration (a cache in front of Postgres)."""
+
+    async def get(self, number: str) -> NumberConfig | None:
+        """The number's resolved config, or None when the number is not ours."""
+        ...
+
+    def peek(self, number: str) -> NumberConfig | None:
+        """The cached config without I/O (used when the database is unreachable)."""
+        ...
+
+
+class AriPort(Protocol):
+    """The ARI REST calls a session makes."""
+
+    async def originate(self, endpoint: str, *, app: str | None = None,
+                        app_args: Sequence[str] = (), caller_id: str | None = None,
+                        dial_timeout: int | None = None, channel_id: str | None = None,
+                        originator: str | None = None,
+                        variables: Mapping[str, str] | None = None) -> Channel:
+        """Originate a leg into the app; its StasisStart comes when it answers."""
+        ...
+
+    async def answer(self, channel_id: str) -> None:
+        """Answer a channel (held behind a running playback)."""
+        ...
+
+    async def ring(self, channel_id: str) -> None:
+        """Indicate ringing to the caller."""
+        ...
+
+    async def play(self, channel_id: str, media: str | Sequence[str], *,
+                   playback_id: str | None = None) -> Playback:
+        """Queue media on a channel (early media when not answered)."""
+        ...
+
+    async def stop_playback(self, playback_id: str, *, missing_ok: bool = False) -> bool:
+        """Stop a playback; a finished one is gone (404) which missing_ok accepts."""
+        ...
+
+    async def hangup(self, channel_id: str, *, reason: str | None = None,
+                     reason_code: int | None = None, missing_ok: bool = False) -> bool:
+        """Hang a channel up with a reason or a Q.850 cause."""
+        ...
+
+    async def continue_in_dialplan(self, channel_id: str, *, context: str | None = None,
+                                   extension: str | None = None, priority: int | None = None,
+                                   label: str | None = None) -> None:
+        """Hand the channel back to the dialplan (its fallback after Stasis)."""
+        ...
+
+    async def create_bridge(self, type: str | Sequence[str] = "mixing", *,
+                            name: str | None = None,
+                            bridge_id: str | None = None) -> Bridge:
+        """Create a Stasis bridge."""
+        ...
+
+    async def add_channel(self, bridge_id: str, channels: str | Iterable[str], **kw: Any) -> None:
+        """Put channels into a bridge."""
+        ...
+
+    async def destroy_bridge(self, bridge_id: str, *, missing_ok: bool = False) -> bool:
+        """Destroy a bridge."""
+        ...
+
+    async def list_channels(self) -> list[Channel]:
+        """Every channel Asterisk has (to adopt calls after a restart)."""
+        ...
+
+    async def list_bridges(self) -> list[Bridge]:
+        """Every bridge Asterisk has."""
+        ...
+
+
+class EventPort(Protocol):
+    """Subscribing to ARI events (the events WebSocket's dispatcher)."""
+
+    def subscribe(self, handler: Callable[[Event], None], *, types: Any = None,
+                  channel_id: str | None = None,
+                  ids: Iterable[str] | None = None) -> Subscription:
+        """Call ``handler`` for matching events until the subscription is closed."""
+        ...
+
+    def expect(self, types: Any, predicate: Callable[[Any], bool] | None = None, *,
+               channel_id: str | None = None) -> Waiter[Any]:
+        """A one-shot waiter, registered now (before the REST call it waits on)."""
+        ...
+
+
+Clock = Callable[[], datetime]

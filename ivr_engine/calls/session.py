@@ -1,0 +1,202 @@
+"""One inbound call, from StasisStart to its end: load the number's config, plan, execute.
+
+One asyncio task per call. Whatever happens inside, the caller is never left in silence:
+the session ends every path with a hangup with a cause, or hands the channel back to the
+dialplan (whose fallback after ``Stasis()`` forwards to the number's first target from
+AstDB), and the log says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+
+from ivr_engine.asterisk.ari.errors import AriError
+from ivr_engine.asterisk.ari.events import PlaybackFinished
+from ivr_engine.asterisk.ari.models import Channel
+from ivr_engine.calls.env import CallEnv
+from ivr_engine.calls.forward import Forwarder
+from ivr_engine.calls.legs import CallerGone, LegWatch, race
+from ivr_engine.domain.dialing import CAUSE_REASON
+from ivr_engine.domain.model import NumberConfig
+from ivr_engine.domain.numbers import mask, try_normalize
+from ivr_engine.domain.planner import (
+    AnswerStep,
+    CallPlan,
+    DialStep,
+    HangupStep,
+    PlayStep,
+    plan_call,
+)
+from ivr_engine.domain.trace import CallTrace
+
+log = logging.getLogger(__name__)
+
+
+class ConfigUnavailable(Exception):
+    """The number's configuration could not be read and is not cached."""
+
+
+class CallSession:
+    """Runs one call. Create it inside the StasisStart handler (so the caller's events are
+    followed from the first one on), then ``await run()`` in the call's own task."""
+
+    def __init__(self, env: CallEnv, channel: Channel) -> None:
+        self.env = env
+        self.channel = channel
+        self.channel_id = channel.id
+        self.watch = LegWatch(channel.id, env.events).start()
+        self.number = try_normalize(channel.dialplan.exten) or channel.dialplan.exten
+        self.trace = CallTrace(channel.id, self.number, channel.caller.number, env.clock(),
+                               linkedid=channel.id, node=env.node)
+        self.answered = channel.state == "Up"
+        self.finished = False  # the caller's channel was ended or handed back by us
+        self._playbacks = 0
+
+    # -- helpers used by the executors --------------------------------------------------
+    def now(self) -> datetime:
+        """The session clock (aware, UTC)."""
+        return self.env.clock()
+
+    def note(self, kind: str, text: str, **data: object) -> None:
+        """Add a line to the call's trace."""
+        self.trace.add(self.now(), kind, text, **data)
+
+    def mark_answered(self, target: str | None = None) -> None:
+        """The caller's channel is answered (by us, after a target answered or for a prompt)."""
+        self.answered = True
+        self.trace.answered_at = self.trace.answered_at or self.now()
+        if target is not None:
+            self.trace.answered_target = target
+        self.note("answer", "caller answered" + (f" for {mask(target)}" if target else ""))
+
+    def ended_by(self, who: str, cause: int | None) -> None:
+        """Record who ended the call and with which cause (first report wins)."""
+        if self.trace.hangup_by is None:
+            self.trace.hangup_by = who
+            self.trace.hangup_cause = cause
+
+    async def play(self, media: str, label: str) -> str:
+        """Play to the caller and wait for the end; returns the playback's final state
+        (``done`` or ``failed``). Early media unless the caller was answered."""
+        self._playbacks += 1
+        pid = f"pb-{self.channel_id}-{self._playbacks}"
+        early = not self.answered
+        with self.env.events.expect(PlaybackFinished, lambda e: e.playback.id == pid) as waiter:
+            await self.env.ari.play(self.channel_id, media, playback_id=pid)
+            done = await race(waiter.wait(), self.watch, timeout=self.env.playback_timeout)
+        state = done.playback.state
+        self.note("play", f"{label}: {media} ({'early media' if early else 'answered'}) {state}",
+                  media=media, label=label, early_media=early, result=state)
+        if state == "failed":
+            log.warning("prompt %s could not be played on %s", media, self.channel_id)
+        return state
+
+    async def hangup_caller(self, cause: int, why: str) -> None:
+        """End the caller's channel with a Q.850 cause."""
+        if self.watch.gone.is_set():
+            return
+        self.finished = True
+        self.ended_by("engine", cause)
+        reason = CAUSE_REASON.get(cause)
+        self.note("hangup", f"caller hung up by the engine, cause {cause}: {why}", cause=cause)
+        if reason is not None:
+            await self.env.ari.hangup(self.channel_id, reason=reason, missing_ok=True)
+        else:
+            await self.env.ari.hangup(self.channel_id, reason_code=cause, missing_ok=True)
+
+    # -- the call ---------------------------------------------------------------------------
+    async def run(self) -> CallTrace:
+        """Run the call to its end and return its trace."""
+        self.note("start", f"call from {mask(self.channel.caller.number)} to {mask(self.number)}")
+        try:
+            plan = await self._plan()
+            await self._execute(plan)
+        except CallerGone:
+            self.ended_by("caller", self.watch.cause)
+            self.note("gone", "the caller hung up")
+        except asyncio.CancelledError:
+            await asyncio.shield(self._fallback("the engine is shutting down"))
+            raise
+        except ConfigUnavailable as exc:
+            await self._fallback(f"configuration unavailable: {exc}")
+        except Exception as exc:
+            log.exception("call %s failed", self.channel_id)
+            await self._fallback(f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self.watch.close()
+            self.trace.ended_at = self.now()
+            self.note("end", "call ended")
+            if self.env.on_end is not None:
+                try:
+                    self.env.on_end(self.trace)
+                except Exception:
+                    log.exception("call-end hook failed for %s", self.channel_id)
+        return self.trace
+
+    async def _load_config(self) -> NumberConfig | None:
+        """The number's config from the cache; the cached copy when the database is down."""
+        try:
+            return await asyncio.wait_for(self.env.configs.get(self.number),
+                                          self.env.config_timeout)
+        except Exception as exc:
+            cached = self.env.configs.peek(self.number)
+            if cached is not None:
+                log.warning("config for %s read from cache (database: %s)",
+                            mask(self.number), exc)
+                return cached
+            raise ConfigUnavailable(str(exc) or type(exc).__name__) from exc
+
+    async def _plan(self) -> CallPlan:
+        """Load the config and plan the call."""
+        config = await self._load_config()
+        plan = plan_call(config, self.channel.caller.number, self.number, self.now())
+        self.trace.state, self.trace.outcome = plan.state.value, plan.outcome.value
+        self.trace.tenant_id = plan.tenant_id
+        self.trace.caller = plan.caller.digits
+        self.trace.config_version = plan.config_version
+        self.trace.reasons = plan.reasons
+        self.note("plan", f"{plan.state.value} -> {plan.outcome.value}: "
+                  + "; ".join(plan.reasons), state=plan.state.value)
+        return plan
+
+    async def _execute(self, plan: CallPlan) -> None:
+        """Run the plan's steps in order."""
+        for step in plan.steps:
+            if isinstance(step, PlayStep):
+                media = self.env.media.choose(step.prompt, step.system_prompt)
+                if media is not None:
+                    await self.play(media, (step.prompt_kind or step.system_prompt or "prompt"))
+            elif isinstance(step, AnswerStep):
+                await race(self.env.ari.answer(self.channel_id), self.watch,
+                           timeout=self.env.request_timeout)
+                self.mark_answered()
+            elif isinstance(step, DialStep):
+                await Forwarder(self, step).run()
+            elif isinstance(step, HangupStep):
+                await self.hangup_caller(step.cause, step.reason)
+        if not self.watch.gone.is_set() and not self.finished:
+            await self.hangup_caller(16, "the plan has ended")
+
+    async def _fallback(self, why: str) -> None:
+        """Hand the caller back to the dialplan (its fallback forwards from AstDB), or hang
+        up when it was already answered; never leave it in silence."""
+        if self.watch.gone.is_set() or self.finished:
+            return
+        self.finished = True
+        log.warning("call %s: %s; %s", self.channel_id, why,
+                    "hanging up" if self.answered else "continuing in the dialplan")
+        self.note("fallback", why)
+        try:
+            if self.answered:
+                self.ended_by("engine", 38)
+                await self.env.ari.hangup(self.channel_id, reason="failure", missing_ok=True)
+            else:
+                await self.env.ari.continue_in_dialplan(self.channel_id)
+        except AriError as exc:
+            log.error("fallback for %s failed (%s); hanging up", self.channel_id, exc)
+            try:
+                await self.env.ari.hangup(self.channel_id, reason="failure", missing_ok=True)
+            except AriError:
+                log.error("call %s could not be ended: it is left to Asterisk", self.channel_id)

@@ -1,0 +1,83 @@
+"""What one call session did and saw, in order: the material for call records and the
+readable trace the demo and ``ivr-engine call`` print.
+
+Pure data, filled by the call session (``calls/``) as the call goes. Times are aware
+datetimes from the session's clock (UTC); display converts them.
+
+Entry kinds: start, plan, play (a prompt to the caller: ``label`` = prompt kind or system
+prompt name, ``media``, ``early_media``, ``result``), coloring, ring (a target leg started:
+``target``, ``leg``), attempt (``target``, ``result``, ``cause``), whisper, answer, bridge,
+limit, failed, hangup (by the engine: ``cause``), gone (the caller hung up), fallback,
+adopted, end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ivr_engine.domain.dialing import Attempt
+from ivr_engine.domain.numbers import mask
+
+
+@dataclass(frozen=True)
+class TraceEntry:
+    """One thing that happened in a call."""
+
+    at: datetime
+    kind: str  # start, plan, play, ring, attempt, answer, bridge, hangup, fallback, error, end
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class CallTrace:
+    """The running account of one call session."""
+
+    channel_id: str  # the caller's channel: Asterisk uniqueid, and the record's idempotent key
+    number: str  # the virtual number dialled, normalised
+    caller_raw: str  # the caller ID as received
+    started: datetime
+    linkedid: str = ""
+    caller: str = ""  # normalised caller digits ('' for anonymous or malformed)
+    tenant_id: str | None = None
+    node: str = ""  # the engine instance that handled the call
+    entries: list[TraceEntry] = field(default_factory=list)
+    attempts: list[Attempt] = field(default_factory=list)
+    answered_target: str | None = None
+    answered_at: datetime | None = None
+    ended_at: datetime | None = None
+    ring_started: datetime | None = None  # when the first target leg started ringing
+    hangup_by: str | None = None  # caller | callee | engine
+    hangup_cause: int | None = None
+    state: str | None = None
+    outcome: str | None = None
+    config_version: int | None = None
+    reasons: tuple[str, ...] = ()
+
+    def add(self, at: datetime, kind: str, text: str, **data: Any) -> None:
+        """Record one entry."""
+        self.entries.append(TraceEntry(at, kind, text, data))
+
+    def prompts(self) -> list[dict[str, Any]]:
+        """The prompts played to either party, in order: label, media, result."""
+        out = []
+        for e in self.entries:
+            if e.kind in ("play", "whisper", "coloring") and e.data.get("media"):
+                out.append({"kind": e.kind, "label": e.data.get("label", e.kind),
+                            "media": e.data["media"], "result": e.data.get("result", "")})
+        return out
+
+    def kinds(self) -> list[str]:
+        """The entry kinds in order (for assertions)."""
+        return [e.kind for e in self.entries]
+
+    def render(self) -> str:
+        """A readable, masked account of the call, one line per entry."""
+        head = f"call {self.channel_id}: {mask(self.caller_raw)} -> {mask(self.number)}"
+        lines = [head]
+        for entry in self.entries:
+            offset = (entry.at - self.started).total_seconds()
+            lines.append(f"  +{offset:6.2f}s  {entry.kind:<8} {entry.text}")
+        return "\n".join(lines)

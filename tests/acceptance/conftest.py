@@ -1,0 +1,108 @@
+"""Whole calls end to end: the engine on a real Postgres, talking ARI over real sockets to
+the simulator, with the sample configuration loaded and its prompts built by espeak-ng.
+
+``call_engine(at=...)`` starts the engine whose planner clock starts at ``at`` (Asia/Seoul
+wall time) and runs at the simulator's speed, so schedule states are deterministic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from ivr_engine.commands.db import read_document
+from ivr_engine.domain.trace import CallTrace
+from ivr_engine.prompts.build import build_sounds, plan_jobs
+from ivr_engine.prompts.collect import iter_prompts
+from ivr_engine.service import RunningEngine, running_engine
+from ivr_engine.settings import AriSettings, PromptSettings, Settings
+from ivr_engine.sim import SimCall, Simulator
+from ivr_engine.store.loader import load_document
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "deploy" / "sample-config.yaml"
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+@pytest.fixture(scope="session")
+def built_sounds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample configuration's prompts, built once per test session."""
+    out = tmp_path_factory.mktemp("sounds")
+    jobs, refused = plan_jobs(iter_prompts(read_document(SAMPLE)), "ko", "espeak", ROOT)
+    assert not refused, refused
+    report = build_sounds(jobs, out, engine="espeak")
+    assert not report.failures, report.summary()
+    return out
+
+
+@dataclass
+class Harness:
+    """A started engine and its simulator."""
+
+    engine: RunningEngine
+    sim: Simulator
+    traces: asyncio.Queue[CallTrace]
+
+    async def call(self, to: str, caller: str, **kw: object) -> SimCall:
+        """Place an inbound call on the simulator."""
+        return await self.sim.place_call(to=to, caller=caller, **kw)  # type: ignore[arg-type]
+
+    async def finished(self, call: SimCall, timeout: float = 10.0) -> CallTrace:  # noqa: ASYNC109
+        """Wait for the caller's channel to end and the engine's trace of that call."""
+        await call.wait_ended(timeout)
+        while True:
+            trace = await asyncio.wait_for(self.traces.get(), timeout)
+            if trace.channel_id == call.channel_id:
+                return trace
+
+    def kinds(self, channel_id: str) -> list[str]:
+        """The simulator's timeline kinds for a channel, in order."""
+        return [e.kind for e in self.sim.timeline(channel_id)]
+
+
+EngineFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+async def call_engine(db_url: str, sim_factory: Callable[..., Awaitable[Simulator]],
+                      built_sounds: Path) -> AsyncIterator[EngineFactory]:
+    """Start an engine against a fresh simulator with the sample configuration loaded."""
+    async with AsyncExitStack() as stack:
+
+        async def start(at: datetime, **settings_overrides: object) -> Harness:
+            sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
+                                                 str(ROOT / "sounds" / "sim")))
+            settings = Settings(database_url=db_url,
+                                ari=AriSettings(url=sim.ari_url, app="ivr-engine"),
+                                prompts=PromptSettings(sounds_dir=str(built_sounds)))
+            settings = dataclasses.replace(settings, **settings_overrides)  # type: ignore[arg-type]
+            engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
+            await load_document(engine.db.pool, read_document(SAMPLE), source=str(SAMPLE))
+            engine.cache.clear()
+            engine.env.clock = shifted_clock(at.replace(tzinfo=SEOUL), sim.config.speed)
+            traces: asyncio.Queue[CallTrace] = asyncio.Queue()
+            engine.dispatcher.on_session.append(traces)
+            return Harness(engine, sim, traces)
+
+        yield start
+
+
+def shifted_clock(start: datetime, speed: float) -> Callable[[], datetime]:
+    """A clock that starts at ``start`` and runs ``speed`` times faster than the wall."""
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    base = start.astimezone(UTC)
+
+    def now() -> datetime:
+        return base + (loop.time() - t0) * speed * (datetime(2000, 1, 1, 0, 0, 1)
+                                                    - datetime(2000, 1, 1))
+
+    return now
