@@ -14,15 +14,15 @@ from aiohttp import web
 
 from ivr_engine.asterisk.constants import (
     HANGUP_REASON_CAUSE,
-    INVALID_FOR_MEDIA_STATES,
     ChannelState,
 )
 from ivr_engine.sim import timeline as tl
+from ivr_engine.sim.ari_channel_media import ChannelMediaHandlers, split_args
 from ivr_engine.sim.ari_http import AriError, Params, created, json_reply, no_content
 from ivr_engine.sim.calls import EndpointError
 from ivr_engine.sim.control import ChannelGone
 from ivr_engine.sim.core import BY_ARI
-from ivr_engine.sim.model import SNOOP, Channel
+from ivr_engine.sim.model import Channel
 
 if TYPE_CHECKING:
     from ivr_engine.sim.world import World
@@ -31,7 +31,7 @@ MAX_ID = 149
 RECORD_FORMATS = {"wav", "wav16", "gsm", "ulaw", "alaw", "sln", "sln16", "g722", "g729", "opus"}
 
 
-class ChannelsResource:
+class ChannelsResource(ChannelMediaHandlers):
     """Handlers for /ari/channels/..."""
 
     def __init__(self, world: World) -> None:
@@ -72,23 +72,6 @@ class ChannelsResource:
             web.delete(c + "/mute", self.mute),
             web.post(c + "/dtmf", self.dtmf),
         ]
-
-    # ------------------------------------------------------------------ checks
-    def channel(self, request: web.Request) -> Channel:
-        """find_control: the channel if it is in Stasis, else 404 / 409."""
-        ch = self.world.channels.get(request.match_info["channelId"])
-        if ch is None:
-            raise AriError(404, "Channel not found")
-        if not self.world.in_stasis(ch):
-            raise AriError(409, "Channel not in Stasis application")
-        return ch
-
-    def media_channel(self, request: web.Request) -> Channel:
-        """find_control plus the state check (412 for Down, Rsrvd, Ringing)."""
-        ch = self.channel(request)
-        if ch.state in INVALID_FOR_MEDIA_STATES:
-            raise AriError(412, "Channel in invalid state")
-        return ch
 
     # ------------------------------------------------------------------ objects
     async def list_(self, request: web.Request) -> web.Response:
@@ -142,7 +125,7 @@ class ChannelsResource:
         timeout = p.integer("timeout", 30)
         try:
             ch = self.world.originate(
-                endpoint, app=app, app_args=_split_args(p.text("appArgs")),
+                endpoint, app=app, app_args=split_args(p.text("appArgs")),
                 extension=extension, context=p.text("context"),
                 priority=p.integer("priority", 1), caller_id=p.text("callerId"),
                 timeout=None if timeout == -1 else float(timeout or 30),
@@ -164,7 +147,7 @@ class ChannelsResource:
         channel_id = p.text("channelId")
         self._check_ids(p, channel_id)
         try:
-            ch = self.world.create_leg(endpoint, app, _split_args(p.text("appArgs")),
+            ch = self.world.create_leg(endpoint, app, split_args(p.text("appArgs")),
                                        channel_id=channel_id or None, originator=originator,
                                        variables=variables)
         except EndpointError as exc:
@@ -335,7 +318,7 @@ class ChannelsResource:
         if not app:
             raise AriError(400, "Missing parameter app")
         self.world.leave_stasis(ch)
-        self.world.enter_stasis(ch, app, _split_args(p.text("appArgs")))
+        self.world.enter_stasis(ch, app, split_args(p.text("appArgs")))
         return no_content()
 
     async def redirect(self, request: web.Request) -> web.Response:
@@ -357,110 +340,3 @@ class ChannelsResource:
         ch.timeline.add("redirect", endpoint, ended=True)
         return no_content()
 
-    async def snoop(self, request: web.Request) -> web.Response:
-        """POST /snoop: a Snoop channel (Up) that enters the app at once."""
-        p = await Params.read(request)
-        spy, whisper = p.text("spy", "none") or "none", p.text("whisper", "none") or "none"
-        for what, value in (("spy", spy), ("whisper", whisper)):
-            if value not in ("none", "both", "out", "in"):
-                raise AriError(400, f"Invalid direction specified for {what}")
-        if spy == "none" and whisper == "none":
-            raise AriError(400, "Direction must be specified for at least spy or whisper")
-        app = p.text("app")
-        if not app:
-            raise AriError(400, "Application name is required")
-        target = self.world.channels.get(request.match_info["channelId"])
-        if target is None:
-            raise AriError(404, "Provided channel was not found")
-        snoop_id = request.match_info.get("snoopId") or p.text("snoopId") or None
-        if snoop_id and snoop_id in self.world.channels:
-            raise AriError(500, "Snoop channel could not be created")
-        ch = self.world.new_channel(SNOOP, f"Snoop/{target.id}", channel_id=snoop_id,
-                                    state=ChannelState.UP)
-        ch.snoop_target, ch.whisper = target.id, whisper != "none"
-        ch.language = target.language
-        self.world.registry.subscribe(app, "channels", ch.id)
-        args = _split_args(p.text("appArgs"))
-        self.world.clock.call_later(self.world.stasis_start_delay, self._snoop_enters, ch, app,
-                                    args)
-        return json_reply(ch.to_json())
-
-    def _snoop_enters(self, ch: Channel, app: str, args: list[str]) -> None:
-        if not ch.gone:
-            self.world.enter_stasis(ch, app, args)
-
-    # ------------------------------------------------------------------ indications
-    def indication(self, kind: str, start: bool):  # type: ignore[no-untyped-def]
-        """POST/DELETE moh and silence."""
-        async def handler(request: web.Request) -> web.Response:
-            p = await Params.read(request)
-            ch = self.media_channel(request)
-            if start:
-                self.world.start_indication(ch, kind, p.text("mohClass", "default")
-                                            if kind == tl.MOH else "")
-            else:
-                self.world.stop_indication(ch, kind)
-            return no_content()
-        return handler
-
-    def hold(self, start: bool):  # type: ignore[no-untyped-def]
-        """POST/DELETE hold (ChannelHold / ChannelUnhold)."""
-        async def handler(request: web.Request) -> web.Response:
-            ch = self.media_channel(request)
-            if start:
-                self.world.start_indication(ch, tl.HOLD)
-                self.world.emit_channel("ChannelHold", ch)
-            else:
-                self.world.stop_indication(ch, tl.HOLD)
-                self.world.emit_channel("ChannelUnhold", ch)
-            return no_content()
-        return handler
-
-    async def ring(self, request: web.Request) -> web.Response:
-        """POST /ring: 180 Ringing (a local ringback tone once early media has started)."""
-        ch = self.media_channel(request)
-        self.world.start_indication(ch, tl.RINGBACK, "ring")
-        return no_content()
-
-    async def ring_stop(self, request: web.Request) -> web.Response:
-        """DELETE /ring."""
-        ch = self.media_channel(request)
-        self.world.stop_indication(ch, tl.RINGBACK)
-        return no_content()
-
-    async def progress(self, request: web.Request) -> web.Response:
-        """POST /progress: 183 Session Progress only."""
-        ch = self.media_channel(request)
-        ch.timeline.add(tl.PROGRESS, "183", ended=True, early_media=not ch.is_up)
-        return no_content()
-
-    async def mute(self, request: web.Request) -> web.Response:
-        """POST/DELETE /mute."""
-        p = await Params.read(request)
-        ch = self.media_channel(request)
-        direction = p.text("direction", "both")
-        if not direction:
-            raise AriError(400, "Direction is required")
-        if direction not in ("in", "out", "both"):
-            raise AriError(400, "Invalid direction specified")
-        ch.timeline.add("mute" if request.method == "POST" else "unmute", direction, ended=True)
-        return no_content()
-
-    async def dtmf(self, request: web.Request) -> web.Response:
-        """POST /dtmf: queued; the party hears the digits."""
-        p = await Params.read(request)
-        ch = self.media_channel(request)
-        digits = p.text("dtmf")
-        if not digits:
-            raise AriError(400, "DTMF is required")
-        before, between = p.integer("before") / 1000, p.integer("between", 100) / 1000
-        duration, after = p.integer("duration", 100) / 1000, p.integer("after") / 1000
-        assert ch.control is not None
-        ch.control.submit(lambda: self.world.send_dtmf(ch, digits, before, between, duration,
-                                                       after))
-        return no_content()
-
-
-def _split_args(text: str) -> list[str]:
-    """appArgs "a,b" -> ["a", "b"] (as Stasis(app,a,b) splits them)."""
-    return text.split(",") if text else []

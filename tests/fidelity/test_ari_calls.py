@@ -95,7 +95,7 @@ async def test_created_leg_busy_reports_causes_not_dial_busy(
                                     "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"]
     dials = [e for e in events.of(cid, m) if e["type"] == "Dial"]
     assert [d["dialstatus"] for d in dials] == [""] and "caller" not in dials[0]
-    hr = [e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest"][0]
+    hr = next(e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest")
     assert (hr["cause"], hr["tech_cause"]) == (17, 486) and "soft" not in hr
 
 
@@ -135,7 +135,7 @@ async def test_created_leg_answer_then_far_end_dtmf_and_hangup(
     states = [e["channel"]["state"] for e in events.of(cid, m)
               if e["type"] == "ChannelStateChange"]
     assert states == ["Ringing", "Up"]
-    hr = [e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest"][0]
+    hr = next(e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest")
     assert hr["cause"] == 16 and "soft" not in hr
     assert destroyed["cause"] == 16
 

@@ -120,7 +120,7 @@ class EventStream:
         return len(self.events)
 
     async def wait(self, pred: Callable[[Event], bool], since: int = 0,
-                   timeout: float = EVENT_TIMEOUT) -> tuple[float, Event]:
+                   timeout: float = EVENT_TIMEOUT) -> tuple[float, Event]:  # noqa: ASYNC109
         """Wait for the first matching event after ``since``; AssertionError on timeout."""
         i = since
         async with self._cond:
@@ -137,11 +137,13 @@ class EventStream:
                                      f"{[e['type'] for _, e in self.events[since:]]}") from None
 
     async def wait_type(self, event_type: str, cid: str | None = None, since: int = 0,
-                        pb: str | None = None, timeout: float = EVENT_TIMEOUT) -> Event:
+                        pb: str | None = None,
+                        timeout: float = EVENT_TIMEOUT) -> Event:  # noqa: ASYNC109
         """Wait for an event of a type (for a channel / playback)."""
         return (await self.wait(lambda e: is_event(e, event_type, cid, pb), since, timeout))[1]
 
-    def of(self, cid: str, since: int = 0, skip: tuple[str, ...] = ("ChannelVarset",)) -> list[Event]:
+    def of(self, cid: str, since: int = 0,
+           skip: tuple[str, ...] = ("ChannelVarset",)) -> list[Event]:
         """Events about one channel (channel or Dial peer) after ``since``."""
         out = []
         for _, e in self.events[since:]:
