@@ -19,7 +19,8 @@ from ivr_engine.logs import setup_logging
 COMMAND_MODULES = (
     "ivr_engine.commands.db",  # migrate, load
     "ivr_engine.commands.planning",  # plan, check
-    "ivr_engine.commands.run",  # run, serve
+    "ivr_engine.commands.run",  # run
+    "ivr_engine.commands.serve",  # serve
     "ivr_engine.commands.sim",  # sim, call
     "ivr_engine.commands.prompts",  # prompts build
 )

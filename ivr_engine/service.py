@@ -42,11 +42,12 @@ class RunningEngine:
     sim: Simulator | None = None
 
 
-def simulator_config(settings: Settings, speed: float = 1.0) -> SimConfig:
-    """The built-in simulator for an engine with no Asterisk configured: free ports, the
-    engine's credentials and app, and the engine's sounds."""
+def simulator_config(settings: Settings, speed: float = 1.0,
+                     ports: tuple[int, int] = (0, 0)) -> SimConfig:
+    """The built-in simulator for an engine with no Asterisk configured: the given ports
+    (0: any free one), the engine's credentials and app, and the engine's sounds."""
     sounds = Path(settings.prompts.sounds_dir).expanduser()
-    return SimConfig(ari_port=0, ami_port=0, ari_user=settings.ari.user,
+    return SimConfig(ari_port=ports[0], ami_port=ports[1], ari_user=settings.ari.user,
                      ari_password=settings.ari.password, ami_user=settings.ami.user,
                      ami_secret=settings.ami.secret, speed=speed, trunk=settings.ari.trunk,
                      default_app=settings.ari.app,
@@ -64,8 +65,8 @@ def call_env(settings: Settings, ari: AriClient, stream: EventStream,
 
 @asynccontextmanager
 async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
-                         drain_timeout: float = 10.0,
-                         connect_timeout: float = 15.0) -> AsyncIterator[RunningEngine]:
+                         drain_timeout: float = 10.0, connect_timeout: float = 15.0,
+                         sim_ports: tuple[int, int] = (0, 0)) -> AsyncIterator[RunningEngine]:
     """Start everything in order, yield, then stop in reverse order."""
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings, migrate=True))
@@ -74,7 +75,7 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
         sim: Simulator | None = None
         url = settings.ari.url
         if not url:
-            sim = Simulator(simulator_config(settings, sim_speed))
+            sim = Simulator(simulator_config(settings, sim_speed, sim_ports))
             await sim.start()
             stack.push_async_callback(sim.stop)
             url = sim.ari_url

@@ -67,7 +67,14 @@ class Forwarder:
             if winner is None:
                 await self._all_failed()
                 return
-            await self._connect(winner)
+            try:
+                await self._connect(winner)
+            except ChannelGone as exc:
+                if isinstance(exc, CallerGone):
+                    raise
+                self.session.ended_by("callee", winner.watch.cause)
+                await self.session.hangup_caller(16, "the callee hung up while connecting")
+                return
             await self._talk(winner)
         except CallerGone:
             coloring.cancel()
@@ -175,6 +182,10 @@ class Forwarder:
             return False
         self.session.note("whisper", f"whisper to the callee: {done.playback.state}",
                           media=media, result=done.playback.state)
+        if leg.watch.gone.is_set():  # the callee hung up as the whisper ended
+            self.session.note("whisper", "callee left during the whisper", leg=leg.channel_id)
+            self._record(leg, TargetResult.FAILED, leg.watch.cause)
+            return False
         self._record(leg, TargetResult.ANSWERED, None)
         return True
 

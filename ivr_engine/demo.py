@@ -1,0 +1,121 @@
+"""Scripted demo calls on the built-in simulator: one per flow, each printed as the engine's
+trace plus what the caller and the callee heard.
+
+Each scenario sets the engine's planner clock to a chosen moment (so "closed" or "holiday"
+happens whatever the real time is) and scripts the forward targets' behaviour on the
+simulated carrier trunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from ivr_engine.domain.numbers import mask
+from ivr_engine.domain.trace import CallTrace
+from ivr_engine.service import RunningEngine
+from ivr_engine.sim import Behaviour, Simulator
+
+SEOUL = ZoneInfo("Asia/Seoul")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One demo call: where it goes, when, and how the targets behave."""
+
+    title: str
+    to: str
+    caller: str
+    at: datetime  # Asia/Seoul wall time
+    behaviours: dict[str, Behaviour] = field(default_factory=dict)
+    hangup_after: float | None = None
+
+
+def _at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=SEOUL)
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario("forward with coloring and whisper (target answers, talks 5 s)",
+             "05051234567", "01020003000", _at(20, 12),
+             {"01011112222": Behaviour.answer_after(3.0, talk=5.0)}),
+    Scenario("sequential failover: first target busy, second answers",
+             "05051234567", "01020003000", _at(20, 12),
+             {"01011112222": Behaviour.busy(),
+              "023334444": Behaviour.answer_after(2.0, talk=6.0)}),
+    Scenario("all targets fail: cannot be reached",
+             "05051234567", "01020003000", _at(20, 12),
+             {"01011112222": Behaviour.busy(), "023334444": Behaviour.unreachable(cause=20)}),
+    Scenario("simultaneous ring: the first to answer wins",
+             "05059876543", "01020003000", _at(19, 20),
+             {"01033334444": Behaviour.answer_after(4.0, talk=8.0),
+              "07012345678": Behaviour.answer_after(2.0, talk=8.0)}),
+    Scenario("caller hangs up while the target rings", "05051234567", "01020003000",
+             _at(20, 12), {"01011112222": Behaviour.no_answer()}, hangup_after=4.0),
+    Scenario("lunch announcement", "05051234567", "01020003000", _at(20, 15, 30)),
+    Scenario("after-hours announcement", "05051234567", "01020003000", _at(20, 23, 30)),
+    Scenario("block period (weekly meeting)", "05051234567", "01020003000", _at(25, 11, 30)),
+    Scenario("holiday", "05051234567", "01020003000", datetime(2026, 12, 25, 12, tzinfo=SEOUL)),
+    Scenario("blocked caller", "05051234567", "+82 10-9999-0000", _at(20, 12)),
+    Scenario("free pass after hours", "05051234567", "01055556666", _at(20, 23, 30),
+             {"01011112222": Behaviour.answer_after(2.0, talk=6.0)}),
+    Scenario("paused number", "050712345678", "01020003000", _at(20, 12)),
+    Scenario("unallocated number", "05042223333", "01020003000", _at(20, 12)),
+)
+
+
+def fixed_clock(at: datetime, speed: float) -> Callable[[], datetime]:
+    """A planner clock starting at ``at`` and running at the simulator's speed."""
+    loop = asyncio.get_running_loop()
+    t0, base = loop.time(), at.astimezone(UTC)
+    return lambda: base + timedelta(seconds=(loop.time() - t0) * speed)
+
+
+def render_call(sim: Simulator, trace: CallTrace) -> str:
+    """The engine's trace and every party's timeline, masked."""
+    lines = [trace.render(), "  caller heard:"]
+    lines += [f"    {e.describe()}" for e in sim.timeline(trace.channel_id)]
+    legs = [e.data["leg"] for e in trace.entries if e.kind == "ring"]
+    for leg in legs:
+        lines.append(f"  target leg {leg} heard:")
+        lines += [f"    {e.describe()}" for e in sim.timeline(leg)]
+    return "\n".join(lines)
+
+
+async def run_scenario(engine: RunningEngine, scenario: Scenario,
+                       timeout: float = 120.0) -> CallTrace:  # noqa: ASYNC109
+    """Place one scripted call and wait for the engine to finish it."""
+    sim = engine.sim
+    assert sim is not None, "the demo needs the built-in simulator"
+    for number, behaviour in scenario.behaviours.items():
+        sim.set_behaviour(number, behaviour)
+    engine.env.clock = fixed_clock(scenario.at, sim.config.speed)
+    done: asyncio.Queue[CallTrace] = asyncio.Queue()
+    engine.dispatcher.on_session.append(done)
+    try:
+        call = await sim.place_call(to=scenario.to, caller=scenario.caller,
+                                    hangup_after=scenario.hangup_after)
+        async with asyncio.timeout(timeout):
+            while True:
+                trace = await done.get()
+                if trace.channel_id == call.channel_id:
+                    return trace
+    finally:
+        engine.dispatcher.on_session.remove(done)
+
+
+async def run_demo(engine: RunningEngine, out: Callable[[str], None] = print) -> list[CallTrace]:
+    """Run every scenario in turn, printing each call."""
+    traces = []
+    for n, scenario in enumerate(SCENARIOS, 1):
+        when = scenario.at.strftime("%a %Y-%m-%d %H:%M")
+        out(f"\n=== demo {n}/{len(SCENARIOS)}: {scenario.title} "
+            f"({mask(scenario.caller)} -> {scenario.to}, {when} Asia/Seoul)")
+        trace = await run_scenario(engine, scenario)
+        assert engine.sim is not None
+        out(render_call(engine.sim, trace))
+        traces.append(trace)
+    return traces
