@@ -85,11 +85,13 @@ def render_call(sim: Simulator, trace: CallTrace) -> str:
     return "\n".join(lines)
 
 
-async def run_scenario(engine: RunningEngine, scenario: Scenario,
+async def run_scenario(engine: RunningEngine, scenario: Scenario, sim: Simulator | None = None,
                        timeout: float = 120.0) -> CallTrace:  # noqa: ASYNC109
-    """Place one scripted call and wait for the engine to finish it."""
-    sim = engine.sim
-    assert sim is not None, "the demo needs the built-in simulator"
+    """Place one scripted call on ``sim`` (default: the engine's built-in simulator) and
+    wait for the engine to finish it."""
+    sim = sim or engine.sim
+    if sim is None:
+        raise RuntimeError("the demo needs the simulator: configure no ARI URL")
     for number, behaviour in scenario.behaviours.items():
         sim.set_behaviour(number, behaviour)
     engine.env.clock = fixed_clock(scenario.at, sim.config.speed)

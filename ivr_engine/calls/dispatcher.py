@@ -38,6 +38,7 @@ class CallDispatcher:
     def __init__(self, env: CallEnv) -> None:
         self.env = env
         self.sessions: dict[str, asyncio.Task[CallTrace]] = {}
+        self.live: dict[str, CallSession] = {}
         self.adopted: dict[str, asyncio.Task[None]] = {}
         self.accepting = True
         self.finished: list[CallTrace] = []
@@ -81,12 +82,14 @@ class CallDispatcher:
         session = CallSession(self.env, channel)
         task = asyncio.create_task(session.run(), name=f"call-{channel.id}")
         self.sessions[channel.id] = task
+        self.live[channel.id] = session
         task.add_done_callback(lambda t, cid=channel.id: self._done(cid, t))
         return task
 
     def _done(self, channel_id: str, task: asyncio.Task[CallTrace]) -> None:
         """Forget a finished session and publish its trace."""
         self.sessions.pop(channel_id, None)
+        self.live.pop(channel_id, None)
         if task.cancelled() or task.exception() is not None:
             return
         trace = task.result()
@@ -129,8 +132,15 @@ class CallDispatcher:
             log.error("adopting channels after connect failed: %s", exc)
 
     async def adopt(self) -> None:
-        """Find the channels already in the app and adopt or finish them."""
+        """Find the channels already in the app and adopt or finish them; tell running
+        sessions about channels that ended while the event stream was down."""
         channels = await self.env.ari.list_channels()
+        present = {ch.id for ch in channels}
+        for session in list(self.live.values()):
+            for watch in session.watches():
+                if watch.channel_id not in present and not watch.gone.is_set():
+                    log.info("channel %s ended while disconnected", watch.channel_id)
+                    watch.gone.set()
         bridges: list[Bridge] = await self.env.ari.list_bridges()
         plan = classify(self.env.app, channels, bridges, set(self.sessions) | set(self.adopted))
         for channel_id in plan.hang_up:

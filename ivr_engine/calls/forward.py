@@ -113,6 +113,7 @@ class Forwarder:
             self._record(leg, TargetResult.FAILED, None)
             return None
         self.legs[leg_id] = leg
+        self.session.legs[leg_id] = watch
         self.session.trace.ring_started = self.session.trace.ring_started or leg.started
         self.session.note("ring", f"ringing {mask(target.number)} for {target.ring_seconds}s",
                           target=target.number, leg=leg_id)
@@ -256,6 +257,7 @@ class Forwarder:
         """Close watches and destroy the bridge."""
         for leg in self.legs.values():
             leg.watch.close()
+            self.session.legs.pop(leg.channel_id, None)
         if self.bridge_id is not None:
             try:
                 await self.env.ari.destroy_bridge(self.bridge_id, missing_ok=True)

@@ -53,6 +53,11 @@ class CallSession:
         self.answered = channel.state == "Up"
         self.finished = False  # the caller's channel was ended or handed back by us
         self._playbacks = 0
+        self.legs: dict[str, LegWatch] = {}  # target legs in progress, by channel id
+
+    def watches(self) -> list[LegWatch]:
+        """Every channel this call follows: the caller and its target legs."""
+        return [self.watch, *self.legs.values()]
 
     # -- helpers used by the executors --------------------------------------------------
     def now(self) -> datetime:

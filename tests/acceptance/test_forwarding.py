@@ -55,7 +55,7 @@ async def test_forward_with_coloring_and_whisper(call_engine: EngineFactory) -> 
 async def test_sequential_failover_busy_then_answer(call_engine: EngineFactory) -> None:
     h = await call_engine(OPEN)
     h.sim.set_behaviour(FIRST, Behaviour.busy())
-    h.sim.set_behaviour(SECOND, Behaviour.answer_after(2.0, talk=2.0))
+    h.sim.set_behaviour(SECOND, Behaviour.answer_after(2.0, talk=6.0))
     call = await h.call(GANGNAM, "01020003000")
     trace = await h.finished(call)
     assert [(a.target, a.result, a.cause) for a in trace.attempts] == [

@@ -1,0 +1,88 @@
+"""Announcements and the scripted demo flows: what the caller hears and how the call ends."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+import pytest
+
+from ivr_engine.demo import SCENARIOS, run_scenario
+from ivr_engine.sim import Behaviour
+
+from .conftest import EngineFactory
+
+GANGNAM = "05051234567"
+
+
+def _plays(events: list) -> list:
+    return [e for e in events if e.kind == "play"]
+
+
+@pytest.mark.parametrize(
+    ("at", "caller", "state", "media_tail", "cause"),
+    [
+        (datetime(2026, 11, 20, 23, 30), "01020003000", "closed", "tts-", 16),
+        (datetime(2026, 11, 20, 15, 30), "01020003000", "lunch", "tts-", 16),
+        (datetime(2026, 12, 31, 12, 0), "01020003000", "holiday", "tts-", 16),
+        (datetime(2026, 11, 25, 11, 30), "01020003000", "block_period", "tts-", 16),
+        (datetime(2026, 11, 20, 12, 0), "+82 10-9999-0000", "blocked_caller",
+         "system/blocked-caller", 21),
+        (datetime(2026, 11, 20, 12, 0), "anonymous", "blocked_caller",
+         "system/blocked-caller", 21),
+    ],
+)
+async def test_announcement_is_early_media_then_hangup(
+        call_engine: EngineFactory, at: datetime, caller: str, state: str, media_tail: str,
+        cause: int) -> None:
+    h = await call_engine(at)
+    call = await h.call(GANGNAM, caller)
+    trace = await h.finished(call)
+    assert trace.state == state and trace.outcome == "announce"
+    heard = h.sim.timeline(call.channel_id)
+    plays = _plays(heard)
+    assert len(plays) == 1 and plays[0].early_media and plays[0].result == "complete"
+    assert media_tail in plays[0].media
+    assert not any(e.kind == "answered" for e in heard), "an announcement answered the call"
+    hangups = [e for e in heard if e.kind == "hangup"]
+    assert hangups and hangups[-1].detail.get("cause") == cause
+    assert trace.hangup_by == "engine" and trace.hangup_cause == cause
+    assert not [e for e in trace.entries if e.kind == "ring"], "an announcement rang a target"
+
+
+async def test_answer_before_announcement_option(call_engine: EngineFactory) -> None:
+    h = await call_engine(datetime(2026, 11, 20, 12, 0))  # a Friday noon: closed for 0502
+    call = await h.call("050243218765", "01020003000")
+    trace = await h.finished(call)
+    heard = h.sim.timeline(call.channel_id)
+    answered = [e for e in heard if e.kind == "answered"]
+    plays = _plays(heard)
+    assert trace.state == "closed"
+    assert answered and plays and answered[0].t_start <= plays[0].t_start
+    assert not plays[0].early_media
+
+
+async def test_unknown_number_and_malformed_caller_get_a_defined_outcome(
+        call_engine: EngineFactory) -> None:
+    h = await call_engine(datetime(2026, 11, 20, 12, 0))
+    unknown = await h.call("05099998888", "01020003000")
+    trace = await h.finished(unknown)
+    assert trace.state == "unallocated" and trace.hangup_cause == 1
+    weird = await h.call(GANGNAM, "<script>;DROP")
+    h.sim.set_behaviour("01011112222", Behaviour.answer_after(1.0, talk=3.0))
+    trace = await h.finished(weird)
+    assert trace.state == "open" and trace.answered_target == "01011112222"
+    assert any("not a phone number" in r or "unknown caller" in r for r in trace.reasons)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.title.split(":")[0][:40])
+async def test_demo_scenarios(call_engine: EngineFactory, scenario) -> None:
+    h = await call_engine(scenario.at.replace(tzinfo=None))
+    trace = await run_scenario(h.engine, dataclasses.replace(scenario), h.sim, timeout=30)
+    assert trace.ended_at is not None
+    heard = h.sim.timeline(trace.channel_id)
+    assert heard and heard[-1].kind == "hangup", "the caller was left without an end"
+    if trace.outcome == "announce":
+        assert not any(e.kind == "bridged" for e in heard)
+    if trace.answered_target:
+        assert any(e.kind == "bridged" for e in heard)
