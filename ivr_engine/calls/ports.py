@@ -24,8 +24,9 @@ class ConfigSource(Protocol):
         """The number's resolved config, or None when the number is not ours."""
         ...
 
-    def peek(self, number: str) -> NumberConfig | None:
-        """The cached config without I/O (used when the database is unreachable)."""
+    def last_known(self, number: str) -> NumberConfig | None:
+        """The last configuration known for the number, without I/O (used when the
+        database cannot be reached)."""
         ...
 
 

@@ -146,7 +146,7 @@ class CallSession:
             return await asyncio.wait_for(self.env.configs.get(self.number),
                                           self.env.config_timeout)
         except Exception as exc:
-            cached = self.env.configs.peek(self.number)
+            cached = self.env.configs.last_known(self.number)
             if cached is not None:
                 log.warning("config for %s read from cache (database: %s)",
                             mask(self.number), exc)

@@ -6,7 +6,9 @@ entries, so the next call on every engine instance reads the new configuration. 
 numbers are cached too (as None) until the number is created.
 
 While the listener is down nothing is cached (notifications could be missed); when it comes
-back the whole cache is cleared.
+back the whole cache is cleared. Dropped entries are kept aside as the last known
+configuration: when the database cannot be reached, ``get`` and ``peek`` answer with it, so
+calls keep being routed through a database outage.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class ConfigCache:
         self._reconnect_delay = reconnect_delay
         self._health_interval = health_interval
         self._entries: dict[str, NumberConfig | None] = {}
+        self._last_known: dict[str, NumberConfig | None] = {}
         self._by_tenant: dict[str, set[str]] = {}
         self._epoch = 0
         self._listener: asyncpg.Connection | None = None
@@ -73,7 +76,7 @@ class ConfigCache:
         if listener is not None and not listener.is_closed():
             listener.remove_termination_listener(self._on_terminated)
             await listener.close()
-        self.clear()
+        self.forget()
 
     @property
     def listening(self) -> bool:
@@ -98,6 +101,21 @@ class ConfigCache:
             entry = self._entries.get(key) if key else None
         return entry
 
+    def last_known(self, number: str) -> NumberConfig | None:
+        """The cached configuration, or the last one known before it was dropped; for
+        routing calls while the database cannot be reached."""
+        for key in (number, try_normalize(number)):
+            if key and key in self._entries:
+                return self._entries[key]
+            if key and key in self._last_known:
+                return self._last_known[key]
+        return None
+
+    def forget(self) -> None:
+        """Drop every entry and every last known configuration."""
+        self.clear()
+        self._last_known.clear()
+
     def __contains__(self, number: str) -> bool:
         """True when the number (normalised) has an entry, positive or negative."""
         return number in self._entries or try_normalize(number) in self._entries
@@ -115,7 +133,15 @@ class ConfigCache:
             return self._entries[key]
         self.misses += 1
         epoch = self._epoch
-        config = await fetch_number_config(self._pool, key)
+        try:
+            config = await fetch_number_config(self._pool, key)
+        except (TimeoutError, OSError, asyncpg.PostgresConnectionError,
+                asyncpg.InterfaceError) as exc:
+            if key not in self._last_known:
+                raise
+            log.warning("configuration of %s from memory: database unreachable (%s)",
+                        key[:4] + "...", exc)
+            return self._last_known[key]
         if epoch == self._epoch and self.listening:
             self._store(key, config)
         return config
@@ -133,8 +159,9 @@ class ConfigCache:
     # -- invalidation ----------------------------------------------------------------------
 
     def clear(self) -> None:
-        """Drop every entry."""
+        """Drop every entry (kept aside as last known)."""
         self._epoch += 1
+        self._last_known.update(self._entries)
         self._entries.clear()
         self._by_tenant.clear()
 
@@ -146,7 +173,8 @@ class ConfigCache:
             self._drop(value)
         elif kind == "t":
             for number in self._by_tenant.pop(value, set()):
-                self._entries.pop(number, None)
+                if number in self._entries:
+                    self._last_known[number] = self._entries.pop(number)
         else:
             self.clear()
             key = ALL
@@ -160,6 +188,8 @@ class ConfigCache:
             self._by_tenant.setdefault(config.tenant_id, set()).add(key)
 
     def _drop(self, key: str) -> None:
+        if key in self._entries:
+            self._last_known[key] = self._entries[key]
         old = self._entries.pop(key, None)
         if old is not None:
             numbers = self._by_tenant.get(old.tenant_id)

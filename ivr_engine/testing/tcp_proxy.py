@@ -52,9 +52,10 @@ class TcpProxy:
 
     def __init__(
         self, target_host: str, target_port: int, *, listen_host: str = "127.0.0.1",
-        listen_port: int = 0,
+        listen_port: int = 0, target_unix: str | None = None,
     ) -> None:
         self.target = (target_host, target_port)
+        self.target_unix = target_unix  # forward to a Unix socket instead (e.g. Postgres)
         self.listen = (listen_host, listen_port)
         self.delay = 0.0
         self.refuse = False
@@ -127,7 +128,10 @@ class TcpProxy:
             writer.transport.abort()
             return
         try:
-            s_reader, s_writer = await asyncio.open_connection(*self.target)
+            if self.target_unix is not None:
+                s_reader, s_writer = await asyncio.open_unix_connection(self.target_unix)
+            else:
+                s_reader, s_writer = await asyncio.open_connection(*self.target)
         except OSError as exc:
             log.info("proxy: target %s:%s unreachable: %s", *self.target, exc)
             writer.transport.abort()

@@ -8,7 +8,6 @@ wall time) and runs at the simulator's speed, so schedule states are determinist
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -17,8 +16,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import yaml
 
+from ivr_engine.asterisk.ari.events import ChannelEnteredBridge
+from ivr_engine.asterisk.ari.waiters import Waiter
 from ivr_engine.commands.db import read_document
+from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
@@ -63,6 +66,17 @@ class Harness:
             if trace.channel_id == call.channel_id:
                 return trace
 
+    async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
+        """Load a configuration document given as YAML text (targets change forced)."""
+        doc = parse_document(yaml.safe_load(text), "<test>")
+        await load_document(self.engine.db.pool, doc, source="<test>",
+                            force_targets=force_targets)
+
+    def expect_bridged(self, channel_id: str) -> Waiter[ChannelEnteredBridge]:
+        """A waiter for the channel entering a bridge, as the engine's event stream sees it
+        (create it right after placing the call: bridging comes seconds later)."""
+        return self.engine.stream.expect(ChannelEnteredBridge, channel_id=channel_id)
+
     def kinds(self, channel_id: str) -> list[str]:
         """The simulator's timeline kinds for a channel, in order."""
         return [e.kind for e in self.sim.timeline(channel_id)]
@@ -77,15 +91,19 @@ async def call_engine(db_url: str, sim_factory: Callable[..., Awaitable[Simulato
     """Start an engine against a fresh simulator with the sample configuration loaded."""
     async with AsyncExitStack() as stack:
 
-        async def start(at: datetime, **settings_overrides: object) -> Harness:
-            sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
-                                                 str(ROOT / "sounds" / "sim")))
-            settings = Settings(database_url=db_url,
-                                ari=AriSettings(url=sim.ari_url, app="ivr-engine"),
+        async def start(at: datetime, *, sim: Simulator | None = None,
+                        ari_url: Callable[[Simulator], str] | None = None,
+                        database_url: str | None = None, load: bool = True) -> Harness:
+            if sim is None:
+                sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
+                                                     str(ROOT / "sounds" / "sim")))
+            url = ari_url(sim) if ari_url is not None else sim.ari_url
+            settings = Settings(database_url=database_url or db_url,
+                                ari=AriSettings(url=url, app="ivr-engine"),
                                 prompts=PromptSettings(sounds_dir=str(built_sounds)))
-            settings = dataclasses.replace(settings, **settings_overrides)  # type: ignore[arg-type]
             engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
-            await load_document(engine.db.pool, read_document(SAMPLE), source=str(SAMPLE))
+            if load:
+                await load_document(engine.db.pool, read_document(SAMPLE), source=str(SAMPLE))
             engine.cache.clear()
             engine.env.clock = shifted_clock(at.replace(tzinfo=SEOUL), sim.config.speed)
             traces: asyncio.Queue[CallTrace] = asyncio.Queue()

@@ -1,0 +1,135 @@
+"""Live behaviour of calls: caller ID shown to targets, talk limits, configuration changes
+during calls, a dropped ARI connection, and Postgres going away."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ivr_engine.sim import Behaviour, Simulator
+from ivr_engine.testing.tcp_proxy import TcpProxy
+
+from .conftest import EngineFactory
+
+OPEN = datetime(2026, 11, 20, 12, 0)  # Friday noon, Asia/Seoul
+GANGNAM, FIRST, SECOND = "05051234567", "01011112222", "023334444"
+
+ALWAYS_OPEN = """
+tenants:
+  - id: lab
+    name: 실험실
+    numbers:
+      - number: 0505-555-0001
+        targets: [{{number: {target}, ring_seconds: 10}}]
+        caller_id: {caller_id}
+        {extra}
+"""
+
+
+def lab(target: str = "010-4444-0001", caller_id: str = "caller", extra: str = "") -> str:
+    """A tenant with one always-open number."""
+    return ALWAYS_OPEN.format(target=target, caller_id=caller_id, extra=extra)
+
+
+async def test_caller_id_shown_to_target_follows_config(call_engine: EngineFactory) -> None:
+    h = await call_engine(OPEN)
+    await h.load_yaml(lab(caller_id="virtual_number"))
+    h.sim.set_behaviour("01044440001", Behaviour.answer_after(1.0, talk=4.0))
+    call = await h.call("05055550001", "01020003000")
+    trace = await h.finished(call)
+    leg = next(e.data["leg"] for e in trace.entries if e.kind == "ring")
+    assert h.sim.world.all_channels[leg].caller_number == "05055550001"
+
+    await h.load_yaml(lab(caller_id="caller"))
+    call = await h.call("05055550001", "01020003000")
+    trace = await h.finished(call)
+    leg = next(e.data["leg"] for e in trace.entries if e.kind == "ring")
+    assert h.sim.world.all_channels[leg].caller_number == "01020003000"
+
+
+async def test_maximum_talk_time_ends_the_call(call_engine: EngineFactory) -> None:
+    h = await call_engine(OPEN)
+    await h.load_yaml(lab(extra="max_talk_seconds: 1"))
+    h.sim.set_behaviour("01044440001", Behaviour.answer_after(1.0))  # would talk forever
+    call = await h.call("05055550001", "01020003000")
+    trace = await h.finished(call, timeout=20)
+    assert trace.hangup_by == "engine"
+    # The engine's limit is wall-clock time; the trace runs at the simulator's speed.
+    talk = (trace.ended_at - trace.answered_at).total_seconds() / h.sim.config.speed
+    assert 1 <= talk < 3, talk
+
+
+async def test_config_change_applies_to_the_next_call_only(call_engine: EngineFactory) -> None:
+    h = await call_engine(OPEN)
+    await h.load_yaml(lab(target="010-4444-0001"))
+    h.sim.set_behaviour("01044440001", Behaviour.answer_after(1.0, talk=8.0))
+    h.sim.set_behaviour("01044440002", Behaviour.answer_after(1.0, talk=2.0))
+    first = await h.call("05055550001", "01020003000")
+    bridged = h.expect_bridged(first.channel_id)
+    await bridged.wait(10)
+    await h.load_yaml(lab(target="010-4444-0002"))
+    second = await h.call("05055550001", "01020003000")
+    trace2 = await h.finished(second)
+    trace1 = await h.finished(first)
+    assert [a.target for a in trace1.attempts] == ["01044440001"]
+    assert [a.target for a in trace2.attempts] == ["01044440002"]
+
+
+async def test_ari_connection_dropped_mid_call(call_engine: EngineFactory,
+                                               sim_factory) -> None:  # type: ignore[no-untyped-def]
+    sim: Simulator = await sim_factory()
+    proxy = await TcpProxy("127.0.0.1", sim.ari_port).start()
+    try:
+        h = await call_engine(OPEN, sim=sim,
+                              ari_url=lambda s: f"http://127.0.0.1:{proxy.port}/ari")
+        sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=6.0))
+        call = await h.call(GANGNAM, "01020003000")
+        await h.expect_bridged(call.channel_id).wait(10)
+        reconnects = h.engine.stream.health.reconnects
+        assert await proxy.cut() >= 1
+        trace = await h.finished(call, timeout=20)
+        # The callee hung up on its own; the caller was ended too, nothing left behind.
+        assert trace.answered_target == FIRST
+        assert trace.hangup_by in {"callee", "engine"}
+        assert h.engine.stream.health.reconnects > reconnects
+        assert not [c for c in sim.channels.values() if not c.gone]
+    finally:
+        await proxy.stop()
+
+
+def _proxy_for(db_url: str) -> tuple[TcpProxy, str, str, str]:
+    """A proxy in front of the test database (TCP or Unix socket) and the URL through it."""
+    parts = urlsplit(db_url)
+    query = dict(parse_qsl(parts.query))
+    if parts.port:
+        proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port)
+    else:  # the embedded server listens on a Unix socket
+        sock = f"{query.pop('host')}/.s.PGSQL.{query.pop('port', '5432')}"
+        proxy = TcpProxy("", 0, target_unix=sock)
+    return proxy, parts.path, parts.username or "postgres", urlencode(query)
+
+
+async def test_database_down_routes_from_cache_and_falls_back(
+        call_engine: EngineFactory, db_url: str) -> None:
+    proxy, path, user, query = _proxy_for(db_url)
+    await proxy.start()
+    try:
+        proxied = urlunsplit(("postgresql", f"{user}@127.0.0.1:{proxy.port}", path, query, ""))
+        h = await call_engine(OPEN, database_url=proxied)
+        assert await h.engine.cache.get(GANGNAM) is not None  # cached before the outage
+        h.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=4.0))
+        proxy.refuse = True
+        assert await proxy.cut() >= 1
+        trace = await h.finished(await h.call(GANGNAM, "01020003000"), timeout=20)
+        assert trace.state == "open" and trace.answered_target == FIRST
+        # A number not cached cannot be planned: the call goes back to the dialplan, whose
+        # fallback forwards from AstDB (nothing is there in this test, so it is declined).
+        h.engine.cache.forget()
+        call = await h.call(GANGNAM, "01020003000")
+        trace = await h.finished(call, timeout=20)
+        assert [e.kind for e in trace.entries if e.kind == "fallback"] == ["fallback"]
+        assert trace.attempts == []
+        heard = h.kinds(call.channel_id)
+        assert "declined" in heard or "dial" in heard[2:], heard
+    finally:
+        await proxy.stop()
