@@ -57,9 +57,7 @@ class ColoringLoop:
         assert self.media is not None
         while not self._stopping:
             pid = f"col-{self.channel_id}-{next(self._ids)}"
-            with self.env.events.expect(
-                PlaybackFinished, lambda e, pid=pid: e.playback.id == pid
-            ) as waiter:
+            with self.env.events.expect(PlaybackFinished, channel_id=pid) as waiter:
                 async with self._lock:
                     if self._stopping:
                         return

@@ -27,8 +27,7 @@ log = logging.getLogger(__name__)
 # filtered out by Asterisk itself, which cuts the event traffic per call several-fold.
 SESSION_EVENTS: Sequence[str] = (
     "StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest",
-    "ChannelStateChange", "PlaybackStarted", "PlaybackFinished", "ChannelDtmfReceived",
-    "Dial", "ChannelEnteredBridge", "ChannelLeftBridge",
+    "ChannelStateChange", "PlaybackFinished", "ChannelDtmfReceived", "ChannelEnteredBridge",
 )
 
 

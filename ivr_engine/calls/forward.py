@@ -10,6 +10,7 @@ answered and A and B are bridged. Target outcomes are keyed on hangup causes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from dataclasses import dataclass
@@ -169,8 +170,7 @@ class Forwarder:
         media = self.env.media.for_prompt(self.step.whisper)
         pid = f"wh-{leg.channel_id}"
         try:
-            with self.env.events.expect(PlaybackFinished,
-                                        lambda e: e.playback.id == pid) as waiter:
+            with self.env.events.expect(PlaybackFinished, channel_id=pid) as waiter:
                 await self.env.ari.play(leg.channel_id, media, playback_id=pid)
                 done = await race(waiter.wait(), self.caller, leg.watch,
                                   timeout=self.env.playback_timeout)
@@ -197,10 +197,21 @@ class Forwarder:
         self.session.mark_answered(leg.target.number)
         bridge = await self.env.ari.create_bridge("mixing", name=f"ivr-{a}")
         self.bridge_id = bridge.id
-        await race(self.env.ari.add_channel(bridge.id, [a, leg.channel_id]), self.caller,
-                   leg.watch, timeout=self.env.request_timeout)
+        try:
+            await race(self.env.ari.add_channel(bridge.id, [a, leg.channel_id]), self.caller,
+                       leg.watch, timeout=self.env.request_timeout)
+        except AriError:
+            # A party hanging up at this moment makes the add fail; its events follow.
+            await self._gone_soon(leg)
+            raise
         self.session.note("bridge", f"caller and {mask(leg.target.number)} bridged",
                           bridge=bridge.id)
+
+    async def _gone_soon(self, leg: TargetLeg, within: float = 1.0) -> None:
+        """After a failed request: raise CallerGone / ChannelGone when either party's hangup
+        arrives within ``within`` seconds; return otherwise (a real error)."""
+        with contextlib.suppress(TimeoutError):
+            await race(asyncio.Event().wait(), self.caller, leg.watch, timeout=within)
 
     async def _talk(self, leg: TargetLeg) -> None:
         """Wait for either party to hang up (or the talk limit); then end the other."""

@@ -18,6 +18,7 @@ from ivr_engine.asterisk.ari.models import Channel
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import CallerGone, LegWatch, race
+from ivr_engine.calls.menu import run_menu, run_queue_step
 from ivr_engine.domain.dialing import CAUSE_REASON
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask, try_normalize
@@ -26,7 +27,9 @@ from ivr_engine.domain.planner import (
     CallPlan,
     DialStep,
     HangupStep,
+    MenuStep,
     PlayStep,
+    QueueStep,
     plan_call,
 )
 from ivr_engine.domain.trace import CallTrace
@@ -88,7 +91,7 @@ class CallSession:
         self._playbacks += 1
         pid = f"pb-{self.channel_id}-{self._playbacks}"
         early = not self.answered
-        with self.env.events.expect(PlaybackFinished, lambda e: e.playback.id == pid) as waiter:
+        with self.env.events.expect(PlaybackFinished, channel_id=pid) as waiter:
             await self.env.ari.play(self.channel_id, media, playback_id=pid)
             done = await race(waiter.wait(), self.watch, timeout=self.env.playback_timeout)
         state = done.playback.state
@@ -181,6 +184,10 @@ class CallSession:
                 await Forwarder(self, step).run()
             elif isinstance(step, HangupStep):
                 await self.hangup_caller(step.cause, step.reason)
+            elif isinstance(step, MenuStep):
+                await run_menu(self, step)
+            elif isinstance(step, QueueStep):
+                await run_queue_step(self, step.queue)
         if not self.watch.gone.is_set() and not self.finished:
             await self.hangup_caller(16, "the plan has ended")
 

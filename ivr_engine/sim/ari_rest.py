@@ -139,7 +139,8 @@ class OtherResources:
     async def _queued(self, ch: Channel, fn: Any) -> None:
         async def command() -> None:
             fn()
-        assert ch.control is not None
+        if ch.control is None:  # hung up between the lookup and the queued command
+            raise AriError(400, "Channel not found")
         try:
             await ch.control.submit(command)
         except ChannelGone:

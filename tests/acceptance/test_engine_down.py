@@ -28,7 +28,7 @@ async def synced(sim: Simulator, pool: asyncpg.Pool) -> AsyncIterator[Simulator]
     cfg = sim.config
     async with AmiClient(cfg.host, sim.ami_port, cfg.ami_user, cfg.ami_secret) as ami:
         report = await FallbackSync(ami, pool).sync_all()
-    assert report.put == 3 and report.errors == 0
+    assert report.put >= 3 and report.errors == 0
     assert not sim.registry.is_active(cfg.default_app), "an engine is serving ARI"
     yield sim
 

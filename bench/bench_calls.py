@@ -1,0 +1,173 @@
+"""Call setups per second and engine CPU time per forwarded call, against the simulator.
+
+Three processes, so each figure is its own: the simulator (``ivr-engine sim`` at a high speed
+factor), a call placer (posting inbound calls to the simulator's control API at a steady
+rate) and the engine (this process: sessions, ARI client, event stream, Postgres cache).
+Every call is the full forward flow: coloring as early media, a target leg originated, the
+whisper to the callee, coloring stopped, caller answered, both bridged, the callee hangs up.
+
+Printed per load level: calls completed per second, the engine's CPU time per call
+(``time.process_time``), and StasisStart-to-dial and StasisStart-to-bridge latency p50/p99.
+Aim: under 1 ms of engine CPU per forwarded call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import yaml
+
+from bench.bench_planner import bench_database
+from ivr_engine.domain.config_doc import parse_document
+from ivr_engine.domain.trace import CallTrace
+from ivr_engine.prompts.build import build_sounds, plan_jobs
+from ivr_engine.prompts.collect import iter_prompts
+from ivr_engine.service import running_engine
+from ivr_engine.settings import AriSettings, PromptSettings, Settings
+from ivr_engine.store.loader import load_document
+from ivr_engine.store.migrate import migrate
+from ivr_engine.store.pool import connect
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEED = 50.0
+LEVELS = ((20, 100), (50, 250), (100, 400))  # (calls per second, calls)
+CONFIG = """
+tenants:
+  - id: bench
+    name: 벤치
+    numbers:
+      - number: 0505-000-0001
+        targets: [{number: 010-0000-0001, ring_seconds: 20}]
+        coloring: {text: "잠시만 기다려 주세요."}
+        whisper: {text: "광고 전화입니다."}
+"""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def start_simulator(sounds: Path) -> tuple[asyncio.subprocess.Process, str, str]:
+    """``ivr-engine sim`` in its own process; returns it, its ARI URL and control URL."""
+    port = free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ivr_engine.cli", "--log-level", "WARNING", "sim",
+        "--ari-port", str(port), "--ami-port", str(free_port()), "--speed", str(SPEED),
+        "--sounds", str(sounds), "--sounds", str(ROOT / "sounds"),
+        stdout=asyncio.subprocess.DEVNULL, cwd=ROOT)
+    control = f"http://127.0.0.1:{port}/sim"
+    async with aiohttp.ClientSession() as http:
+        for _ in range(200):
+            try:
+                async with http.get(f"{control}/info") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError("the simulator did not start")
+        async with http.put(f"{control}/behaviours/01000000001",
+                            json={"behaviour": "answer:1:6"}) as resp:
+            assert resp.status == 204, await resp.text()
+    return proc, f"http://127.0.0.1:{port}/ari", control
+
+
+async def place_calls(control: str, count: int, rate: float) -> None:
+    """The placer process: ``count`` inbound calls at ``rate`` per second."""
+    async with aiohttp.ClientSession() as http:
+        start = time.perf_counter()
+        tasks = []
+        for n in range(count):
+            delay = start + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            body = {"to": "05050000001", "from": f"0102000{n % 10000:04d}"}
+            tasks.append(asyncio.create_task(http.post(f"{control}/calls", json=body)))
+        for resp in await asyncio.gather(*tasks):
+            resp.release()
+
+
+def pct(values: list[float], q: float) -> float:
+    """The q-quantile of values (ms)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def latencies(traces: list[CallTrace], kind: str) -> list[float]:
+    """Seconds from the session's start to its first entry of ``kind``."""
+    out = []
+    for trace in traces:
+        first = next((e.at for e in trace.entries if e.kind == kind), None)
+        if first is not None:
+            out.append((first - trace.started).total_seconds())
+    return out
+
+
+async def run_level(engine, control: str, rate: int, count: int) -> None:  # type: ignore[no-untyped-def]
+    """One load level: place, wait for every call's end, print the figures."""
+    done: asyncio.Queue[CallTrace] = asyncio.Queue()
+    engine.dispatcher.on_session.append(done)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    placer = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate),
+        cwd=ROOT)
+    traces = [await asyncio.wait_for(done.get(), 120) for _ in range(count)]
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    await placer.wait()
+    engine.dispatcher.on_session.remove(done)
+    bridged = sum(1 for t in traces if t.answered_target)
+    if not bridged:
+        print(traces[0].render())
+    dial, bridge = latencies(traces, "ring"), latencies(traces, "bridge")
+    print(f"  {rate:>4} calls/s offered: {count / wall:6.1f} calls/s completed, "
+          f"{bridged}/{count} bridged, engine CPU {cpu / count * 1000:.2f} ms/call, "
+          f"StasisStart->dial p50 {pct(dial, .5):.1f} ms p99 {pct(dial, .99):.1f} ms, "
+          f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms")
+
+
+async def bench() -> None:
+    """Set up database, prompts, simulator and engine; run every load level."""
+    doc = parse_document(yaml.safe_load(CONFIG), "<bench>")
+    with tempfile.TemporaryDirectory() as tmp:
+        sounds = Path(tmp) / "sounds"
+        jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)
+        build_sounds(jobs, sounds, engine="espeak")
+        sim, ari_url, control = await start_simulator(sounds)
+        try:
+            async with bench_database() as url:
+                conn = await connect(url)
+                await migrate(conn)
+                await load_document(conn, doc, source="<bench>")
+                await conn.close()
+                settings = Settings(database_url=url, data_dir=tmp,
+                                    ari=AriSettings(url=ari_url),
+                                    prompts=PromptSettings(sounds_dir=str(sounds)))
+                async with running_engine(settings, drain_timeout=5) as engine:
+                    print(f"forward flow through the simulator at speed {SPEED:g}:")
+                    for rate, count in LEVELS:
+                        await run_level(engine, control, rate, count)
+        finally:
+            sim.terminate()
+            await sim.wait()
+
+
+def main() -> None:
+    """Entry point for ``python -m bench calls``."""
+    asyncio.run(bench())
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "place":
+        asyncio.run(place_calls(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+    else:
+        main()

@@ -1,0 +1,134 @@
+"""Agent endpoints' reachability from AMI, and the timers behind agent states.
+
+``DeviceStateWatcher`` follows AMI ``DeviceStateChange`` (``Device: PJSIP/kim``, ``State:
+UNAVAILABLE``), ``PeerStatus`` (``Peer``, ``PeerStatus: Unreachable|Unregistered|...``) and
+queue-member events carrying a numeric device ``Status`` (``QueueMemberStatus``:
+``StateInterface`` or ``Interface``), and marks the agents using that endpoint reachable or
+not, so an unregistered phone is not rung. At start it asks for the current states with
+``DeviceStateList`` (when the Asterisk offers it). Agents on outside numbers are always
+taken as reachable.
+
+``AgentTimers`` ends after-call work whose time is up (waking this engine's waiting
+callers) and refreshes the live queue gauges, once per interval of the engine's clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from ivr_engine.store import agents as agent_store
+
+log = logging.getLogger(__name__)
+
+UNREACHABLE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
+UNREACHABLE_PEER = frozenset({"UNREACHABLE", "UNREGISTERED", "REJECTED"})
+# QueueMemberStatus Status: 0 UNKNOWN, 1 NOT_INUSE, 2 INUSE, 3 BUSY, 4 INVALID,
+# 5 UNAVAILABLE, 6 RINGING, 7 RINGINUSE, 8 ONHOLD.
+DEVICE_STATUS = {"0": "UNKNOWN", "1": "NOT_INUSE", "2": "INUSE", "3": "BUSY", "4": "INVALID",
+                 "5": "UNAVAILABLE", "6": "RINGING", "7": "RINGINUSE", "8": "ONHOLD"}
+
+
+def reachability(event: Mapping[str, Any]) -> tuple[str, bool, str] | None:
+    """(endpoint, reachable, device state) from one AMI event, or None when it says nothing
+    about an agent endpoint."""
+    name = str(event.get("Event", ""))
+    if name == "DeviceStateChange":
+        device, state = str(event.get("Device", "")), str(event.get("State", "")).upper()
+    elif name == "PeerStatus":
+        device = str(event.get("Peer", ""))
+        status = str(event.get("PeerStatus", "")).upper()
+        state = "UNAVAILABLE" if status in UNREACHABLE_PEER else "NOT_INUSE"
+    elif name in ("QueueMemberStatus", "QueueMemberAdded", "QueueMemberPause"):
+        device = str(event.get("StateInterface") or event.get("Interface") or "")
+        state = DEVICE_STATUS.get(str(event.get("Status", "")), "")
+    else:
+        return None
+    if not device.upper().startswith("PJSIP/") or not state:
+        return None
+    return f"PJSIP/{device[6:]}", state not in UNREACHABLE_STATES, state
+
+
+class DeviceStateWatcher:
+    """Keeps ``agents.reachable`` in line with the endpoints' device states."""
+
+    def __init__(self, pool: asyncpg.Pool, ami: Any,
+                 on_change: Callable[[str, bool], None] | None = None) -> None:
+        self.pool = pool
+        self.ami = ami
+        self.on_change = on_change
+
+    async def start(self) -> None:
+        """Subscribe to the events, then ask for the current device states."""
+        for name in ("DeviceStateChange", "PeerStatus", "QueueMemberStatus"):
+            self.ami.on_event(name, self.handle)
+        try:
+            for message in await self.ami.list_action({"Action": "DeviceStateList"}):
+                await self.handle(message)
+        except Exception as exc:  # an Asterisk without DeviceStateList: events only
+            log.info("DeviceStateList not available (%s); following events only", exc)
+
+    async def handle(self, message: Mapping[str, Any]) -> None:
+        """Apply one AMI event."""
+        found = reachability({"Event": "DeviceStateChange", **dict(message)}
+                             if "Device" in message and "Event" not in message else message)
+        if found is None:
+            return
+        endpoint, reachable, state = found
+        agents = await agent_store.set_reachable(self.pool, endpoint, reachable, state)
+        if agents:
+            log.info("endpoint %s is %s (%s)", endpoint,
+                     "reachable" if reachable else "unreachable", state)
+            if self.on_change is not None:
+                self.on_change(endpoint, reachable)
+
+
+class AgentTimers:
+    """Ends due wrap-ups and refreshes gauges every ``interval`` seconds of the clock."""
+
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime], *,
+                 interval: float = 1.0, speed: float = 1.0,
+                 on_ready: Callable[[], None] | None = None,
+                 refresh: Callable[[datetime], Any] | None = None) -> None:
+        self.pool = pool
+        self.clock = clock
+        self.interval = interval
+        self.speed = speed
+        self.on_ready = on_ready
+        self.refresh = refresh
+        self._task: asyncio.Task[None] | None = None
+
+    async def tick(self) -> list[str]:
+        """One round: release due wrap-ups (and refresh the gauges); returns the agents
+        released."""
+        now = self.clock()
+        released = await agent_store.release_wrapups(self.pool, now=now)
+        if released and self.on_ready is not None:
+            self.on_ready()
+        if self.refresh is not None:
+            await self.refresh(now)
+        return released
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except (asyncpg.PostgresError, OSError) as exc:
+                log.warning("agent timers: %s", exc)
+            await asyncio.sleep(self.interval / self.speed)
+
+    def start(self) -> None:
+        """Run the timers in the background."""
+        self._task = asyncio.create_task(self._run(), name="agent-timers")
+
+    async def stop(self) -> None:
+        """Stop the timers."""
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait({self._task})
+            self._task = None

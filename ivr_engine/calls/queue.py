@@ -1,0 +1,304 @@
+"""A caller in a call queue: wait on hold, get an agent, talk; or leave.
+
+``run_queue(session, queue_id)`` answers the caller, puts it alone in a holding bridge with
+music on hold (or the queue's coloring looped), plays the periodic announcement (with the
+position and expected wait when configured), and distributes: when the caller's position is
+within the ready agents, it ranks the candidates (``domain.acd``), claims agents in Postgres
+(``FOR UPDATE SKIP LOCKED``: no agent is offered two calls at once across engines) and
+originates to them with the agent's ring time. A missed offer counts towards the agent's
+auto-pause and the next agent is tried. When an agent answers, the caller leaves the holding
+bridge for a mixing bridge with the agent; after the call the agent goes to after-call work.
+The caller leaves for the overflow after the maximum wait or when no agent is logged in, or
+with the callback key for a callback request. Every step is written to ``queue_log``.
+
+The engine's queue runtime (``QueueRuntime``: pool, node, clock speed) is attached to the
+call environment with ``attach(env, runtime)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from ivr_engine.asterisk.ari.events import ChannelDtmfReceived
+from ivr_engine.calls.legs import CallerGone, race
+from ivr_engine.calls.queue_hold import Holding
+from ivr_engine.calls.queue_offer import AgentOffer
+from ivr_engine.domain.acd import CallOutcome, after_call, expected_wait, may_claim, rank
+from ivr_engine.domain.model import ForwardTarget, Strategy
+from ivr_engine.domain.numbers import mask
+from ivr_engine.domain.planner import DialStep
+from ivr_engine.domain.queue_doc import QueueConfig, QueueStrategy, find_queue
+from ivr_engine.domain.queue_log import QueueEvent, QueueLogEntry, event_data, seconds
+from ivr_engine.store import agents as agent_store
+from ivr_engine.store import queue_stats as stats
+
+if TYPE_CHECKING:
+    from ivr_engine.calls.env import CallEnv
+    from ivr_engine.calls.queue_metrics import QueueMetrics
+    from ivr_engine.calls.session import CallSession
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class QueueRuntime:
+    """What queue calls of one engine share: the pool, the instance name, the clock speed
+    (engine clock seconds per wall second) and how often a waiting caller looks for an
+    agent. ``queues`` holds queues usable without a number's configuration."""
+
+    pool: asyncpg.Pool
+    node: str = ""
+    speed: float = 1.0
+    poll_seconds: float = 1.0
+    queues: dict[str, QueueConfig] = field(default_factory=dict)
+    metrics: QueueMetrics | None = None
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    synced: set[tuple[str, str, int]] = field(default_factory=set)
+
+    def wall(self, clock_seconds: float) -> float:
+        """Wall seconds for an interval of the engine's clock."""
+        return max(0.0, clock_seconds / self.speed)
+
+    def notify(self) -> None:
+        """An agent may have become ready: wake the waiting callers of this engine."""
+        self.wake.set()
+        self.wake = asyncio.Event()
+
+
+def attach(env: CallEnv, runtime: QueueRuntime) -> None:
+    """Give the engine's call sessions their queue runtime."""
+    env.queues = runtime  # type: ignore[attr-defined]
+
+
+def runtime_of(env: CallEnv) -> QueueRuntime | None:
+    """The queue runtime attached to an environment, if any."""
+    return getattr(env, "queues", None)
+
+
+async def run_queue(session: CallSession, queue_id: str) -> None:
+    """Put the session's caller in queue ``queue_id`` of its number (or of the runtime) until
+    an agent answers, the caller leaves, or the overflow takes over."""
+    runtime = runtime_of(session.env)
+    config = await session.env.configs.get(session.number)
+    queue = find_queue(getattr(config, "queues", None), queue_id) if config else None
+    if runtime is not None and queue is None:
+        queue = runtime.queues.get(queue_id)
+    tenant = config.tenant_id if config is not None else session.trace.tenant_id
+    if runtime is None or queue is None or tenant is None:
+        why = "queues are not available" if runtime is None else f"no queue {queue_id!r}"
+        log.error("call %s: %s", session.channel_id, why)
+        session.note("queue", why)
+        await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
+        await session.hangup_caller(34, why)
+        return
+    await QueueCall(session, runtime, queue, tenant).run()
+
+
+class QueueCall:
+    """One caller's stay in one queue."""
+
+    def __init__(self, session: CallSession, runtime: QueueRuntime, queue: QueueConfig,
+                 tenant: str) -> None:
+        self.s, self.rt, self.q, self.tenant = session, runtime, queue, tenant
+        self.env = session.env
+        self.pool = runtime.pool
+        self.entered: datetime = session.now()
+        self.row_id = 0
+        self.position = self.orig_position = 1
+        self.key_pressed = asyncio.Event()
+        self.holding: Holding | None = None
+        self.legs_made = 0
+        self.answered_row = 0  # the queue_calls row of the answered call (for its end)
+
+    def log_event(self, event: QueueEvent, agent: str, *fields: object) -> QueueLogEntry:
+        """A queue_log entry of this call."""
+        return QueueLogEntry(self.s.now(), self.s.channel_id, self.q.id, agent, event,
+                             event_data(event, *fields))
+
+    async def write(self, *entries: QueueLogEntry) -> None:
+        """Append to queue_log (a failure is logged, never ends the call)."""
+        try:
+            await stats.write_log(self.pool, self.tenant, entries)
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.warning("queue_log write failed: %s", exc)
+
+    def waited(self) -> float:
+        """Seconds waited so far."""
+        return (self.s.now() - self.entered).total_seconds()
+
+    async def run(self) -> None:
+        """The whole stay (see the module docstring)."""
+        s = self.s
+        if not s.answered:
+            await race(self.env.ari.answer(s.channel_id), s.watch,
+                       timeout=self.env.request_timeout)
+            s.mark_answered()
+        await self._sync_agents()
+        stay = await stats.enter(self.pool, call_id=s.channel_id, tenant_id=self.tenant,
+                                 queue_id=self.q.id, number=s.number, caller=s.trace.caller,
+                                 node=self.rt.node, now=self.entered)
+        self.row_id, self.position = stay.row_id, stay.position
+        self.orig_position = stay.position
+        await self.write(self.log_event(QueueEvent.ENTERQUEUE, "NONE", "",
+                                        s.trace.caller or "anonymous", stay.position))
+        s.note("queue", f"entered queue {self.q.label} at position {stay.position}",
+               queue=self.q.id, position=stay.position)
+        sub = self.env.events.subscribe(self._on_dtmf, types=ChannelDtmfReceived,
+                                        channel_id=s.channel_id)
+        try:
+            await self._wait_and_serve()
+        except CallerGone:
+            await self.record_exit(CallOutcome.ABANDONED, QueueEvent.ABANDON, self.position,
+                             self.orig_position, seconds(self.waited()))
+            raise
+        finally:
+            sub.close()
+            if self.holding is not None:
+                await self.holding.close()
+
+    def _on_dtmf(self, event: Any) -> None:
+        if self.q.callback_key and event.digit == self.q.callback_key:
+            self.key_pressed.set()
+
+    async def _sync_agents(self) -> None:
+        """Make the queue's configured agents exist (once per configuration per engine)."""
+        key = (self.tenant, self.q.id, hash(self.q.agents))
+        if self.q.agents and key not in self.rt.synced:
+            await agent_store.sync_queue_agents(self.pool, self.tenant, self.q,
+                                                now=self.s.now())
+            self.rt.synced.add(key)
+
+    async def record_exit(self, outcome: CallOutcome, event: QueueEvent, *fields: object,
+                    agent: str | None = None) -> None:
+        """Record how the wait ended."""
+        if not self.row_id:
+            return
+        try:
+            await stats.leave(self.pool, self.row_id, outcome, now=self.s.now(), agent_id=agent)
+        except (asyncpg.PostgresError, OSError) as exc:
+            log.warning("recording the end of a queue wait failed: %s", exc)
+        await self.write(self.log_event(event, agent or "NONE", *fields))
+        self.s.note("queue", f"left queue {self.q.label}: {outcome.value}",
+                    queue=self.q.id, outcome=outcome.value, waited=round(self.waited(), 3))
+        self.row_id = 0
+
+    async def _wait_and_serve(self) -> None:
+        """The distribution loop."""
+        s, q = self.s, self.q
+        deadline = self.entered + timedelta(seconds=q.max_wait_seconds)
+        next_announce = self.entered + timedelta(seconds=q.announce_every_seconds)
+        while True:
+            now = s.now()
+            await agent_store.release_wrapups(self.pool, now=now)
+            self.position = await stats.heartbeat(self.pool, self.row_id, now=now)
+            view = await agent_store.queue_view(self.pool, self.tenant, q.id, s.trace.caller,
+                                                period_start=now - timedelta(days=1))
+            if self.key_pressed.is_set():
+                await self._callback()
+                return
+            if view.logged_in == 0:
+                await self._overflow(QueueEvent.EXITEMPTY, "no agent is logged in")
+                return
+            if now >= deadline:
+                await self._overflow(QueueEvent.EXITWITHTIMEOUT, "maximum wait reached")
+                return
+            if self.holding is None:
+                self.holding = Holding(self)
+                await self.holding.start()
+            if may_claim(self.position, view.ready):
+                limit = len(view.candidates) if q.strategy is QueueStrategy.RING_ALL else 1
+                ranked = rank(q.strategy, view.candidates, last_agent=view.last_agent,
+                              sticky_agent=view.sticky_agent)
+                claimed = await agent_store.claim(
+                    self.pool, ranked, call_id=s.channel_id, tenant_id=self.tenant,
+                    queue_id=q.id, node=self.rt.node, now=now, limit=limit)
+                if claimed and await AgentOffer(self, claimed).run():
+                    return
+                if claimed:
+                    continue
+            if q.announce_every_seconds and now >= next_announce:
+                await self.holding.announce(self.position, await self._expected(view.ready))
+                next_announce = s.now() + timedelta(seconds=q.announce_every_seconds)
+                continue
+            await self._pause(min((deadline - now).total_seconds(), self.rt.poll_seconds))
+
+    async def _expected(self, ready: int) -> float | None:
+        """The expected wait, when the queue announces it."""
+        if not self.q.announce_wait:
+            return None
+        handle = await stats.avg_handle_seconds(self.pool, self.tenant, self.q.id)
+        return expected_wait(self.position, handle, max(1, ready))
+
+    async def _pause(self, clock_seconds: float) -> None:
+        """Wait for an agent to become ready here, the callback key, or the poll interval."""
+        waits = [asyncio.ensure_future(self.rt.wake.wait()),
+                 asyncio.ensure_future(self.key_pressed.wait())]
+        try:
+            await race(asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), self.s.watch,
+                       timeout=self.rt.wall(max(0.0, clock_seconds)))
+        except TimeoutError:
+            pass
+        finally:
+            for w in waits:
+                w.cancel()
+
+    async def _callback(self) -> None:
+        """The caller pressed the callback key: register a callback request and say goodbye."""
+        s = self.s
+        await self.record_exit(CallOutcome.CALLBACK, QueueEvent.EXITWITHKEY, self.q.callback_key,
+                         self.position, self.orig_position, seconds(self.waited()))
+        try:
+            module = importlib.import_module("ivr_engine.store.callbacks")
+            await module.register_callback(self.pool, tenant_id=self.tenant, number=s.number,
+                                           caller=s.trace.caller, source="queue",
+                                           queue=self.q.id, at=s.now())
+            s.note("callback", f"callback request left for {mask(s.trace.caller)}")
+        except (ImportError, AttributeError) as exc:
+            log.error("callback requests are not available: %s", exc)
+        if self.holding is not None:
+            await self.holding.close()
+        await s.play(self.env.media.system("goodbye"), "goodbye")
+        await s.hangup_caller(16, "callback request left")
+
+    async def _overflow(self, event: QueueEvent, why: str) -> None:
+        """Leave for the overflow: forward, or an announcement and hang-up."""
+        s, overflow = self.s, self.q.overflow
+        await self.record_exit(CallOutcome.OVERFLOW, event, self.position, self.orig_position,
+                         seconds(self.waited()))
+        s.note("overflow", f"queue {self.q.label}: {why}", queue=self.q.id)
+        if self.holding is not None:
+            await self.holding.close()
+            self.holding = None
+        if overflow.forward is not None:
+            from ivr_engine.calls.forward import Forwarder
+
+            step = DialStep((ForwardTarget(overflow.forward, overflow.ring_seconds),),
+                            Strategy.SEQUENTIAL, s.trace.caller, None, None, None)
+            await Forwarder(s, step).run()
+            return
+        media = self.env.media.choose(overflow.prompt, "cannot-be-reached")
+        if media is not None:
+            await s.play(media, "queue-overflow")
+        await s.hangup_caller(16, f"queue overflow: {why}")
+
+    async def agent_done(self, agent_id: str, *, by_agent: bool, talk: float,
+                         hold: float) -> None:
+        """After the talk: record it and put the agent in after-call work."""
+        plan = after_call(self.q.wrapup_seconds, self.q.after_call)
+        now = self.s.now()
+        await agent_store.call_ended(self.pool, agent_id, call_id=self.s.channel_id, plan=plan,
+                                     now=now)
+        if self.answered_row:
+            await stats.call_ended(self.pool, self.answered_row, now=now)
+        event = QueueEvent.COMPLETEAGENT if by_agent else QueueEvent.COMPLETECALLER
+        await self.write(self.log_event(event, agent_id, seconds(hold), seconds(talk),
+                                        self.orig_position))
+        if plan.state.value == "ready":
+            self.rt.notify()
