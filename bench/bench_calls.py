@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -117,6 +118,9 @@ async def run_level(engine, control: str, rate: int, count: int) -> None:  # typ
     """One load level: place, wait for every call's end, print the figures."""
     done: asyncio.Queue[CallTrace] = asyncio.Queue()
     engine.dispatcher.on_session.append(done)
+    ops: Counter[str] = Counter()
+    engine.ari.observer = lambda stat: ops.update([stat.operation])
+    events0 = engine.stream.health.events
     cpu0, wall0 = time.process_time(), time.perf_counter()
     placer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate),
@@ -125,6 +129,8 @@ async def run_level(engine, control: str, rate: int, count: int) -> None:  # typ
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     await placer.wait()
     engine.dispatcher.on_session.remove(done)
+    engine.ari.observer = None
+    events = engine.stream.health.events - events0
     bridged = sum(1 for t in traces if t.answered_target)
     if not bridged:
         print(traces[0].render())
@@ -132,7 +138,11 @@ async def run_level(engine, control: str, rate: int, count: int) -> None:  # typ
     print(f"  {rate:>4} calls/s offered: {count / wall:6.1f} calls/s completed, "
           f"{bridged}/{count} bridged, engine CPU {cpu / count * 1000:.2f} ms/call, "
           f"StasisStart->dial p50 {pct(dial, .5):.1f} ms p99 {pct(dial, .99):.1f} ms, "
-          f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms")
+          f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms; "
+          f"{sum(ops.values()) / count:.1f} requests and {events / count:.1f} events per call")
+    if rate == LEVELS[-1][0]:
+        print("    requests per call: " + ", ".join(
+            f"{op} {n / count:.1f}" for op, n in ops.most_common()))
 
 
 async def bench() -> None:

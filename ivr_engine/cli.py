@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "ivr_engine.commands.serve",  # serve
     "ivr_engine.commands.sim",  # sim, call
     "ivr_engine.commands.prompts",  # prompts build
+    "ivr_engine.commands.cdr",  # cdr list, stats, export
+    "ivr_engine.commands.agent",  # agent ..., queue stats / log
 )
 
 log = logging.getLogger("ivr_engine.cli")

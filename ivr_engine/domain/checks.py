@@ -136,7 +136,7 @@ def _resolved(config: NumberConfig, path: str, tenant_both: frozenset[str]) -> l
     if config.status is NumberStatus.TERMINATED and config.targets:
         found.append(Finding(WARNING, path, "terminated number has forward targets "
                              "(they are never rung)"))
-    if config.status is NumberStatus.ACTIVE and not config.targets:
+    if config.status is NumberStatus.ACTIVE and not config.targets and config.menu is None:
         found.append(Finding(WARNING, path, "active number has no forward target "
                              "(callers in open hours hear 'cannot be reached')"))
     if parse_number(config.number).kind is not NumberKind.VIRTUAL:
@@ -204,4 +204,7 @@ def check_document(doc: ConfigDocument, *, today: date,
             found += _prompts(own, npath, file_exists) + _schedule(own, npath)
             found += _targets(own, npath, ours)
             found += _resolved(resolve(tenant, entry), npath, tenant_both)
+    from ivr_engine.domain.menu_checks import check_menus
+
+    found += check_menus(doc, lambda prompt, where: _prompt(prompt, where, file_exists))
     return found + _calendars(doc, today)

@@ -18,7 +18,9 @@ The format, in short (``deploy/sample-config.yaml`` shows every key)::
       prompt}]}, holidays [{date, name, yearly, prompt}], national_holidays (ISO code, or
       false), prompts {KIND: {text}|{audio}}, coloring {open|lunch|closed|holiday: PROMPT}
       or PROMPT for every state, whisper PROMPT, block_list, free_pass, block_anonymous,
-      answer_before_announcement, max_talk_seconds
+      answer_before_announcement, max_talk_seconds, menus [{id, prompt, items: [{key,
+      label, ACTION}], ...}] and menu (the entry menu; ``domain.menu_doc``), queues
+      (``domain.queue_doc``)
     DAYS: mon..sun, mon-fri, fri-mon, "sat,sun", daily, weekdays, weekend
 """
 
@@ -56,6 +58,13 @@ from ivr_engine.domain.schedule import (
     parse_days,
     parse_interval,
 )
+from ivr_engine.domain.sms_policy import (
+    PolicyError,
+    SmsPolicy,
+    merge_policies,
+    parse_policy,
+    policy_to_data,
+)
 from ivr_engine.errors import ValidationError
 
 __all__ = [
@@ -71,6 +80,8 @@ SETTING_KEYS = (
     "status", "targets", "strategy", "caller_id", "schedule", "holidays", "national_holidays",
     "prompts", "coloring", "whisper", "block_list", "free_pass", "block_anonymous",
     "answer_before_announcement", "max_talk_seconds",
+    "callback_sms",
+    "menus", "menu", "queues",
 )
 _COLORING = {"open": PromptKind.COLORING_OPEN, "lunch": PromptKind.COLORING_LUNCH,
              "closed": PromptKind.COLORING_CLOSED, "holiday": PromptKind.COLORING_HOLIDAY}
@@ -394,6 +405,69 @@ def _numbers(value: object, path: str) -> frozenset[str]:
                      for i, item in enumerate(_expect_list(value, path)))
 
 
+def _callback_sms(value: object, path: str) -> SmsPolicy:
+    """The callback SMS policy of one layer (``domain.sms_policy``)."""
+    try:
+        return parse_policy(value, path)
+    except PolicyError as exc:
+        raise Invalid(exc.path, exc.message) from None
+
+
+def _callback_sms_data(policy: SmsPolicy | None) -> dict[str, Any] | None:
+    """A layer's callback SMS policy as data."""
+    return None if policy is None else policy_to_data(policy)
+
+
+def _menus(value: object, path: str) -> Any:
+    """IVR menus of one layer (``domain.menu_doc``)."""
+    from ivr_engine.domain.menu_doc import parse_menus
+
+    return parse_menus(value, path)
+
+
+def _menu_id(value: object, path: str) -> str:
+    """The entry menu's id."""
+    from ivr_engine.domain.menu_doc import parse_menu_id
+
+    return parse_menu_id(value, path)
+
+
+def _queues(value: object, path: str) -> tuple[Any, ...]:
+    """Queue definitions of one layer (``domain.queue_doc``)."""
+    try:
+        from ivr_engine.domain.queue_doc import parse_queues
+    except ImportError:
+        raise Invalid(path, "queue definitions are not supported by this version") from None
+    try:
+        return parse_queues(value, path)
+    except ValidationError as exc:
+        raise Invalid(exc.path or path, getattr(exc, "message", str(exc))) from None
+
+
+def _menus_data(settings: NumberSettings) -> dict[str, Any]:
+    """The menu and queue keys of one layer as data (only those set)."""
+    out: dict[str, Any] = {}
+    if settings.menus is not None:
+        from ivr_engine.domain.menu_doc import menus_to_data
+
+        out["menus"] = menus_to_data(settings.menus)
+    if settings.menu is not None:
+        out["menu"] = settings.menu
+    if settings.queues is not None:
+        from ivr_engine.domain.queue_doc import queues_to_data
+
+        out["queues"] = queues_to_data(settings.queues)
+    return out
+
+
+def _by_id(tenant: tuple[Any, ...] | None, own: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    """Menus or queues of both layers merged by id, the number's winning, tenant order
+    first."""
+    merged = {item.id: item for item in tenant or ()}
+    merged.update({item.id: item for item in own or ()})
+    return tuple(merged.values())
+
+
 _FIELDS: dict[str, Any] = {
     "status": lambda v, p: _enum(v, NumberStatus, p),
     "targets": _targets,
@@ -408,6 +482,10 @@ _FIELDS: dict[str, Any] = {
     "block_anonymous": _bool,
     "answer_before_announcement": _bool,
     "max_talk_seconds": lambda v, p: _int(v, p, 1, 86400),
+    "callback_sms": _callback_sms,
+    "menus": _menus,
+    "menu": _menu_id,
+    "queues": _queues,
 }
 
 
@@ -441,7 +519,9 @@ def _settings_data(settings: NumberSettings) -> dict[str, Any]:
         "block_anonymous": s.block_anonymous,
         "answer_before_announcement": s.answer_before_announcement,
         "max_talk_seconds": s.max_talk_seconds,
+        "callback_sms": _callback_sms_data(s.callback_sms),
     }
+    raw.update(_menus_data(s))
     return {k: v for k, v in raw.items() if v is not None}
 
 
@@ -582,6 +662,9 @@ def resolve(tenant: TenantConfig, entry: NumberEntry, version: int = 0) -> Numbe
         block_anonymous=pick("block_anonymous"),
         answer_before_announcement=pick("answer_before_announcement"),
         max_talk_seconds=pick("max_talk_seconds"), version=version,
+        callback_sms=merge_policies(base.callback_sms, own.callback_sms),
+        menus=_by_id(base.menus, own.menus), menu=pick("menu"),
+        queues=_by_id(base.queues, own.queues),
     )
 
 

@@ -16,6 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from ivr_engine.domain.sms_policy import SmsPolicy
+
+if TYPE_CHECKING:
+    from ivr_engine.domain.ivr import Menu
 
 
 class NumberStatus(StrEnum):
@@ -163,6 +169,10 @@ class NumberSettings:
     block_anonymous: bool | None = None
     answer_before_announcement: bool | None = None
     max_talk_seconds: int | None = None
+    menus: tuple[Menu, ...] | None = None  # IVR menus (domain.ivr), merged by id
+    menu: str | None = None  # the entry menu's id: calls go to the menu instead of ringing
+    queues: tuple[Any, ...] | None = None  # queue definitions (domain.queue_doc), by id
+    callback_sms: SmsPolicy | None = None  # callback texts (domain.sms_policy)
 
 
 @dataclass(frozen=True)
@@ -219,6 +229,10 @@ class NumberConfig:
     answer_before_announcement: bool = False
     max_talk_seconds: int | None = None
     version: int = 0  # configuration version (bumped on every change), recorded in CDRs
+    menus: tuple[Menu, ...] = ()  # the tenant's and the number's menus (number wins by id)
+    menu: str | None = None  # the entry menu; None: calls ring the targets directly
+    queues: tuple[Any, ...] = ()  # the tenant's and the number's queues (number wins by id)
+    callback_sms: SmsPolicy | None = None  # merged field by field, the number's winning
 
     def prompt(self, kind: PromptKind) -> Prompt | None:
         """The prompt of that kind, if the number (or its tenant) has one."""

@@ -17,6 +17,9 @@ A caller string that is not a phone number does not raise: it is an unknown call
 block-list or free-pass match) and the plan records why.
 
 A forward plan is ``dial``, preceded by ``play greeting`` when the number has a greeting.
+A number with an entry menu (``menu``) gets ``answer, [play greeting], menu`` instead: the
+caller chooses with keys (``domain.ivr``); the menu step carries the menus and the number's
+dial step for forward items.
 When no target answers the executor ends the call with the dial's own cause. An announcement
 plan is ``play, hangup``; prompts are early media (the caller is not charged) unless the
 number is set to answer before announcements, in which case an ``answer`` step comes first.
@@ -39,11 +42,19 @@ cause  name                    when
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from ivr_engine.domain.ivr import (
+    ActionKind,
+    Menu,
+    MenuAction,
+    describe_menu,
+    menus_by_id,
+    reachable,
+)
 from ivr_engine.domain.model import (
     CallerIdMode,
     ForwardTarget,
@@ -82,6 +93,7 @@ class Outcome(StrEnum):
 
     FORWARD = "forward"
     ANNOUNCE = "announce"
+    MENU = "menu"  # the caller chooses in an IVR menu
 
 
 def prompt_json(prompt: Prompt | None) -> dict[str, str] | None:
@@ -160,7 +172,81 @@ class HangupStep:
         return {"action": self.action, "cause": self.cause, "reason": self.reason}
 
 
-Step = PlayStep | AnswerStep | DialStep | HangupStep
+@dataclass(frozen=True)
+class QueueStep:
+    """Put the caller in a queue to wait for an agent (``calls.queue``)."""
+
+    action: ClassVar[str] = "queue"
+    queue: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as JSON."""
+        return {"action": self.action, "queue": self.queue}
+
+    def describe(self) -> str:
+        """The step in words."""
+        return f"wait in queue {self.queue} for an agent"
+
+
+@dataclass(frozen=True)
+class MenuStep:
+    """Run the IVR menu ``entry``: the caller is answered, hears the menu prompt and chooses
+    with keys. ``menus`` are the number's menus; ``dial`` is the number's forwarding
+    (targets, coloring, whisper, caller ID), used by forward items."""
+
+    action: ClassVar[str] = "menu"
+    entry: str
+    menus: tuple[Menu, ...]
+    dial: DialStep
+
+    def menu_map(self) -> dict[str, Menu]:
+        """The menus by id."""
+        return menus_by_id(self.menus)
+
+    def dial_for(self, action: MenuAction) -> DialStep:
+        """The dial step of a forward item: its own targets, else the number's."""
+        return replace(self.dial, targets=action.targets) if action.targets else self.dial
+
+    def describe(self) -> str:
+        """The entry menu in words: its prompt and where each key leads (for dry runs)."""
+        menu = self.menu_map()[self.entry]
+        return f"{describe_menu(menu)[0]}; " + ", ".join(
+            f"{i.digits} -> {i.action.describe()}" for i in menu.items)
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as JSON: every menu reachable from the entry and where each key leads."""
+        by_id = self.menu_map()
+        return {"action": self.action, "entry": self.entry,
+                "menus": [menu_json(by_id[m], self) for m in reachable(by_id, self.entry)],
+                "dial": self.dial.to_json()}
+
+
+def menu_action_json(action: MenuAction, step: MenuStep) -> dict[str, Any]:
+    """Where a menu action leads, as JSON (forward actions with their dial step)."""
+    out: dict[str, Any] = {"action": action.kind.value, "leads_to": action.describe()}
+    if action.kind is ActionKind.FORWARD:
+        out["dial"] = step.dial_for(action).to_json()
+    elif action.kind is ActionKind.QUEUE:
+        out["queue"] = action.queue
+    elif action.kind is ActionKind.MENU:
+        out["menu"] = action.menu
+    if action.prompt is not None:
+        out["prompt"] = prompt_json(action.prompt)
+    return out
+
+
+def menu_json(menu: Menu, step: MenuStep) -> dict[str, Any]:
+    """One menu as JSON: prompt, timeouts, tries, each key's action, the destination."""
+    return {"id": menu.id, "prompt": prompt_json(menu.menu_prompt()),
+            "generated_prompt": menu.prompt is None, "greeting": prompt_json(menu.greeting),
+            "timeout": menu.timeout, "digit_timeout": menu.digit_timeout, "tries": menu.tries,
+            "single_item": menu.single is not None,
+            "items": [{"key": i.digits, "label": i.spoken_label,
+                       **menu_action_json(i.action, step)} for i in menu.items],
+            "after_last": menu_action_json(menu.destination, step)}
+
+
+Step = PlayStep | AnswerStep | DialStep | HangupStep | MenuStep | QueueStep
 
 
 @dataclass(frozen=True)
@@ -248,6 +334,10 @@ def _unallocated(number: str, caller: PhoneNumber, reasons: list[str]) -> CallPl
 def _forward(config: NumberConfig, caller: PhoneNumber, at: StateAt,
              reasons: list[str]) -> CallPlan:
     """Greeting (if any), then dial the targets with coloring and whisper."""
+    if config.menu is not None:
+        if any(m.id == config.menu for m in config.menus):
+            return _menu(config, caller, at, reasons)
+        reasons.append(f"entry menu {config.menu} is not defined: ringing the targets")
     state = _STATE_OF[at.state]
     answer_first = config.answer_before_announcement
     if not config.targets:
@@ -268,6 +358,38 @@ def _forward(config: NumberConfig, caller: PhoneNumber, at: StateAt,
     reasons.append(f"forward to {targets.join(mask(t.number) for t in config.targets)} "
                    f"({config.strategy.value})")
     return _plan(config, caller, state, Outcome.FORWARD, steps, reasons)
+
+
+def _number_dial(config: NumberConfig, caller: PhoneNumber, at: StateAt) -> DialStep:
+    """The number's forwarding as a dial step (its targets, coloring, whisper, caller ID)."""
+    virtual = config.caller_id is CallerIdMode.VIRTUAL
+    return DialStep(config.targets, config.strategy,
+                    config.number if virtual else caller.digits,
+                    config.prompt(_COLORING_OF[at.state]), config.prompt(PromptKind.WHISPER),
+                    config.max_talk_seconds, config.caller_id)
+
+
+def _menu(config: NumberConfig, caller: PhoneNumber, at: StateAt,
+          reasons: list[str]) -> CallPlan:
+    """Answer, greeting (if any), then the entry menu instead of ringing the targets."""
+    entry = config.menu or ""
+    step = MenuStep(entry, config.menus, _number_dial(config, caller, at))
+    by_id = step.menu_map()
+    steps: tuple[Step, ...] = (AnswerStep(),)
+    greeting = config.prompt(PromptKind.GREETING)
+    if greeting is not None:
+        steps += (PlayStep(PromptKind.GREETING, greeting, None, False),)
+    steps += (step,)
+    for menu_id in reachable(by_id, entry):
+        menu = by_id[menu_id]
+        choices = ", ".join(f"{i.digits} -> {i.action.describe()}" for i in menu.items)
+        if menu.single is not None:
+            reasons.append(f"menu {menu_id}: single item, connects without prompting: "
+                           f"{menu.single.action.describe()}")
+        else:
+            reasons.append(f"menu {menu_id}: {choices}; after {menu.tries} tries -> "
+                           f"{menu.destination.describe()}")
+    return _plan(config, caller, _STATE_OF[at.state], Outcome.MENU, steps, reasons)
 
 
 def _announce_state(config: NumberConfig, caller: PhoneNumber, at: StateAt,

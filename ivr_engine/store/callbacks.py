@@ -1,0 +1,151 @@
+"""Callback requests in Postgres: registered with the caller's number, listed, assigned to
+an agent, and completed once the agent has called back through the engine.
+
+A caller has at most one pending (open or assigned) request per virtual number; asking
+again while one is pending returns that request and counts a repeat. Times default to
+``ivr_now()``; the engine may pass its own clock's time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+
+from ivr_engine.domain.numbers import NumberKind, mask, parse_number
+from ivr_engine.errors import ConflictError, NotFoundError, ValidationError
+from ivr_engine.store.queries import queries
+
+Executor = asyncpg.Connection | asyncpg.Pool
+NOTE_MAX = 1024
+
+
+class CallbackStatus(StrEnum):
+    """Where a callback request is."""
+
+    OPEN = "open"
+    ASSIGNED = "assigned"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+PENDING = (CallbackStatus.OPEN, CallbackStatus.ASSIGNED)
+
+
+@dataclass(frozen=True)
+class CallbackRequest:
+    """One callback request."""
+
+    id: int
+    tenant_id: str
+    number: str
+    caller: str
+    source: str
+    queue: str | None
+    status: CallbackStatus
+    agent: str | None
+    repeats: int
+    attempts: int
+    last_result: str | None
+    note: str
+    requested_at: datetime
+    assigned_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CallbackRequest:
+        """A request from a ``callback_requests`` row."""
+        return cls(id=row["id"], tenant_id=row["tenant_id"], number=row["number"],
+                   caller=row["caller"], source=row["source"], queue=row["queue"],
+                   status=CallbackStatus(row["status"]), agent=row["agent"],
+                   repeats=row["repeats"], attempts=row["attempts"],
+                   last_result=row["last_result"], note=row["note"],
+                   requested_at=row["requested_at"], assigned_at=row["assigned_at"],
+                   completed_at=row["completed_at"])
+
+    @property
+    def masked_caller(self) -> str:
+        """The caller's number as logs and listings show it."""
+        return mask(self.caller)
+
+
+def _caller_digits(caller: str) -> str:
+    """The caller's national digits; a request needs a number to call back."""
+    try:
+        parsed = parse_number(caller)
+    except ValidationError:
+        raise ValidationError(f"{mask(caller)} is not a phone number to call back",
+                              "caller") from None
+    if parsed.kind is NumberKind.ANONYMOUS or not parsed.digits:
+        raise ValidationError("an anonymous caller cannot be called back", "caller")
+    return parsed.digits
+
+
+async def register_callback(pool: Executor, *, tenant_id: str, number: str, caller: str,
+                            source: str, queue: str | None = None,
+                            at: datetime | None = None) -> int:
+    """Register a callback request (or count a repeat of the caller's pending one for this
+    number); returns the request's id."""
+    row = await pool.fetchrow(queries()["callback_register"], tenant_id, number,
+                              _caller_digits(caller), source, queue, at)
+    assert row is not None
+    return int(row["id"])
+
+
+async def get_callback(db: Executor, request_id: int) -> CallbackRequest:
+    """One request; NotFoundError when there is none with that id."""
+    row = await db.fetchrow(queries()["callback_get"], request_id)
+    if row is None:
+        raise NotFoundError(f"no callback request {request_id}")
+    return CallbackRequest.from_row(row)
+
+
+async def list_callbacks(db: Executor, *, tenant_id: str | None = None,
+                         statuses: Sequence[CallbackStatus] = PENDING,
+                         limit: int = 100) -> list[CallbackRequest]:
+    """Requests in the given statuses (pending by default), oldest first."""
+    rows = await db.fetch(queries()["callback_list"], tenant_id,
+                          [s.value for s in statuses], limit)
+    return [CallbackRequest.from_row(r) for r in rows]
+
+
+async def _change(db: Executor, query: str, request_id: int, *args: Any) -> CallbackRequest:
+    """Run an update that only applies to a pending request."""
+    row = await db.fetchrow(queries()[query], request_id, *args)
+    if row is not None:
+        return CallbackRequest.from_row(row)
+    current = await get_callback(db, request_id)  # NotFoundError when missing
+    raise ConflictError(f"callback request {request_id} is already {current.status.value}")
+
+
+async def assign_callback(db: Executor, request_id: int, agent: str,
+                          at: datetime | None = None) -> CallbackRequest:
+    """Assign a pending request to an agent (an agent id or a phone); reassigning is
+    allowed, a finished request is a ConflictError."""
+    if not agent.strip():
+        raise ValidationError("name the agent who calls back", "agent")
+    return await _change(db, "callback_assign", request_id, agent.strip(), at)
+
+
+async def complete_callback(db: Executor, request_id: int, *, note: str = "",
+                            cancelled: bool = False,
+                            at: datetime | None = None) -> CallbackRequest:
+    """Mark a pending request completed (or cancelled) with an optional note."""
+    if len(note) > NOTE_MAX:
+        raise ValidationError(f"the note has {len(note)} characters; at most {NOTE_MAX}",
+                              "note")
+    status = CallbackStatus.CANCELLED if cancelled else CallbackStatus.COMPLETED
+    return await _change(db, "callback_complete", request_id, status.value, note, at)
+
+
+async def record_attempt(db: Executor, request_id: int, result: str,
+                         at: datetime | None = None) -> CallbackRequest:
+    """Count one call-back made through the engine and its result."""
+    row = await db.fetchrow(queries()["callback_attempt"], request_id, result, at)
+    if row is None:
+        raise NotFoundError(f"no callback request {request_id}")
+    return CallbackRequest.from_row(row)
