@@ -5,7 +5,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench schema clean
 
 setup:
 	@PYTHON=$(PY) ./scripts/bootstrap.sh
@@ -22,6 +22,9 @@ lint: setup
 
 bench: setup
 	$(BIN)/python -m bench
+
+schema:
+	./scripts/gen-schema.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -159,7 +159,7 @@ async def bench() -> None:
                 await migrate(conn)
                 await load_document(conn, doc, source="<bench>")
                 await conn.close()
-                settings = Settings(database_url=url, data_dir=tmp,
+                settings = Settings(database_url=url, data_dir=tmp, http_port=0,
                                     ari=AriSettings(url=ari_url),
                                     prompts=PromptSettings(sounds_dir=str(sounds)))
                 async with running_engine(settings, drain_timeout=5) as engine:

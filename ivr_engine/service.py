@@ -1,29 +1,45 @@
-"""The running call engine: database and config cache, ARI client and event stream, the
-call dispatcher, and (when no Asterisk is configured) the built-in simulator.
+"""The running call engine, put together in start order and taken apart in reverse:
+
+database (migrated) -> config cache -> call-record writer -> [built-in simulator] -> ARI
+client and event stream -> call dispatcher (with the queue runtime) -> AMI (AstDB fallback
+sync, agent device states) -> metrics and the HTTP endpoint.
 
     async with running_engine(settings) as engine:
         ...   # calls are served until the block ends; then new calls are refused,
-              # calls in progress finish (or are handed back) and everything closes.
+              # calls in progress finish (or are handed back), records are flushed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from aiohttp import web
+
 from ivr_engine.app import Database, open_config_cache, open_database
+from ivr_engine.asterisk.ami.client import AmiClient
 from ivr_engine.asterisk.ari.client import AriClient
 from ivr_engine.asterisk.ari.stream import EventStream
+from ivr_engine.calls.agent_state import AgentTimers, DeviceStateWatcher
 from ivr_engine.calls.dispatcher import CallDispatcher
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
+from ivr_engine.calls.queue import QueueRuntime
+from ivr_engine.calls.queue_metrics import QueueMetrics
+from ivr_engine.domain.planner import plan_call
+from ivr_engine.fallback_sync import FallbackSync
+from ivr_engine.http_api import start_http
+from ivr_engine.metrics import Metrics
+from ivr_engine.observability import Observability
 from ivr_engine.prompts.names import engine_for
 from ivr_engine.settings import Settings
 from ivr_engine.sim import SimConfig, Simulator
 from ivr_engine.store.cache import ConfigCache
+from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
 
 log = logging.getLogger(__name__)
 
@@ -35,11 +51,18 @@ class RunningEngine:
     settings: Settings
     db: Database
     cache: ConfigCache
+    cdr: CdrWriter
     ari: AriClient
     stream: EventStream
     dispatcher: CallDispatcher
     env: CallEnv
+    metrics: Metrics
+    queues: QueueRuntime
     sim: Simulator | None = None
+    ami: AmiClient | None = None
+    fallback: FallbackSync | None = None
+    observability: Observability | None = None
+    http: web.AppRunner | None = None
 
 
 def simulator_config(settings: Settings, speed: float = 1.0,
@@ -63,15 +86,36 @@ def call_env(settings: Settings, ari: AriClient, stream: EventStream,
                    trunk=settings.ari.trunk, media=media, node=settings.node)
 
 
+async def _connect_ami(settings: Settings, sim: Simulator | None) -> AmiClient | None:
+    """The AMI connection (to the built-in simulator when no AMI host is set), or None when
+    there is none to make or it cannot be made now (logged: calls are served without it)."""
+    host, port = settings.ami.host, settings.ami.port
+    if sim is not None and not host:
+        host, port = sim.config.host, sim.ami_port
+    if not host:
+        return None
+    ami = AmiClient(host, port, settings.ami.user, settings.ami.secret)
+    try:
+        await asyncio.wait_for(ami.connect(), 10)
+    except Exception as exc:
+        log.error("AMI at %s:%s unavailable (%s): the AstDB fallback table and agent device "
+                  "states are not kept up to date", host, port, exc)
+        await ami.close()
+        return None
+    return ami
+
+
 @asynccontextmanager
 async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
                          drain_timeout: float = 10.0, connect_timeout: float = 15.0,
-                         sim_ports: tuple[int, int] = (0, 0)) -> AsyncIterator[RunningEngine]:
+                         sim_ports: tuple[int, int] = (0, 0),
+                         http: bool = True) -> AsyncIterator[RunningEngine]:
     """Start everything in order, yield, then stop in reverse order."""
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings, migrate=True))
         cache = await stack.enter_async_context(open_config_cache(db))
         await cache.preload()
+        cdr = await stack.enter_async_context(open_cdr_writer(db, settings))
         sim: Simulator | None = None
         url = settings.ari.url
         if not url:
@@ -84,14 +128,49 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
         stack.push_async_callback(ari.close)
         stream = EventStream(url, settings.ari.user, settings.ari.password, settings.ari.app)
         env = call_env(settings, ari, stream, cache)
+        env.pool, env.on_end = db.pool, cdr.on_call_end
+        metrics = Metrics()
+        queue_metrics = QueueMetrics(db.pool, metrics.registry)
+        env.queues = QueueRuntime(db.pool, node=settings.node, metrics=queue_metrics)
         dispatcher = CallDispatcher(env)
         dispatcher.attach(stream)
         stack.push_async_callback(stream.stop)
         await stream.start()
         await stream.wait_connected(connect_timeout)
         log.info("connected to ARI at %s as app %s", url, settings.ari.app)
-        engine = RunningEngine(settings, db, cache, ari, stream, dispatcher, env, sim)
+        engine = RunningEngine(settings, db, cache, cdr, ari, stream, dispatcher, env,
+                               metrics, env.queues, sim)
+        await _start_side_services(engine, stack, queue_metrics, http=http)
         try:
             yield engine
         finally:
             await dispatcher.drain(drain_timeout)
+
+
+async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
+                               queue_metrics: QueueMetrics, *, http: bool) -> None:
+    """AMI and what rides on it, agent timers, metrics and the HTTP endpoint."""
+    env, db = engine.env, engine.db
+    engine.ami = await _connect_ami(engine.settings, engine.sim)
+    if engine.ami is not None:
+        stack.push_async_callback(engine.ami.close)
+    obs = Observability.for_engine(engine, engine.metrics)
+    engine.observability = obs
+    obs.register_cdr_stats(engine.cdr)
+    env.planner = obs.timed_planner(plan_call)
+    if engine.ami is not None:
+        engine.fallback = FallbackSync(engine.ami, db.pool, engine.cache, metrics=obs.metrics)
+        await engine.fallback.start()
+        stack.push_async_callback(engine.fallback.stop)
+        obs.register_fallback_sync(engine.fallback)
+        await DeviceStateWatcher(db.pool, engine.ami,
+                                 lambda _e, _r: engine.queues.notify()).start()
+    timers = AgentTimers(db.pool, lambda: env.clock(), on_ready=engine.queues.notify,
+                         refresh=queue_metrics.refresh)
+    timers.start()
+    stack.push_async_callback(timers.stop)
+    await obs.start()
+    stack.push_async_callback(obs.stop)
+    if http:
+        engine.http = await start_http(engine.settings, engine, observability=obs)
+        stack.push_async_callback(engine.http.cleanup)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.ports import AriPort, Clock, ConfigSource, EventPort
+from ivr_engine.domain.planner import plan_call
 from ivr_engine.domain.trace import CallTrace
 
 
@@ -33,3 +35,6 @@ class CallEnv:
     request_timeout: float = 10.0  # one ARI request
     ring_margin: float = 5.0  # past a target's ring time, the engine ends the leg itself
     on_end: Callable[[CallTrace], None] | None = None  # called with every finished call
+    planner: Callable[..., Any] = plan_call  # wrapped by the metrics to time it
+    pool: Any = None  # asyncpg pool, for parts that write (callback requests, queues)
+    queues: Any = None  # the queue runtime (calls.queue.QueueRuntime) when queues are served

@@ -197,7 +197,7 @@ def database_of(session: CallSession) -> Any:
     """The engine's database pool as the call environment carries it (its own ``pool``, or
     the queue runtime's), None when the engine runs without one."""
     env = session.env
-    return getattr(env, "pool", None) or getattr(getattr(env, "queues", None), "pool", None)
+    return env.pool or getattr(env.queues, "pool", None)
 
 
 async def request_callback(session: CallSession, action: MenuAction, *, source: str,

@@ -74,12 +74,12 @@ class QueueRuntime:
 
 def attach(env: CallEnv, runtime: QueueRuntime) -> None:
     """Give the engine's call sessions their queue runtime."""
-    env.queues = runtime  # type: ignore[attr-defined]
+    env.queues = runtime
 
 
 def runtime_of(env: CallEnv) -> QueueRuntime | None:
     """The queue runtime attached to an environment, if any."""
-    return getattr(env, "queues", None)
+    return env.queues  # type: ignore[no-any-return]
 
 
 async def run_queue(session: CallSession, queue_id: str) -> None:

@@ -30,7 +30,6 @@ from ivr_engine.domain.planner import (
     MenuStep,
     PlayStep,
     QueueStep,
-    plan_call,
 )
 from ivr_engine.domain.trace import CallTrace
 
@@ -159,7 +158,7 @@ class CallSession:
     async def _plan(self) -> CallPlan:
         """Load the config and plan the call."""
         config = await self._load_config()
-        plan = plan_call(config, self.channel.caller.number, self.number, self.now())
+        plan = self.env.planner(config, self.channel.caller.number, self.number, self.now())
         self.trace.state, self.trace.outcome = plan.state.value, plan.outcome.value
         self.trace.tenant_id = plan.tenant_id
         self.trace.caller = plan.caller.digits

@@ -43,6 +43,7 @@ class FakeGateway:
         self.hold: asyncio.Event | None = None
         self.state = GatewayState()
         self._received = asyncio.Condition()
+        self._stopping = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -60,6 +61,7 @@ class FakeGateway:
 
     async def stop(self) -> None:
         """Stop serving."""
+        self._stopping.set()
         if self.hold is not None:
             self.hold.set()
         if self._runner is not None:
@@ -95,7 +97,7 @@ class FakeGateway:
                 self.state.order.append(key)
             self._received.notify_all()
         if self.hang:
-            await asyncio.sleep(3600)
+            await self._stopping.wait()  # never answers while it runs
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.hold is not None:

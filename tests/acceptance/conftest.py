@@ -87,7 +87,7 @@ EngineFactory = Callable[..., Awaitable[Harness]]
 
 @pytest.fixture
 async def call_engine(db_url: str, sim_factory: Callable[..., Awaitable[Simulator]],
-                      built_sounds: Path) -> AsyncIterator[EngineFactory]:
+                      built_sounds: Path, tmp_path: Path) -> AsyncIterator[EngineFactory]:
     """Start an engine against a fresh simulator with the sample configuration loaded."""
     async with AsyncExitStack() as stack:
 
@@ -98,8 +98,8 @@ async def call_engine(db_url: str, sim_factory: Callable[..., Awaitable[Simulato
                 sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
                                                      str(ROOT / "sounds" / "sim")))
             url = ari_url(sim) if ari_url is not None else sim.ari_url
-            settings = Settings(database_url=database_url or db_url,
-                                ari=AriSettings(url=url, app="ivr-engine"),
+            settings = Settings(database_url=database_url or db_url, data_dir=str(tmp_path),
+                                http_port=0, ari=AriSettings(url=url, app="ivr-engine"),
                                 prompts=PromptSettings(sounds_dir=str(built_sounds)))
             engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
             if load:

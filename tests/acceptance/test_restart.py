@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 async def _start_engine_process(db_url: str, sim: Simulator, sounds: Path,
                                 data_dir: Path) -> asyncio.subprocess.Process:
     env = {**os.environ, "DATABASE_URL": db_url, "IVR_ARI_URL": sim.ari_url,
-           "IVR_PROMPTS_SOUNDS_DIR": str(sounds), "IVR_DATA_DIR": str(data_dir)}
+           "IVR_PROMPTS_SOUNDS_DIR": str(sounds), "IVR_DATA_DIR": str(data_dir),
+           "IVR_HTTP_PORT": "0"}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ivr_engine.cli", "serve", env=env, cwd=ROOT,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
@@ -51,7 +52,7 @@ async def test_killed_engine_call_is_adopted(sim_factory, db_url: str, pool: asy
         await proc.wait()
         assert not call.ended, "the call must outlive the engine that set it up"
 
-        settings = Settings(database_url=db_url, data_dir=str(tmp_path),
+        settings = Settings(database_url=db_url, data_dir=str(tmp_path), http_port=0,
                             ari=AriSettings(url=sim.ari_url),
                             prompts=PromptSettings(sounds_dir=str(built_sounds)))
         async with running_engine(settings, drain_timeout=2) as engine:

@@ -62,13 +62,13 @@ class Served:
 
 
 @pytest.fixture
-async def served(db_url: str, sim_factory: SimFactory, built_sounds: Path  # noqa: F811
-                 ) -> AsyncIterator[Served]:
+async def served(db_url: str, sim_factory: SimFactory, built_sounds: Path,  # noqa: F811
+                 tmp_path: Path) -> AsyncIterator[Served]:
     async with AsyncExitStack() as stack:
         sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
                                              str(ROOT / "sounds" / "sim")))
         proxy = await stack.enter_async_context(TcpProxy("127.0.0.1", sim.ari_port))
-        settings = Settings(database_url=db_url, http_port=0,
+        settings = Settings(database_url=db_url, http_port=0, data_dir=str(tmp_path),
                             ari=AriSettings(url=f"http://127.0.0.1:{proxy.port}/ari"),
                             prompts=PromptSettings(sounds_dir=str(built_sounds)))
         engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
@@ -78,9 +78,8 @@ async def served(db_url: str, sim_factory: SimFactory, built_sounds: Path  # noq
         engine.env.clock = shifted_clock(OPEN, sim.config.speed)
         traces: asyncio.Queue[CallTrace] = asyncio.Queue()
         engine.dispatcher.on_session.append(traces)
-        obs = Observability.for_engine(engine)
-        runner = await start_http(settings, engine, observability=obs)
-        stack.push_async_callback(runner.cleanup)
+        obs, runner = engine.observability, engine.http
+        assert obs is not None and runner is not None
         http = await stack.enter_async_context(aiohttp.ClientSession())
         yield Served(engine, sim, proxy, obs, f"http://127.0.0.1:{bound_port(runner)}", http,
                      traces)

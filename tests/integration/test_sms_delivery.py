@@ -230,7 +230,7 @@ async def test_an_outage_drains_once_the_gateway_is_back(db: asyncpg.Pool,
     await workers.worker().start()
     await gateway.wait_requests(120)  # every text tried, most of them several times
     assert not gateway.state.deliveries
-    assert set((await states(db))) <= {"queued", "sending"}
+    assert set(await states(db)) <= {"queued", "sending"}
     gateway.fail_status = None
     await workers.until(lambda: len(workers.finished) == len(ids))
     assert await states(db) == {"sent": 40}

@@ -211,7 +211,8 @@ def test_advertising_is_framed_by_the_engine() -> None:
     # A body that starts with the business name keeps it.
     d = run(config(**AD))
     assert d.message is not None
-    assert d.message.body == "(광고)강남피자\n강남피자입니다. 전화 감사합니다.\n무료거부 080-123-4567"
+    assert d.message.body == ("(광고)강남피자\n강남피자입니다. 전화 감사합니다.\n"
+                              "무료거부 080-123-4567")
 
 
 def test_long_text_becomes_lms_with_the_business_as_subject() -> None:

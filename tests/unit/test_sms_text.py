@@ -75,7 +75,8 @@ def test_ad_frame_is_added_and_never_doubled() -> None:
     assert framed == "(광고)강남피자\n오늘 할인!\n무료거부 080-123-4567"
     assert is_ad_framed(framed, "강남피자", "080-123-4567")
     # A template that already carries (part of) the frame gets it once, in the right form.
-    again = ad_frame("(광고) 강남피자 오늘 할인!\n무료 거부 080-999-0000", "강남피자", "080-123-4567")
+    again = ad_frame("(광고) 강남피자 오늘 할인!\n무료 거부 080-999-0000", "강남피자",
+                     "080-123-4567")
     assert again == framed
     assert ad_frame(framed, "강남피자", "080-123-4567") == framed
 
