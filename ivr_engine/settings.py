@@ -79,6 +79,9 @@ class Settings:
     config_file: str = "deploy/sample-config.yaml"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    metrics_per_number: bool = False  # a series per virtual number (bounded by the cap)
+    metrics_number_cap: int = 100  # numbers beyond it are counted as "other"
+    metrics_tenant_cap: int = 500
     ari: AriSettings = field(default_factory=AriSettings)
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
@@ -155,6 +158,8 @@ def validate(settings: Settings) -> Settings:
                        ("agi.port", settings.agi.port)):
         if not 0 <= port <= 65535:
             raise ConfigError(f"{name}: {port} is not a TCP port")
+    if settings.metrics_number_cap < 0 or settings.metrics_tenant_cap < 0:
+        raise ConfigError("metrics_number_cap and metrics_tenant_cap must be 0 or more")
     if settings.database_url and not settings.database_url.startswith(
             ("postgres://", "postgresql://")):
         raise ConfigError("database_url: must start with postgresql://")

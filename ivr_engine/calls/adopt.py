@@ -21,6 +21,9 @@ from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.models import Bridge, Channel
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
+from ivr_engine.domain.dialing import Attempt, TargetResult
+from ivr_engine.domain.numbers import try_normalize
+from ivr_engine.domain.trace import CallTrace
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ class TalkPair:
     caller: str
     callee: str
     bridge: str
+    caller_channel: Channel | None = None
 
 
 @dataclass
@@ -67,7 +71,7 @@ def classify(app: str, channels: Iterable[Channel], bridges: Iterable[Bridge],
         bridge = bridge_of.get(cid)
         partners = [c for c in (bridge.channels if bridge else ()) if c != cid and c in ours]
         if partners:
-            plan.talking.append(TalkPair(cid, partners[0], bridge.id))  # type: ignore[union-attr]
+            plan.talking.append(TalkPair(cid, partners[0], bridge.id, ch))  # type: ignore[union-attr]
             paired.update((cid, partners[0]))
         elif ch.state != "Up":
             plan.restart.append(ch)
@@ -82,24 +86,30 @@ def classify(app: str, channels: Iterable[Channel], bridges: Iterable[Bridge],
 
 
 class TalkWatch:
-    """Follows an adopted conversation until one side hangs up, then ends the other."""
+    """Follows an adopted conversation until one side hangs up, then ends the other, and
+    records the call (what happened before the adoption comes from Asterisk's snapshot)."""
 
     def __init__(self, env: CallEnv, pair: TalkPair) -> None:
         self.env = env
         self.pair = pair
+        self.trace = adopted_trace(env, pair)
 
     async def run(self) -> None:
         """Wait for either party to leave; hang up the other and destroy the bridge."""
         caller = LegWatch(self.pair.caller, self.env.events).start()
         callee = LegWatch(self.pair.callee, self.env.events).start()
         try:
+            await self._identify_target()
             # The channels may have gone while we were disconnected: check once.
             await self._ensure_alive(caller, callee)
             try:
                 await race(asyncio.Event().wait(), caller, callee)
             except ChannelGone as gone:
                 pair = self.pair
-                other = pair.callee if gone.channel_id == pair.caller else pair.caller
+                by_caller = gone.channel_id == pair.caller
+                self.trace.hangup_by = "caller" if by_caller else "callee"
+                self.trace.hangup_cause = (caller if by_caller else callee).cause or 16
+                other = pair.callee if by_caller else pair.caller
                 await self.env.ari.hangup(other, reason="normal", missing_ok=True)
         except AriError as exc:
             log.warning("adopted call %s: %s", self.pair.caller, exc)
@@ -110,6 +120,19 @@ class TalkWatch:
                 await self.env.ari.destroy_bridge(self.pair.bridge, missing_ok=True)
             except AriError as exc:
                 log.warning("destroying bridge %s failed: %s", self.pair.bridge, exc)
+            self._record()
+
+    async def _identify_target(self) -> None:
+        """Which forward target the callee leg rang (a variable set when it was made)."""
+        from ivr_engine.calls.forward import TARGET_VAR
+
+        try:
+            target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)  # type: ignore[attr-defined]
+        except (AriError, AttributeError):
+            target = None
+        if target:
+            self.trace.answered_target = target
+            self.trace.attempts.append(Attempt(target, TargetResult.ANSWERED))
 
     async def _ensure_alive(self, caller: LegWatch, callee: LegWatch) -> None:
         """Mark a watch gone when its channel no longer exists."""
@@ -117,3 +140,32 @@ class TalkWatch:
         for watch in (caller, callee):
             if watch.channel_id not in present:
                 watch.gone.set()
+
+    def _record(self) -> None:
+        """Hand the adopted call's trace to the call-end hook (the call record)."""
+        self.trace.ended_at = self.env.clock()
+        self.trace.add(self.trace.ended_at, "end", "adopted call ended")
+        if self.env.on_end is not None:
+            try:
+                self.env.on_end(self.trace)
+            except Exception:
+                log.exception("call-end hook failed for adopted call %s", self.pair.caller)
+
+
+def adopted_trace(env: CallEnv, pair: TalkPair) -> CallTrace:
+    """The trace of a call adopted while talking: started when Asterisk created the caller's
+    channel; answered and bridged no later than the adoption."""
+    now = env.clock()
+    ch = pair.caller_channel
+    started = (ch.creationtime if ch is not None and ch.creationtime else now)
+    number = (try_normalize(ch.dialplan.exten) or ch.dialplan.exten) if ch else ""
+    caller_raw = ch.caller.number if ch else ""
+    trace = CallTrace(pair.caller, number, caller_raw, started, linkedid=pair.caller,
+                      caller=try_normalize(caller_raw) or "", node=env.node)
+    trace.state, trace.outcome = "open", "forward"
+    trace.answered_at = now
+    trace.reasons = ("adopted after an engine restart: answer and connect times are the "
+                     "adoption time",)
+    trace.add(now, "adopted", "conversation adopted after a restart or reconnect")
+    trace.add(now, "bridge", "caller and callee found bridged", bridge=pair.bridge)
+    return trace

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Set on every target leg, so an engine adopting the call after a restart knows the target.
+TARGET_VAR = "IVR_TARGET"
+
 
 @dataclass
 class TargetLeg:
@@ -107,7 +110,7 @@ class Forwarder:
                 f"PJSIP/{target.number}@{self.env.trunk}", app=self.env.app,
                 app_args=("outbound", self.session.channel_id), caller_id=self.step.caller_id,
                 dial_timeout=target.ring_seconds, channel_id=leg_id,
-                originator=self.session.channel_id)
+                originator=self.session.channel_id, variables={TARGET_VAR: target.number})
         except AriError as exc:
             watch.close()
             log.warning("ringing %s failed: %s", mask(target.number), exc)

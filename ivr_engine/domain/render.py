@@ -15,7 +15,9 @@ from ivr_engine.domain.planner import (
     CallPlan,
     DialStep,
     HangupStep,
+    MenuStep,
     PlayStep,
+    QueueStep,
     Step,
     masked_caller,
 )
@@ -50,6 +52,8 @@ def describe_step(step: Step) -> str:
         return f"play {_prompt(step.prompt_kind, step.prompt, step.system_prompt)} ({how})"
     if isinstance(step, AnswerStep):
         return "answer the call"
+    if isinstance(step, MenuStep | QueueStep):
+        return step.describe()
     if isinstance(step, DialStep):
         shown = (format_number(step.caller_id) if step.caller_id_mode.value == "virtual_number"
                  else mask(step.caller_id))
@@ -78,6 +82,8 @@ def describe_hearing(plan: CallPlan) -> str:
             heard.append(f"coloring {step.coloring.describe()}" if step.coloring
                          else "ringback")
             heard.append(_ring(step))
+        elif isinstance(step, MenuStep | QueueStep):
+            heard.append(step.describe())
     return f"{plan.outcome.value}: {', '.join(heard)}"
 
 

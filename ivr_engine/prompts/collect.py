@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ivr_engine.domain.ivr import menu_prompts
 from ivr_engine.domain.model import ConfigDocument, NumberSettings, Prompt
 from ivr_engine.errors import ConfigError
 
@@ -34,6 +35,13 @@ def _settings_prompts(settings: NumberSettings, where: str) -> Iterator[PromptRe
     for holiday in settings.holidays or ():
         if holiday.prompt is not None:
             yield PromptRef(f"{where} / holidays[{holiday.name}].prompt", holiday.prompt)
+    for place, prompt in menu_prompts(settings.menus or ()):
+        yield PromptRef(f"{where} / {place}", prompt)
+    for queue in settings.queues or ():
+        for name, prompt in (("coloring", queue.coloring), ("announcement", queue.announcement),
+                             ("overflow.prompt", queue.overflow.prompt)):
+            if prompt is not None:
+                yield PromptRef(f"{where} / queues[{queue.id}].{name}", prompt)
 
 
 def iter_prompts(doc: ConfigDocument) -> Iterator[PromptRef]:
