@@ -1,6 +1,7 @@
 """The running call engine, put together in start order and taken apart in reverse:
 
-database (migrated) -> config cache -> call-record writer -> [built-in simulator] -> ARI
+database (migrated) -> config cache -> call-record writer (with the callback-SMS outbox)
+-> SMS worker -> [built-in simulator] -> ARI
 client and event stream -> call dispatcher (with the queue runtime) -> AMI (AstDB fallback
 sync, agent device states) -> metrics and the HTTP endpoint.
 
@@ -38,6 +39,11 @@ from ivr_engine.observability import Observability
 from ivr_engine.prompts.names import engine_for
 from ivr_engine.settings import Settings
 from ivr_engine.sim import SimConfig, Simulator
+from ivr_engine.sms.metrics import SmsMetrics
+from ivr_engine.sms.outbox import SmsOutbox
+from ivr_engine.sms.runtime import running_sms_worker, sms_settings_of
+from ivr_engine.sms.webhook import webhook_routes
+from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
 
@@ -58,6 +64,7 @@ class RunningEngine:
     env: CallEnv
     metrics: Metrics
     queues: QueueRuntime
+    sms: SmsWorker
     sim: Simulator | None = None
     ami: AmiClient | None = None
     fallback: FallbackSync | None = None
@@ -129,6 +136,10 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
         stream = EventStream(url, settings.ari.user, settings.ari.password, settings.ari.app)
         env = call_env(settings, ari, stream, cache)
         env.pool, env.on_end = db.pool, cdr.on_call_end
+        # A callback text is decided and queued in the same transaction as its call record.
+        cdr.add_companion(SmsOutbox(cache, clock=lambda: env.clock()))
+        sms = await stack.enter_async_context(running_sms_worker(
+            db.pool, db.url, sms_settings_of(settings), clock=lambda: env.clock()))
         metrics = Metrics()
         queue_metrics = QueueMetrics(db.pool, metrics.registry)
         env.queues = QueueRuntime(db.pool, node=settings.node, metrics=queue_metrics)
@@ -139,7 +150,7 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
         await stream.wait_connected(connect_timeout)
         log.info("connected to ARI at %s as app %s", url, settings.ari.app)
         engine = RunningEngine(settings, db, cache, cdr, ari, stream, dispatcher, env,
-                               metrics, env.queues, sim)
+                               metrics, env.queues, sms, sim)
         await _start_side_services(engine, stack, queue_metrics, http=http)
         try:
             yield engine
@@ -165,6 +176,9 @@ async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
         obs.register_fallback_sync(engine.fallback)
         await DeviceStateWatcher(db.pool, engine.ami,
                                  lambda _e, _r: engine.queues.notify()).start()
+    sms_metrics = SmsMetrics(db.pool, engine.metrics.registry, clock=lambda: env.clock())
+    sms_metrics.start()
+    stack.push_async_callback(sms_metrics.stop)
     timers = AgentTimers(db.pool, lambda: env.clock(), on_ready=engine.queues.notify,
                          refresh=queue_metrics.refresh)
     timers.start()
@@ -172,5 +186,7 @@ async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
     await obs.start()
     stack.push_async_callback(obs.stop)
     if http:
-        engine.http = await start_http(engine.settings, engine, observability=obs)
+        webhook = webhook_routes(db.pool, token=sms_settings_of(engine.settings).webhook_token)
+        engine.http = await start_http(engine.settings, engine, observability=obs,
+                                       routes=webhook)
         stack.push_async_callback(engine.http.cleanup)

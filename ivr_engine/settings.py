@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ivr_engine.errors import ConfigError
+from ivr_engine.sms.config import SmsSettings, validate_sms
 
 
 def default_data_dir() -> Path:
@@ -86,6 +87,7 @@ class Settings:
     ami: AmiSettings = field(default_factory=AmiSettings)
     agi: AgiSettings = field(default_factory=AgiSettings)
     prompts: PromptSettings = field(default_factory=PromptSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -167,6 +169,7 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("ari.url: must be an http(s) URL such as http://127.0.0.1:8088/ari")
     if settings.prompts.engine not in {"espeak", "gtts"}:
         raise ConfigError("prompts.engine: expected espeak or gtts")
+    validate_sms(settings.sms)
     return settings
 
 
