@@ -65,6 +65,7 @@ class Harness:
             trace = await asyncio.wait_for(self.traces.get(), timeout)
             if trace.channel_id == call.channel_id:
                 return trace
+            import logging; logging.getLogger("DBG").warning("discarded trace %s while waiting for %s", trace.channel_id, call.channel_id)
 
     async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
         """Load a configuration document given as YAML text (targets change forced)."""

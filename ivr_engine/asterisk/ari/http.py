@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
+from yarl import URL
 
 from ivr_engine.asterisk.ari.errors import AriConnectionError, error_for_status
 
@@ -86,6 +87,7 @@ class AriHttp:
         self.base_url = base_url.rstrip("/")
         self.headers = {"Authorization": basic_auth(user, password)}
         self.timeout = timeout
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.observer = observer
         self._max_connections = max_connections
         self._session = session
@@ -126,17 +128,17 @@ class AriHttp:
         reply_timeout: float | None = None,
     ) -> Any:
         """Send one request; return the decoded JSON (None for 204) or raise an AriError."""
-        url = f"{self.base_url}{path}"
+        qs = urlencode(query(params or {}), quote_via=quote) if params else ""
+        # An already encoded URL spares aiohttp (yarl) parsing and re-quoting it.
+        url = URL(f"{self.base_url}{path}?{qs}" if qs else f"{self.base_url}{path}",
+                  encoded=True)
         started = time.perf_counter()
         status = 0
+        timeout = self._timeout if reply_timeout is None else aiohttp.ClientTimeout(
+            total=reply_timeout)
         try:
             async with self.session.request(
-                method,
-                url,
-                params=query(params or {}),
-                json=body,
-                headers=self.headers,
-                timeout=aiohttp.ClientTimeout(total=reply_timeout or self.timeout),
+                method, url, json=body, headers=self.headers, timeout=timeout,
             ) as resp:
                 status = resp.status
                 text = await resp.text()
