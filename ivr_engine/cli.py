@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "ivr_engine.commands.prompts",  # prompts build
     "ivr_engine.commands.cdr",  # cdr list, stats, export
     "ivr_engine.commands.agent",  # agent ..., queue stats / log
+    "ivr_engine.commands.callback",  # callback list, assign, complete, call
     "ivr_engine.commands.sms",  # sms list, approve, discard, resend, policy, optout, worker
 )
 

@@ -13,6 +13,7 @@ the app, so the engine lists them (``GET /channels``, ``GET /bridges``) and deci
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
 from ivr_engine.domain.dialing import Attempt, TargetResult
 from ivr_engine.domain.numbers import try_normalize
-from ivr_engine.domain.trace import CallTrace
+from ivr_engine.domain.trace import CallTrace, trace_from_json
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,6 @@ class TalkWatch:
         caller = LegWatch(self.pair.caller, self.env.events).start()
         callee = LegWatch(self.pair.callee, self.env.events).start()
         try:
-            await self._identify_target()
             # The channels may have gone while we were disconnected: check once.
             await self._ensure_alive(caller, callee)
             try:
@@ -122,9 +122,35 @@ class TalkWatch:
                 log.warning("destroying bridge %s failed: %s", self.pair.bridge, exc)
             self._record()
 
+    async def _handed_over_trace(self) -> None:
+        """Continue the trace the stopping engine left on the caller's channel, if any."""
+        from ivr_engine.calls.session import HANDOVER_VAR
+
+        try:
+            raw = await self.env.ari.get_variable(self.pair.caller, HANDOVER_VAR)  # type: ignore[attr-defined]
+            if not raw:
+                return
+            trace = trace_from_json(json.loads(raw))
+        except (AriError, AttributeError, ValueError, KeyError, TypeError) as exc:
+            log.warning("adopted call %s: no usable handed-over trace (%s)", self.pair.caller,
+                        exc)
+            return
+        trace.add(self.env.clock(), "adopted", "conversation adopted from a stopping engine")
+        trace.node = self.env.node or trace.node
+        self.trace = trace
+
+    async def prepare(self) -> None:
+        """Read what the channels carry (the handed-over trace, the target) before the
+        conversation is followed: once a party hangs up its variables are gone."""
+        await self._identify_target()
+
     async def _identify_target(self) -> None:
         """Which forward target the callee leg rang (a variable set when it was made)."""
         from ivr_engine.calls.forward import TARGET_VAR
+
+        await self._handed_over_trace()
+        if self.trace.answered_target:
+            return
 
         try:
             target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)  # type: ignore[attr-defined]
@@ -157,7 +183,8 @@ def adopted_trace(env: CallEnv, pair: TalkPair) -> CallTrace:
     channel; answered and bridged no later than the adoption."""
     now = env.clock()
     ch = pair.caller_channel
-    started = (ch.creationtime if ch is not None and ch.creationtime else now)
+    # Asterisk's clock may run ahead of ours: a start after "now" would be a bad record.
+    started = min(ch.creationtime, now) if ch is not None and ch.creationtime else now
     number = (try_normalize(ch.dialplan.exten) or ch.dialplan.exten) if ch else ""
     caller_raw = ch.caller.number if ch else ""
     trace = CallTrace(pair.caller, number, caller_raw, started, linkedid=pair.caller,

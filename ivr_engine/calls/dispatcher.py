@@ -43,6 +43,7 @@ class CallDispatcher:
         self.finished: list[CallTrace] = []
         self.on_session: list[asyncio.Queue[CallTrace]] = []
         self._background_tasks: set[asyncio.Task[None]] = set()
+        self.adoption_done = asyncio.Event()  # set after each pass over the app's channels
 
     def attach(self, stream: object) -> None:
         """Subscribe to StasisStart and to the stream's (re)connects."""
@@ -150,9 +151,11 @@ class CallDispatcher:
             self.start_session(channel)
         for pair in plan.talking:
             watch = TalkWatch(self.env, pair)
+            await watch.prepare()
             task = asyncio.create_task(watch.run(), name=f"adopted-{pair.caller}")
             self.adopted[pair.caller] = task
             task.add_done_callback(lambda _t, cid=pair.caller: self.adopted.pop(cid, None))
+        self.adoption_done.set()
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109
         """Stop taking calls; let calls in progress finish for up to ``timeout`` seconds,

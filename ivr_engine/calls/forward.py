@@ -56,6 +56,7 @@ class Forwarder:
         self.caller = session.watch
         self.legs: dict[str, TargetLeg] = {}
         self.bridge_id: str | None = None
+        self.keep_bridge = False  # the engine is stopping mid-conversation: leave it up
         self._ids = itertools.count(1)
 
     async def run(self) -> None:
@@ -84,9 +85,21 @@ class Forwarder:
             coloring.cancel()
             await self._end_legs("normal", TargetResult.CANCELLED)
             raise
+        except asyncio.CancelledError:
+            # Stopping: a conversation stays bridged for the engine that adopts it; a call
+            # still ringing is handed back, so its legs and its coloring end now.
+            self.keep_bridge = self.session.talking
+            if not self.keep_bridge:
+                await asyncio.shield(self._stop_ringing(coloring))
+            raise
         finally:
             await coloring.aclose()
             await self._cleanup()
+
+    async def _stop_ringing(self, coloring: ColoringLoop) -> None:
+        """End every leg and the coloring (before the caller is handed back)."""
+        await self._end_legs("normal", TargetResult.CANCELLED)
+        await coloring.stop()
 
     async def _ring_all(self) -> TargetLeg | None:
         """Ring target groups in turn (one group per target, or all at once)."""
@@ -219,6 +232,7 @@ class Forwarder:
     async def _talk(self, leg: TargetLeg) -> None:
         """Wait for either party to hang up (or the talk limit); then end the other."""
         limit = self.step.max_talk_seconds
+        self.session.talking = True
         try:
             await race(asyncio.Event().wait(), self.caller, leg.watch, timeout=limit)
         except CallerGone:
@@ -272,7 +286,7 @@ class Forwarder:
         for leg in self.legs.values():
             leg.watch.close()
             self.session.legs.pop(leg.channel_id, None)
-        if self.bridge_id is not None:
+        if self.bridge_id is not None and not self.keep_bridge:
             try:
                 await self.env.ari.destroy_bridge(self.bridge_id, missing_ok=True)
             except AriError as exc:

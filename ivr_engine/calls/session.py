@@ -9,6 +9,7 @@ AstDB), and the log says why.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from datetime import datetime
 
@@ -31,9 +32,12 @@ from ivr_engine.domain.planner import (
     PlayStep,
     QueueStep,
 )
-from ivr_engine.domain.trace import CallTrace
+from ivr_engine.domain.trace import CallTrace, trace_to_json
 
 log = logging.getLogger(__name__)
+
+# Channel variable holding a call's trace when the engine stops mid-conversation.
+HANDOVER_VAR = "IVR_HANDOVER"
 
 
 class ConfigUnavailable(Exception):
@@ -56,6 +60,8 @@ class CallSession:
         self.finished = False  # the caller's channel was ended or handed back by us
         self._playbacks = 0
         self.legs: dict[str, LegWatch] = {}  # target legs in progress, by channel id
+        self.talking = False  # caller and callee bridged
+        self.handed_over = False  # left bridged at shutdown; the adopting engine records it
 
     def watches(self) -> list[LegWatch]:
         """Every channel this call follows: the caller and its target legs."""
@@ -124,7 +130,10 @@ class CallSession:
             self.ended_by("caller", self.watch.cause)
             self.note("gone", "the caller hung up")
         except asyncio.CancelledError:
-            await asyncio.shield(self._fallback("the engine is shutting down"))
+            if self.talking and not self.watch.gone.is_set():
+                await asyncio.shield(self._hand_over())
+            else:
+                await asyncio.shield(self._fallback("the engine is shutting down"))
             raise
         except ConfigUnavailable as exc:
             await self._fallback(f"configuration unavailable: {exc}")
@@ -135,7 +144,7 @@ class CallSession:
             self.watch.close()
             self.trace.ended_at = self.now()
             self.note("end", "call ended")
-            if self.env.on_end is not None:
+            if self.env.on_end is not None and not self.handed_over:
                 try:
                     self.env.on_end(self.trace)
                 except Exception:
@@ -189,6 +198,20 @@ class CallSession:
                 await run_queue_step(self, step.queue)
         if not self.watch.gone.is_set() and not self.finished:
             await self.hangup_caller(16, "the plan has ended")
+
+    async def _hand_over(self) -> None:
+        """The engine stops mid-conversation: leave the two bridged and store the trace on
+        the caller's channel, so the engine that adopts the call records it whole."""
+        self.note("handover", "engine stopping: conversation left bridged for adoption")
+        try:
+            await asyncio.wait_for(self.env.ari.set_variable(  # type: ignore[attr-defined]
+                self.channel_id, HANDOVER_VAR, json.dumps(trace_to_json(self.trace))),
+                self.env.request_timeout)
+        except (AriError, TimeoutError, AttributeError) as exc:
+            log.warning("call %s: trace not handed over (%s); the adopting engine records "
+                        "what it sees", self.channel_id, exc)
+        self.handed_over = True
+        log.info("call %s left bridged at shutdown", self.channel_id)
 
     async def _fallback(self, why: str) -> None:
         """Hand the caller back to the dialplan (its fallback forwards from AstDB), or hang

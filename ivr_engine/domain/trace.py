@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ivr_engine.domain.dialing import Attempt
+from ivr_engine.domain.dialing import Attempt, TargetResult
 from ivr_engine.domain.numbers import mask
 
 
@@ -81,3 +81,42 @@ class CallTrace:
             offset = (entry.at - self.started).total_seconds()
             lines.append(f"  +{offset:6.2f}s  {entry.kind:<8} {entry.text}")
         return "\n".join(lines)
+
+
+_TIMES = ("started", "answered_at", "ended_at", "ring_started")
+_PLAIN = ("channel_id", "number", "caller_raw", "linkedid", "caller", "tenant_id", "node",
+          "answered_target", "hangup_by", "hangup_cause", "state", "outcome", "config_version")
+
+
+def trace_to_json(trace: CallTrace) -> dict[str, Any]:
+    """The trace as JSON-ready data (handed over to the engine that adopts a call)."""
+    data: dict[str, Any] = {name: getattr(trace, name) for name in _PLAIN}
+    for name in _TIMES:
+        value = getattr(trace, name)
+        data[name] = value.isoformat() if value is not None else None
+    data["reasons"] = list(trace.reasons)
+    data["attempts"] = [[a.target, a.result.value, a.cause, a.ring_seconds]
+                        for a in trace.attempts]
+    data["entries"] = [[e.at.isoformat(), e.kind, e.text, e.data] for e in trace.entries]
+    return data
+
+
+def trace_from_json(data: dict[str, Any]) -> CallTrace:
+    """The inverse of ``trace_to_json``; raises ValueError / KeyError on malformed data."""
+    def when(value: str | None) -> datetime | None:
+        return datetime.fromisoformat(value) if value else None
+
+    started = when(data["started"])
+    if started is None:
+        raise ValueError("a trace needs its start time")
+    trace = CallTrace(data["channel_id"], data["number"], data["caller_raw"], started)
+    for name in _PLAIN[3:]:
+        setattr(trace, name, data.get(name))
+    trace.answered_at, trace.ended_at = when(data.get("answered_at")), when(data.get("ended_at"))
+    trace.ring_started = when(data.get("ring_started"))
+    trace.reasons = tuple(data.get("reasons", ()))
+    trace.attempts = [Attempt(t, TargetResult(r), c, float(s))
+                      for t, r, c, s in data.get("attempts", ())]
+    trace.entries = [TraceEntry(datetime.fromisoformat(at), kind, text, dict(extra))
+                     for at, kind, text, extra in data.get("entries", ())]
+    return trace

@@ -143,9 +143,58 @@ async def complete_callback(db: Executor, request_id: int, *, note: str = "",
 
 
 async def record_attempt(db: Executor, request_id: int, result: str,
-                         at: datetime | None = None) -> CallbackRequest:
-    """Count one call-back made through the engine and its result."""
-    row = await db.fetchrow(queries()["callback_attempt"], request_id, result, at)
+                         at: datetime | None = None, *, agent: str | None = None,
+                         cause: int | None = None,
+                         talk_seconds: float | None = None) -> CallbackRequest:
+    """Count one call-back made through the engine and its result, and keep the attempt
+    (agent, hangup cause, talk time) in the request's history."""
+    if not result:
+        raise ValidationError("an attempt needs a result", "result")
+    row = await db.fetchrow(queries()["callback_attempt"], request_id, result, at, agent,
+                            cause, talk_seconds)
     if row is None:
         raise NotFoundError(f"no callback request {request_id}")
     return CallbackRequest.from_row(row)
+
+
+@dataclass(frozen=True)
+class CallbackAttempt:
+    """One call-back made for a request."""
+
+    id: int
+    request_id: int
+    agent: str | None
+    result: str
+    cause: int | None
+    talk_seconds: float | None
+    attempted_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any]) -> CallbackAttempt:
+        """An attempt from a ``callback_attempts`` row."""
+        return cls(id=row["id"], request_id=row["request_id"], agent=row["agent"],
+                   result=row["result"], cause=row["cause"],
+                   talk_seconds=row["talk_seconds"], attempted_at=row["attempted_at"])
+
+
+async def list_attempts(db: Executor, request_id: int) -> list[CallbackAttempt]:
+    """The call-backs made for a request, oldest first."""
+    rows = await db.fetch(queries()["callback_attempts"], request_id)
+    return [CallbackAttempt.from_row(r) for r in rows]
+
+
+async def record_call_back(db: Executor, request_id: int, result: str, *, completed: bool,
+                           agent: str | None = None, cause: int | None = None,
+                           talk_seconds: float | None = None, note: str = "",
+                           at: datetime | None = None) -> CallbackRequest:
+    """Record a call-back's attempt and, when agent and customer talked, complete the
+    request. A request finished meanwhile by someone else keeps its status: the attempt is
+    still recorded."""
+    request = await record_attempt(db, request_id, result, at, agent=agent, cause=cause,
+                                   talk_seconds=talk_seconds)
+    if not completed or request.status not in PENDING:
+        return request
+    try:
+        return await complete_callback(db, request_id, note=note, at=at)
+    except ConflictError:
+        return await get_callback(db, request_id)

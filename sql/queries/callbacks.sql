@@ -29,9 +29,20 @@ WHERE id = $1 AND status IN ('open', 'assigned')
 RETURNING *;
 
 -- name: callback_attempt
--- One call-back made through the engine, and how it went.
+-- One call-back made through the engine, and how it went: counted on the request and kept
+-- in callback_attempts ($4 agent, $5 cause, $6 talk seconds).
+WITH attempt AS (
+    INSERT INTO callback_attempts (request_id, agent, result, cause, talk_seconds,
+                                   attempted_at)
+    SELECT id, $4, $2, $5, $6, coalesce($3::timestamptz, ivr_now())
+    FROM callback_requests WHERE id = $1
+)
 UPDATE callback_requests
 SET attempts = attempts + 1, last_attempt_at = coalesce($3::timestamptz, ivr_now()),
     last_result = $2
 WHERE id = $1
 RETURNING *;
+
+-- name: callback_attempts
+-- The call-backs made for one request, oldest first.
+SELECT * FROM callback_attempts WHERE request_id = $1 ORDER BY attempted_at, id;

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -53,19 +53,23 @@ class Harness:
     engine: RunningEngine
     sim: Simulator
     traces: asyncio.Queue[CallTrace]
+    ended: dict[str, CallTrace] = field(default_factory=dict)  # traces taken off the queue
 
     async def call(self, to: str, caller: str, **kw: object) -> SimCall:
         """Place an inbound call on the simulator."""
         return await self.sim.place_call(to=to, caller=caller, **kw)  # type: ignore[arg-type]
 
     async def finished(self, call: SimCall, timeout: float = 10.0) -> CallTrace:  # noqa: ASYNC109
-        """Wait for the caller's channel to end and the engine's trace of that call."""
+        """Wait for the caller's channel to end and the engine's trace of that call. Calls
+        may end in any order: traces of other calls met on the way are kept for them."""
         await call.wait_ended(timeout)
-        while True:
-            trace = await asyncio.wait_for(self.traces.get(), timeout)
-            if trace.channel_id == call.channel_id:
-                return trace
-            import logging; logging.getLogger("DBG").warning("discarded trace %s while waiting for %s", trace.channel_id, call.channel_id)
+        async with asyncio.timeout(timeout):
+            while call.channel_id not in self.ended:
+                trace = await self.traces.get()
+                self.ended[trace.channel_id] = trace
+                if trace.channel_id != call.channel_id:
+                    open("/tmp/wr/ooo.log", "a").write(f"out of order {trace.channel_id}\n")
+        return self.ended.pop(call.channel_id)
 
     async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
         """Load a configuration document given as YAML text (targets change forced)."""

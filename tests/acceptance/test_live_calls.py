@@ -20,15 +20,16 @@ tenants:
     name: 실험실
     numbers:
       - number: 0505-555-0001
-        targets: [{{number: {target}, ring_seconds: 10}}]
+        targets: [{{number: {target}, ring_seconds: {ring}}}]
         caller_id: {caller_id}
         {extra}
 """
 
 
-def lab(target: str = "010-4444-0001", caller_id: str = "caller", extra: str = "") -> str:
+def lab(target: str = "010-4444-0001", caller_id: str = "caller", extra: str = "",
+        ring: int = 10) -> str:
     """A tenant with one always-open number."""
-    return ALWAYS_OPEN.format(target=target, caller_id=caller_id, extra=extra)
+    return ALWAYS_OPEN.format(target=target, caller_id=caller_id, extra=extra, ring=ring)
 
 
 async def test_caller_id_shown_to_target_follows_config(call_engine: EngineFactory) -> None:

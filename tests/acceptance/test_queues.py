@@ -41,10 +41,13 @@ OVERFLOW_PHONE = "01077778888"
 
 
 def route_to_queue(h: Harness, queue: QueueConfig) -> QueueRuntime:
-    """Send every inbound call of the engine into ``queue``."""
+    """Send every inbound call of the engine into ``queue``, through the engine's own queue
+    runtime (the one its agent timers and device-state watcher wake), at the simulator's
+    clock speed."""
     engine = h.engine
-    runtime = QueueRuntime(engine.db.pool, node="engine-1", speed=h.sim.config.speed,
-                           queues={queue.id: queue})
+    runtime = engine.queues
+    runtime.node, runtime.speed = "engine-1", h.sim.config.speed
+    runtime.queues[queue.id] = queue
     attach(engine.env, runtime)
     dispatcher = engine.dispatcher
 

@@ -224,6 +224,9 @@ async def test_typed_calls_and_error_rules_against_the_simulator(live_sim: Any) 
             assert await client.get_variable(a.id, "NO_SUCH_VAR") is None
             await client.set_variable(a.id, "IVR_TEST", "1")
             assert await client.get_variable(a.id, "IVR_TEST") == "1"
+            long_value = "통화" * 10_000  # longer than any request line: sent in the body
+            await client.set_variable(a.id, "IVR_LONG", long_value)
+            assert await client.get_variable(a.id, "IVR_LONG") == long_value
             with stream.expect(ev.StasisStart, channel_id="leg-b") as outbound:
                 leg = await client.create_channel("PJSIP/01011112222@carrier", "ivr-engine",
                                                   app_args=["outbound"], channel_id="leg-b")

@@ -168,10 +168,13 @@ class ChannelsApi(AriHttp):
     async def set_variable(
         self, channel_id: str, variable: str, value: str, *, reply_timeout: float | None = None
     ) -> None:
-        """Set a channel variable (synchronous: waits behind a running playback)."""
-        params = {"variable": variable, "value": value}
-        await self._post(
-            "channels.set_variable", channel_id, "variable", params, reply_timeout=reply_timeout
+        """Set a channel variable (synchronous: waits behind a running playback).
+
+        Sent in the JSON body, which Asterisk reads as parameters too: a long value (a
+        handed-over call trace) would not fit in a request line."""
+        await self.request(
+            "channels.set_variable", "POST", f"/channels/{seg(channel_id)}/variable",
+            body={"variable": variable, "value": value}, reply_timeout=reply_timeout,
         )
 
     async def snoop(
