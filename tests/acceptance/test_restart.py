@@ -8,9 +8,9 @@ import asyncio
 import os
 import signal
 import sys
-from datetime import UTC, datetime
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
