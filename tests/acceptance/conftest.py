@@ -74,8 +74,12 @@ class Harness:
     async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
         """Load a configuration document given as YAML text (targets change forced)."""
         doc = parse_document(yaml.safe_load(text), "<test>")
-        await load_document(self.engine.db.pool, doc, source="<test>",
-                            force_targets=force_targets)
+        changed = asyncio.Event()
+        self.engine.cache.add_invalidation_listener(lambda _key: changed.set())
+        report = await load_document(self.engine.db.pool, doc, source="<test>",
+                                     force_targets=force_targets)
+        if report.changed:  # the engine hears of it through NOTIFY, as any instance would
+            await asyncio.wait_for(changed.wait(), 5)
 
     def expect_bridged(self, channel_id: str) -> Waiter[ChannelEnteredBridge]:
         """A waiter for the channel entering a bridge, as the engine's event stream sees it

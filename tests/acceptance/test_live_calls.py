@@ -3,8 +3,11 @@ during calls, a dropped ARI connection, and Postgres going away."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
 
 from ivr_engine.sim import Behaviour, Simulator
 from ivr_engine.testing.tcp_proxy import TcpProxy
@@ -94,6 +97,11 @@ async def test_ari_connection_dropped_mid_call(call_engine: EngineFactory,
         assert trace.hangup_by in {"callee", "engine"}
         assert h.engine.stream.health.reconnects > reconnects
         assert not [c for c in sim.channels.values() if not c.gone]
+        await h.engine.cdr.flush()
+        rows = await h.engine.db.pool.fetch(
+            "SELECT disposition, answered_target FROM call_records WHERE call_id = $1",
+            call.channel_id)
+        assert [tuple(r) for r in rows] == [("ANSWERED", FIRST)]
     finally:
         await proxy.stop()
 
@@ -111,7 +119,7 @@ def _proxy_for(db_url: str) -> tuple[TcpProxy, str, str, str]:
 
 
 async def test_database_down_routes_from_cache_and_falls_back(
-        call_engine: EngineFactory, db_url: str) -> None:
+        call_engine: EngineFactory, db_url: str, pool: asyncpg.Pool) -> None:
     proxy, path, user, query = _proxy_for(db_url)
     await proxy.start()
     try:
@@ -121,8 +129,11 @@ async def test_database_down_routes_from_cache_and_falls_back(
         h.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=4.0))
         proxy.refuse = True
         assert await proxy.cut() >= 1
-        trace = await h.finished(await h.call(GANGNAM, "01020003000"), timeout=20)
+        during = await h.call(GANGNAM, "01020003000")
+        trace = await h.finished(during, timeout=20)
         assert trace.state == "open" and trace.answered_target == FIRST
+        await h.engine.cdr.flush()  # durable: in the journal, the database being away
+        assert not h.engine.cdr.db_up and h.engine.cdr.stats.journal_records >= 1
         # A number not cached cannot be planned: the call goes back to the dialplan, whose
         # fallback forwards from AstDB (nothing is there in this test, so it is declined).
         h.engine.cache.forget()
@@ -132,5 +143,14 @@ async def test_database_down_routes_from_cache_and_falls_back(
         assert trace.attempts == []
         heard = h.kinds(call.channel_id)
         assert "declined" in heard or "dial" in heard[2:], heard
+        # Postgres is back: the journal is replayed; every call recorded exactly once.
+        proxy.refuse = False
+        await asyncio.wait_for(h.engine.cdr.wait_up(), 30)
+        await h.engine.cdr.flush()
+        rows = await pool.fetch("SELECT call_id, disposition FROM call_records "
+                                "WHERE call_id = ANY($1::text[]) ORDER BY call_id",
+                                [during.channel_id, call.channel_id])
+        assert sorted(tuple(r) for r in rows) == sorted(
+            [(during.channel_id, "ANSWERED"), (call.channel_id, "FAILED")])
     finally:
         await proxy.stop()
