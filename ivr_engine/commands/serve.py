@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 
+from ivr_engine.http_api import bound_port
 from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import Settings, load_settings
 
@@ -45,6 +46,9 @@ def describe(engine: RunningEngine) -> list[str]:
                   "--to 05051234567 --from 01020003000"]
     else:
         lines.append(f"connected to Asterisk ARI at {s.ari.url}")
+    if engine.http is not None:
+        base = f"http://{s.http_host}:{bound_port(engine.http)}"
+        lines.append(f"metrics and health: {base}/metrics {base}/healthz {base}/readyz")
     return lines
 
 
