@@ -32,7 +32,7 @@ from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
 from ivr_engine.service import running_engine
-from ivr_engine.settings import AriSettings, PromptSettings, Settings
+from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.store.loader import load_document
 from ivr_engine.store.migrate import migrate
 from ivr_engine.store.pool import connect
@@ -164,6 +164,7 @@ async def bench() -> None:
                 await load_document(conn, doc, source="<bench>")
                 await conn.close()
                 settings = Settings(database_url=url, data_dir=tmp, http_port=0,
+                                    agi=AgiSettings(port=0),
                                     ari=AriSettings(url=ari_url),
                                     prompts=PromptSettings(sounds_dir=str(sounds)))
                 async with running_engine(settings, drain_timeout=5) as engine:

@@ -3,7 +3,7 @@
 database (migrated) -> config cache -> call-record writer (with the callback-SMS outbox)
 -> SMS worker -> [built-in simulator] -> ARI
 client and event stream -> call dispatcher (with the queue runtime) -> AMI (AstDB fallback
-sync, agent device states) -> metrics and the HTTP endpoint.
+sync, agent device states) -> metrics, FastAGI and the HTTP endpoint.
 
     async with running_engine(settings) as engine:
         ...   # calls are served until the block ends; then new calls are refused,
@@ -22,10 +22,13 @@ from pathlib import Path
 from aiohttp import web
 
 from ivr_engine.app import Database, open_config_cache, open_database
+from ivr_engine.asterisk.agi.server import AgiServer, start_agi_server
 from ivr_engine.asterisk.ami.client import AmiClient
 from ivr_engine.asterisk.ari.client import AriClient
 from ivr_engine.asterisk.ari.stream import EventStream
 from ivr_engine.calls.agent_state import AgentTimers, DeviceStateWatcher
+from ivr_engine.calls.agi_route import SCRIPT as AGI_ROUTE
+from ivr_engine.calls.agi_route import AgiRouteHandler
 from ivr_engine.calls.dispatcher import CallDispatcher
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
@@ -70,6 +73,7 @@ class RunningEngine:
     fallback: FallbackSync | None = None
     observability: Observability | None = None
     http: web.AppRunner | None = None
+    agi: AgiServer | None = None
 
 
 def simulator_config(settings: Settings, speed: float = 1.0,
@@ -185,6 +189,12 @@ async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
     stack.push_async_callback(timers.stop)
     await obs.start()
     stack.push_async_callback(obs.stop)
+    s = engine.settings
+    if s.agi.port:  # FastAGI for classic dialplans; 0 switches it off
+        engine.agi = await start_agi_server(
+            {AGI_ROUTE: AgiRouteHandler.for_env(env)}, s.agi.host, s.agi.port)
+        if engine.agi is not None:
+            stack.push_async_callback(engine.agi.stop)
     if http:
         webhook = webhook_routes(db.pool, token=sms_settings_of(engine.settings).webhook_token)
         engine.http = await start_http(engine.settings, engine, observability=obs,

@@ -195,6 +195,9 @@ class QueueCall:
         deadline = self.entered + timedelta(seconds=q.max_wait_seconds)
         next_announce = self.entered + timedelta(seconds=q.announce_every_seconds)
         while True:
+            # Taken before looking at the agents: a notify() from here on ends the pause
+            # below at once, even when it comes before the pause begins.
+            wake = self.rt.wake
             now = s.now()
             await agent_store.release_wrapups(self.pool, now=now)
             self.position = await stats.heartbeat(self.pool, self.row_id, now=now)
@@ -227,7 +230,7 @@ class QueueCall:
                 await self.holding.announce(self.position, await self._expected(view.ready))
                 next_announce = s.now() + timedelta(seconds=q.announce_every_seconds)
                 continue
-            await self._pause(min((deadline - now).total_seconds(), self.rt.poll_seconds))
+            await self._pause(wake, min((deadline - now).total_seconds(), self.rt.poll_seconds))
 
     async def _expected(self, ready: int) -> float | None:
         """The expected wait, when the queue announces it."""
@@ -236,9 +239,10 @@ class QueueCall:
         handle = await stats.avg_handle_seconds(self.pool, self.tenant, self.q.id)
         return expected_wait(self.position, handle, max(1, ready))
 
-    async def _pause(self, clock_seconds: float) -> None:
-        """Wait for an agent to become ready here, the callback key, or the poll interval."""
-        waits = [asyncio.ensure_future(self.rt.wake.wait()),
+    async def _pause(self, wake: asyncio.Event, clock_seconds: float) -> None:
+        """Wait for ``wake`` (an agent may have become ready here), the callback key, or the
+        poll interval."""
+        waits = [asyncio.ensure_future(wake.wait()),
                  asyncio.ensure_future(self.key_pressed.wait())]
         try:
             await race(asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), self.s.watch,

@@ -46,6 +46,8 @@ def describe(engine: RunningEngine) -> list[str]:
                   "--to 05051234567 --from 01020003000"]
     else:
         lines.append(f"connected to Asterisk ARI at {s.ari.url}")
+    if engine.agi is not None:
+        lines.append(f"FastAGI: agi://{s.agi.host}:{engine.agi.port}/route")
     if engine.http is not None:
         base = f"http://{s.http_host}:{bound_port(engine.http)}"
         lines.append(f"metrics and health: {base}/metrics {base}/healthz {base}/readyz")

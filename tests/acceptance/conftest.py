@@ -26,7 +26,7 @@ from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
 from ivr_engine.service import RunningEngine, running_engine
-from ivr_engine.settings import AriSettings, PromptSettings, Settings
+from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.sim import SimCall, Simulator
 from ivr_engine.store.loader import load_document
 
@@ -67,19 +67,13 @@ class Harness:
             while call.channel_id not in self.ended:
                 trace = await self.traces.get()
                 self.ended[trace.channel_id] = trace
-                if trace.channel_id != call.channel_id:
-                    open("/tmp/wr/ooo.log", "a").write(f"out of order {trace.channel_id}\n")
         return self.ended.pop(call.channel_id)
 
     async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
         """Load a configuration document given as YAML text (targets change forced)."""
         doc = parse_document(yaml.safe_load(text), "<test>")
-        changed = asyncio.Event()
-        self.engine.cache.add_invalidation_listener(lambda _key: changed.set())
-        report = await load_document(self.engine.db.pool, doc, source="<test>",
-                                     force_targets=force_targets)
-        if report.changed:  # the engine hears of it through NOTIFY, as any instance would
-            await asyncio.wait_for(changed.wait(), 5)
+        await load_document(self.engine.db.pool, doc, source="<test>",
+                            force_targets=force_targets)
 
     def expect_bridged(self, channel_id: str) -> Waiter[ChannelEnteredBridge]:
         """A waiter for the channel entering a bridge, as the engine's event stream sees it
@@ -109,6 +103,7 @@ async def call_engine(db_url: str, sim_factory: Callable[..., Awaitable[Simulato
             url = ari_url(sim) if ari_url is not None else sim.ari_url
             settings = Settings(database_url=database_url or db_url, data_dir=str(tmp_path),
                                 http_port=0, ari=AriSettings(url=url, app="ivr-engine"),
+                                agi=AgiSettings(port=0),
                                 prompts=PromptSettings(sounds_dir=str(built_sounds)))
             engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
             if load:

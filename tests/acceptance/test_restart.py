@@ -20,7 +20,7 @@ from ivr_engine.asterisk.ari.events import ChannelEnteredBridge, ChannelStateCha
 from ivr_engine.asterisk.ari.stream import EventStream
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.service import running_engine
-from ivr_engine.settings import AriSettings, PromptSettings, Settings
+from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.sim import Behaviour, Simulator
 from ivr_engine.store.loader import load_document
 
@@ -34,7 +34,7 @@ async def _engine_process(db_url: str, sim: Simulator, sounds: Path, data_dir: P
                           drain: float = 1.0) -> asyncio.subprocess.Process:
     env = {**os.environ, "DATABASE_URL": db_url, "IVR_ARI_URL": sim.ari_url,
            "IVR_PROMPTS_SOUNDS_DIR": str(sounds), "IVR_DATA_DIR": str(data_dir),
-           "IVR_HTTP_PORT": "0"}
+           "IVR_HTTP_PORT": "0", "IVR_AGI_PORT": "0"}
     return await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ivr_engine.cli", "serve", "--drain", str(drain), env=env,
         cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
@@ -58,6 +58,7 @@ async def _records(pool: asyncpg.Pool, call_id: str) -> list[asyncpg.Record]:
 
 def _settings(db_url: str, sim: Simulator, sounds: Path, data_dir: Path) -> Settings:
     return Settings(database_url=db_url, data_dir=str(data_dir), http_port=0,
+                    agi=AgiSettings(port=0),
                     ari=AriSettings(url=sim.ari_url),
                     prompts=PromptSettings(sounds_dir=str(sounds)))
 

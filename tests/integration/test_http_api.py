@@ -23,7 +23,7 @@ from ivr_engine.domain.trace import CallTrace
 from ivr_engine.http_api import bound_port, start_http
 from ivr_engine.observability import Observability
 from ivr_engine.service import RunningEngine, running_engine
-from ivr_engine.settings import AriSettings, PromptSettings, Settings
+from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.sim import Behaviour, Simulator
 from ivr_engine.store.loader import load_document
 from ivr_engine.testing.tcp_proxy import TcpProxy
@@ -69,6 +69,7 @@ async def served(db_url: str, sim_factory: SimFactory, built_sounds: Path,  # no
                                              str(ROOT / "sounds" / "sim")))
         proxy = await stack.enter_async_context(TcpProxy("127.0.0.1", sim.ari_port))
         settings = Settings(database_url=db_url, http_port=0, data_dir=str(tmp_path),
+                            agi=AgiSettings(port=0),
                             ari=AriSettings(url=f"http://127.0.0.1:{proxy.port}/ari"),
                             prompts=PromptSettings(sounds_dir=str(built_sounds)))
         engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
