@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# After a failed bridge request, how long (wall seconds) the hangup events that tell which
+# side left may lag behind the error reply.
+GONE_GRACE = 2.0
+
 _RESULT = {TargetResult.NO_ANSWER: "missed", TargetResult.BUSY: "busy",
            TargetResult.UNREACHABLE: "unreachable", TargetResult.REJECTED: "rejected",
            TargetResult.CANCELLED: "cancelled", TargetResult.FAILED: "failed"}
@@ -169,6 +173,7 @@ class AgentOffer:
             call.holding = None
         bridge = await self.env.ari.create_bridge("mixing", name=f"queue-{s.channel_id}")
         answered_at = s.now()
+        by_agent = False  # also when the session is cancelled mid-call
         try:
             await race(self.env.ari.add_channel(bridge.id, [s.channel_id, leg.channel_id]),
                        s.watch, leg.watch, timeout=self.env.request_timeout)
@@ -176,12 +181,13 @@ class AgentOffer:
                    agent=agent.id)
             by_agent = await self._talk(leg)
         except CallerGone:
-            by_agent = False
             s.ended_by("caller", s.watch.cause)
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
         except ChannelGone:
             by_agent = True
             await s.hangup_caller(16, "the agent left")
+        except (AriError, TimeoutError) as exc:
+            by_agent = await self._bridge_failed(leg, exc)
         finally:
             leg.watch.close()
             talk = (s.now() - answered_at).total_seconds()
@@ -190,6 +196,29 @@ class AgentOffer:
                 await self.env.ari.destroy_bridge(bridge.id, missing_ok=True)
             except AriError as exc:
                 log.warning("destroying bridge %s failed: %s", bridge.id, exc)
+
+    async def _bridge_failed(self, leg: AgentLeg, exc: Exception) -> bool:
+        """Joining the two failed: a side hung up while the request was under way (Asterisk
+        then answers 500, or 422 once the channel has left the app) or the request timed
+        out. Both sides are ended; True when the agent was the one who left."""
+        s = self.s
+        log.warning("bridging call %s with agent leg %s failed: %s", s.channel_id,
+                    leg.channel_id, exc)
+        try:  # the hangup events may arrive just after the error reply
+            await race(asyncio.Event().wait(), s.watch, leg.watch, timeout=GONE_GRACE)
+        except CallerGone:
+            s.ended_by("caller", s.watch.cause)
+            await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
+            return False
+        except ChannelGone:
+            s.ended_by("callee", leg.watch.cause)
+            await s.hangup_caller(16, "the agent left")
+            return True
+        except TimeoutError:
+            pass
+        await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
+        await s.hangup_caller(16, "the call could not be bridged")
+        return False
 
     async def _talk(self, leg: AgentLeg) -> bool:
         """Until either side hangs up; True when the agent ended the call."""

@@ -144,6 +144,8 @@ class ConfigCache:
             return self._last_known[key]
         if epoch == self._epoch and self.listening:
             self._store(key, config)
+        else:  # not cached (a change could be missed) but still the best known for outages
+            self._last_known[key] = config
         return config
 
     async def preload(self) -> int:

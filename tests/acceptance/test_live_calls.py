@@ -125,7 +125,9 @@ async def test_database_down_routes_from_cache_and_falls_back(
     try:
         proxied = urlunsplit(("postgresql", f"{user}@127.0.0.1:{proxy.port}", path, query, ""))
         h = await call_engine(OPEN, database_url=proxied)
-        assert await h.engine.cache.get(GANGNAM) is not None  # cached before the outage
+        await asyncio.wait_for(h.engine.cache.wait_until_listening(), 10)
+        assert await h.engine.cache.get(GANGNAM) is not None  # known before the outage
+        assert h.engine.cache.last_known(GANGNAM) is not None
         h.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=4.0))
         proxy.refuse = True
         assert await proxy.cut() >= 1
