@@ -156,3 +156,16 @@ async def test_database_down_routes_from_cache_and_falls_back(
             [(during.channel_id, "ANSWERED"), (call.channel_id, "FAILED")])
     finally:
         await proxy.stop()
+
+
+async def test_missing_coloring_sound_still_rings_and_connects(call_engine: EngineFactory) -> None:
+    h = await call_engine(OPEN)
+    await h.load_yaml(lab(extra="coloring: {audio: ivr/no-such-coloring}"))
+    h.sim.set_behaviour("01044440001", Behaviour.answer_after(3.0, talk=3.0))
+    call = await h.call("05055550001", "01020003000")
+    trace = await h.finished(call)
+    heard = h.sim.timeline(call.channel_id)
+    failed = [e for e in heard if e.kind == "play" and e.result == "failed"]
+    assert failed and failed[0].media == "sound:ivr/no-such-coloring"
+    assert any(e.kind in ("ringback", "ringing") for e in heard), [e.kind for e in heard]
+    assert trace.answered_target == "01044440001" and any(e.kind == "bridged" for e in heard)
