@@ -1,9 +1,10 @@
 """The coloring (custom ringback) a caller hears while the forward targets ring.
 
-Played as early media on the unanswered caller channel (SIP 183, never an answer), looped by
-re-issuing the play on each PlaybackFinished. Stopped before the caller is answered or
-bridged: a running playback holds the channel's command queue (protocol facts A.2), so an
-answer sent while it plays would wait until the sound ends.
+Played as early media on the unanswered caller channel (SIP 183, never an answer), as a
+media list of the sound repeated, re-issued on PlaybackFinished when it runs out. Stopped
+before the caller is answered or bridged: a running playback holds the channel's command
+queue (protocol facts A.2), so an answer sent while it plays would wait until the sound
+ends.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.env import CallEnv
 
 log = logging.getLogger(__name__)
+
+# The coloring is queued as one playback of the sound repeated this many times (a media
+# list: one request and one PlaybackFinished instead of one per loop); the loop only
+# re-issues it when a target rings longer than that.
+REPEAT = 20
 
 
 class ColoringLoop:
@@ -62,7 +68,8 @@ class ColoringLoop:
                     if self._stopping:
                         return
                     self._current = pid
-                    await self.env.ari.play(self.channel_id, self.media, playback_id=pid)
+                    await self.env.ari.play(self.channel_id, [self.media] * REPEAT,
+                                            playback_id=pid)
                 self.plays += 1
                 finished = await waiter.wait(self.env.playback_timeout)
             if finished.playback.state == "failed":
