@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ivr_engine.domain.config_doc import (
+from ivr_engine.domain.config_fields import (
     Invalid,
     _at,
     _expect_keys,
