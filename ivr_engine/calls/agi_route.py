@@ -36,7 +36,6 @@ first target kept in AstDB, as when the engine is not running at all.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -47,7 +46,7 @@ from ivr_engine.asterisk.agi.protocol import AgiRequest
 from ivr_engine.asterisk.agi.server import AgiChannel
 from ivr_engine.calls.env import CallEnv, utc_now
 from ivr_engine.calls.media import PromptMedia
-from ivr_engine.calls.ports import Clock, ConfigSource
+from ivr_engine.calls.ports import Clock, ConfigSource, ConfigUnavailable, load_config
 from ivr_engine.domain.model import CallerIdMode, NumberConfig, PromptKind, Strategy
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.planner import (
@@ -209,10 +208,6 @@ def called_number(request: AgiRequest) -> str | None:
     return None
 
 
-class ConfigUnavailable(Exception):
-    """The number's configuration could not be read and no copy is cached."""
-
-
 class AgiRouteHandler:
     """The ``route`` FastAGI script: plan the call, set the ``IVR_*`` variables, return.
 
@@ -267,12 +262,4 @@ class AgiRouteHandler:
 
     async def _config(self, number: str) -> NumberConfig | None:
         """The number's configuration; the last known copy while the database is down."""
-        try:
-            return await asyncio.wait_for(self.configs.get(number), self.config_timeout)
-        except Exception as exc:
-            cached = self.configs.last_known(number)
-            if cached is not None:
-                log.warning("AGI route: configuration of %s from memory (database: %s)",
-                            mask(number), exc)
-                return cached
-            raise ConfigUnavailable(str(exc) or type(exc).__name__) from exc
+        return await load_config(self.configs, number, self.config_timeout)

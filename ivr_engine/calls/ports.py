@@ -7,6 +7,8 @@ satisfies ``ConfigSource``. Tests and the FastAGI executor can supply their own.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -15,6 +17,9 @@ from ivr_engine.asterisk.ari.events import Event
 from ivr_engine.asterisk.ari.models import Bridge, Channel, Playback
 from ivr_engine.asterisk.ari.waiters import Subscription, Waiter
 from ivr_engine.domain.model import NumberConfig
+from ivr_engine.domain.numbers import mask
+
+log = logging.getLogger(__name__)
 
 
 class ConfigSource(Protocol):
@@ -108,3 +113,21 @@ class EventPort(Protocol):
 
 
 Clock = Callable[[], datetime]
+
+
+class ConfigUnavailable(Exception):
+    """The number's configuration could not be read and no copy of it is known."""
+
+
+async def load_config(configs: ConfigSource, number: str,
+                      timeout: float) -> NumberConfig | None:  # noqa: ASYNC109
+    """A number's configuration for a call: from the source within ``timeout`` seconds, else
+    the last copy known while the database is unreachable; ConfigUnavailable when neither."""
+    try:
+        return await asyncio.wait_for(configs.get(number), timeout)
+    except Exception as exc:
+        cached = configs.last_known(number)
+        if cached is None:
+            raise ConfigUnavailable(str(exc) or type(exc).__name__) from exc
+        log.warning("configuration of %s from memory (database: %s)", mask(number), exc)
+        return cached

@@ -20,6 +20,7 @@ from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import CallerGone, LegWatch, race
 from ivr_engine.calls.menu import run_menu, run_queue_step
+from ivr_engine.calls.ports import ConfigUnavailable, load_config
 from ivr_engine.domain.dialing import CAUSE_REASON
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask, try_normalize
@@ -38,10 +39,6 @@ log = logging.getLogger(__name__)
 
 # Channel variable holding a call's trace when the engine stops mid-conversation.
 HANDOVER_VAR = "IVR_HANDOVER"
-
-
-class ConfigUnavailable(Exception):
-    """The number's configuration could not be read and is not cached."""
 
 
 class CallSession:
@@ -152,17 +149,8 @@ class CallSession:
         return self.trace
 
     async def _load_config(self) -> NumberConfig | None:
-        """The number's config from the cache; the cached copy when the database is down."""
-        try:
-            return await asyncio.wait_for(self.env.configs.get(self.number),
-                                          self.env.config_timeout)
-        except Exception as exc:
-            cached = self.env.configs.last_known(self.number)
-            if cached is not None:
-                log.warning("config for %s read from cache (database: %s)",
-                            mask(self.number), exc)
-                return cached
-            raise ConfigUnavailable(str(exc) or type(exc).__name__) from exc
+        """The number's config from the cache; the last known copy when the database is down."""
+        return await load_config(self.env.configs, self.number, self.env.config_timeout)
 
     async def _plan(self) -> CallPlan:
         """Load the config and plan the call."""
