@@ -119,6 +119,7 @@ class Window:
 
     def busy(self) -> str:
         """``engine sim other``, each as a share of one core."""
+
         def pct(value: float | None) -> str:
             return "n/a" if value is None else f"{value:.0%}"
 
@@ -136,19 +137,25 @@ class Window:
         return "latency"
 
 
-HEADER = (f"  {'':<48} {'rate':>13} {'engine CPU':>12} {'server CPU':>12}  "
-          + "".join(f"{h:>7}" for h in ("engine", "server", "other")) + "  limit\n"
-          f"  {'':<48} {'':>13} {'per op':>12} {'per op':>12}  {'busy (share of a core)':>21}")
+HEADER = (
+    f"  {'':<48} {'rate':>13} {'engine CPU':>12} {'server CPU':>12}  "
+    + "".join(f"{h:>7}" for h in ("engine", "server", "other"))
+    + "  limit\n"
+    f"  {'':<48} {'':>13} {'per op':>12} {'per op':>12}  {'busy (share of a core)':>21}"
+)
 
 
 def row(label: str, count: int, window: Window, unit: str, extra: str = "") -> str:
     """One table row: rate, engine and server CPU per operation, busy shares, the limit."""
+
     def per_op(cpu: float | None) -> str:
         return "n/a" if cpu is None else f"{cpu / max(count, 1) * 1e6:.1f} us"
 
-    return (f"  {label:<48} {count / window.wall:8.0f} {unit + '/s':<5}"
-            f"{per_op(window.cpu):>12} {per_op(window.server_cpu):>12}  "
-            f"{window.busy()}  {window.limit():<7} {extra}").rstrip()
+    return (
+        f"  {label:<48} {count / window.wall:8.0f} {unit + '/s':<5}"
+        f"{per_op(window.cpu):>12} {per_op(window.server_cpu):>12}  "
+        f"{window.busy()}  {window.limit():<7} {extra}"
+    ).rstrip()
 
 
 # -- the simulator ---------------------------------------------------------------------------
@@ -163,9 +170,23 @@ async def start_simulator() -> tuple[asyncio.subprocess.Process, str]:
     """``ivr-engine sim`` in its own process; returns it and its base URL (``http://h:p``)."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ivr_engine.cli", "--log-level", "WARNING", "sim",
-        "--ari-port", str(port), "--ami-port", str(free_port()), "--speed", str(SPEED),
-        "--sounds", str(ROOT / "sounds" / "sim"), stdout=asyncio.subprocess.DEVNULL, cwd=ROOT)
+        sys.executable,
+        "-m",
+        "ivr_engine.cli",
+        "--log-level",
+        "WARNING",
+        "sim",
+        "--ari-port",
+        str(port),
+        "--ami-port",
+        str(free_port()),
+        "--speed",
+        str(SPEED),
+        "--sounds",
+        str(ROOT / "sounds" / "sim"),
+        stdout=asyncio.subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     base = f"http://127.0.0.1:{port}"
     await until(lambda info: True, f"{base}/sim/info", "the simulator did not start")
     return proc, base
@@ -225,8 +246,9 @@ class Engine:
         """Connect the events WebSocket and wait until the simulator has the app."""
         await self.stream.start()
         await self.stream.wait_connected(10)
-        await until(lambda info: APP in info["apps"], f"{self.base}/sim/info",
-                    "the app did not register")
+        await until(
+            lambda info: APP in info["apps"], f"{self.base}/sim/info", "the app did not register"
+        )
 
     async def stop(self) -> None:
         """Close the WebSocket and the HTTP pool."""
@@ -360,8 +382,16 @@ async def calls(engine: Engine) -> Figure:
 
     engine.client.observer = observe
     placer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.bench_ari", "place", f"{engine.base}/sim", str(CALLS),
-        str(CALLS_IN_FLIGHT), stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+        sys.executable,
+        "-m",
+        "bench.bench_ari",
+        "place",
+        f"{engine.base}/sim",
+        str(CALLS),
+        str(CALLS_IN_FLIGHT),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=ROOT,
+    )
     assert placer.stdout is not None
     await placer.stdout.readline()  # "ready": imports and session done
     events0 = engine.events
@@ -374,10 +404,16 @@ async def calls(engine: Engine) -> Figure:
     events = engine.events - events0
     failed = f", {engine.calls_failed} failed" if engine.calls_failed else ""
     label = "inbound calls: answer, play beep, hang up"
-    per_call = (f"{events / CALLS:.0f} ev + {requests / CALLS:.0f} req per call{failed}")
-    return Figure(label, [row(label, events, window, "ev", per_call),
-                   row(f"  the same, per call ({CALLS} calls)", CALLS, window, "call")],
-                  events, window)
+    per_call = f"{events / CALLS:.0f} ev + {requests / CALLS:.0f} req per call{failed}"
+    return Figure(
+        label,
+        [
+            row(label, events, window, "ev", per_call),
+            row(f"  the same, per call ({CALLS} calls)", CALLS, window, "call"),
+        ],
+        events,
+        window,
+    )
 
 
 # -- replay of the recorded stream (a server that keeps up) -----------------------------------
@@ -428,8 +464,9 @@ async def replay() -> str:
     proc.start()
     try:
         port = await asyncio.get_running_loop().run_in_executor(None, parent.recv)
-        stream = EventStream(f"http://127.0.0.1:{port}/ari", USER, PASSWORD, "replay",
-                             heartbeat=None)
+        stream = EventStream(
+            f"http://127.0.0.1:{port}/ari", USER, PASSWORD, "replay", heartbeat=None
+        )
         done = asyncio.Event()
         stream.subscribe(lambda e: None)
         stream.subscribe(lambda e: done.set(), types="BenchDone")
@@ -475,8 +512,7 @@ async def measure() -> tuple[int, list[str]]:
         await engine.stop()
         sim.terminate()
         await sim.wait()
-    lines += verdict([f for f in rests if f.name.endswith(f"{IN_FLIGHT[-1]} in flight")],
-                     figures)
+    lines += verdict([f for f in rests if f.name.endswith(f"{IN_FLIGHT[-1]} in flight")], figures)
     lines += [await replay(), in_process()]
     lines += contention([figure.window for figure in [*rests, *figures]])
     return sim.pid, lines
@@ -495,12 +531,18 @@ def verdict(rests: list[Figure], events: list[Figure]) -> list[str]:
             return ["  (the simulator's CPU time is unavailable here: no estimate)"]
         engine, server = figure.count / window.cpu, figure.count / window.server_cpu
         short = short or (figure.unit == "ev" and server < engine)
-        lines.append(f"  {figure.name:<46} engine ~{engine:7,.0f} {figure.unit}/s   "
-                     f"simulator ~{server:7,.0f} {figure.unit}/s")
+        lines.append(
+            f"  {figure.name:<46} engine ~{engine:7,.0f} {figure.unit}/s   "
+            f"simulator ~{server:7,.0f} {figure.unit}/s"
+        )
     if short:
         lines.append("  so the simulator cannot produce events fast enough to saturate the engine")
-    return [*lines, "the engine alone: the recorded 22.10.1 stream from a bare replay server "
-            "that keeps up", "(not the simulator), and with no socket", HEADER]
+    return [
+        *lines,
+        "the engine alone: the recorded 22.10.1 stream from a bare replay server that keeps up",
+        "(not the simulator), and with no socket",
+        HEADER,
+    ]
 
 
 def contention(windows: list[Window]) -> list[str]:
@@ -508,16 +550,21 @@ def contention(windows: list[Window]) -> list[str]:
     worst = max((w.others() or 0.0 for w in windows), default=0.0)
     if worst < 0.25:
         return []
-    return [f"note: other processes used up to {worst:.0%} of a core during these runs; rates "
-            "are understated,", "the engine CPU per operation is the steadier figure"]
+    return [
+        f"note: other processes used up to {worst:.0%} of a core during these runs; rates "
+        "are understated,",
+        "the engine CPU per operation is the steadier figure",
+    ]
 
 
 def main() -> None:
     """Entry point for ``python -m bench ari``: measure and print the table."""
     pid, lines = asyncio.run(measure())
-    print(f"ARI: engine side (AriClient + EventStream) in this process (pid {os.getpid()}), "
-          f"`ivr-engine sim --speed {SPEED:g}` in pid {pid}; {os.cpu_count()} CPUs, "
-          f"{SECONDS:g} s per REST row")
+    print(
+        f"ARI: engine side (AriClient + EventStream) in this process (pid {os.getpid()}), "
+        f"`ivr-engine sim --speed {SPEED:g}` in pid {pid}; {os.cpu_count()} CPUs, "
+        f"{SECONDS:g} s per REST row"
+    )
     for line in lines:
         print(line)
 

@@ -63,10 +63,25 @@ async def start_simulator(sounds: Path) -> tuple[asyncio.subprocess.Process, str
     """``ivr-engine sim`` in its own process; returns it, its ARI URL and control URL."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ivr_engine.cli", "--log-level", "WARNING", "sim",
-        "--ari-port", str(port), "--ami-port", str(free_port()), "--speed", str(SPEED),
-        "--sounds", str(sounds), "--sounds", str(ROOT / "sounds"),
-        stdout=asyncio.subprocess.DEVNULL, cwd=ROOT)
+        sys.executable,
+        "-m",
+        "ivr_engine.cli",
+        "--log-level",
+        "WARNING",
+        "sim",
+        "--ari-port",
+        str(port),
+        "--ami-port",
+        str(free_port()),
+        "--speed",
+        str(SPEED),
+        "--sounds",
+        str(sounds),
+        "--sounds",
+        str(ROOT / "sounds"),
+        stdout=asyncio.subprocess.DEVNULL,
+        cwd=ROOT,
+    )
     control = f"http://127.0.0.1:{port}/sim"
     async with aiohttp.ClientSession() as http:
         for _ in range(200):
@@ -78,8 +93,9 @@ async def start_simulator(sounds: Path) -> tuple[asyncio.subprocess.Process, str
                 await asyncio.sleep(0.05)
         else:
             raise RuntimeError("the simulator did not start")
-        async with http.put(f"{control}/behaviours/01000000001",
-                            json={"behaviour": "answer:1:6"}) as resp:
+        async with http.put(
+            f"{control}/behaviours/01000000001", json={"behaviour": "answer:1:6"}
+        ) as resp:
             assert resp.status == 204, await resp.text()
     return proc, f"http://127.0.0.1:{port}/ari", control
 
@@ -124,8 +140,8 @@ async def run_level(engine, control: str, rate: int, count: int) -> None:  # typ
     events0 = engine.stream.health.events
     t0, wall0 = os.times(), time.perf_counter()
     placer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate),
-        cwd=ROOT)
+        sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate), cwd=ROOT
+    )
     traces = [await asyncio.wait_for(done.get(), 120) for _ in range(count)]
     t1, wall = os.times(), time.perf_counter() - wall0
     user, system = t1.user - t0.user, t1.system - t0.system
@@ -138,15 +154,19 @@ async def run_level(engine, control: str, rate: int, count: int) -> None:  # typ
     if not bridged:
         print(traces[0].render())
     dial, bridge = latencies(traces, "ring"), latencies(traces, "bridge")
-    print(f"  {rate:>4} calls/s offered: {count / wall:6.1f} calls/s completed, "
-          f"{bridged}/{count} bridged, engine CPU {cpu / count * 1000:.2f} ms/call "
-          f"(user {user / count * 1000:.2f}, system {system / count * 1000:.2f}), "
-          f"StasisStart->dial p50 {pct(dial, .5):.1f} ms p99 {pct(dial, .99):.1f} ms, "
-          f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms; "
-          f"{sum(ops.values()) / count:.1f} requests and {events / count:.1f} events per call")
+    print(
+        f"  {rate:>4} calls/s offered: {count / wall:6.1f} calls/s completed, "
+        f"{bridged}/{count} bridged, engine CPU {cpu / count * 1000:.2f} ms/call "
+        f"(user {user / count * 1000:.2f}, system {system / count * 1000:.2f}), "
+        f"StasisStart->dial p50 {pct(dial, 0.5):.1f} ms p99 {pct(dial, 0.99):.1f} ms, "
+        f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms; "
+        f"{sum(ops.values()) / count:.1f} requests and {events / count:.1f} events per call"
+    )
     if rate == LEVELS[-1][0]:
-        print("    requests per call: " + ", ".join(
-            f"{op} {n / count:.1f}" for op, n in ops.most_common()))
+        print(
+            "    requests per call: "
+            + ", ".join(f"{op} {n / count:.1f}" for op, n in ops.most_common())
+        )
 
 
 async def bench() -> None:
@@ -163,10 +183,14 @@ async def bench() -> None:
                 await migrate(conn)
                 await load_document(conn, doc, source="<bench>")
                 await conn.close()
-                settings = Settings(database_url=url, data_dir=tmp, http_port=0,
-                                    agi=AgiSettings(port=0),
-                                    ari=AriSettings(url=ari_url),
-                                    prompts=PromptSettings(sounds_dir=str(sounds)))
+                settings = Settings(
+                    database_url=url,
+                    data_dir=tmp,
+                    http_port=0,
+                    agi=AgiSettings(port=0),
+                    ari=AriSettings(url=ari_url),
+                    prompts=PromptSettings(sounds_dir=str(sounds)),
+                )
                 async with running_engine(settings, drain_timeout=5) as engine:
                     print(f"forward flow through the simulator at speed {SPEED:g}:")
                     for rate, count in LEVELS:

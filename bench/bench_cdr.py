@@ -35,20 +35,53 @@ def make_records(prefix: str, count: int) -> list[CallRecord]:
     for i in range(count):
         start = T0 + timedelta(milliseconds=i * 37)
         call_id = f"{prefix}{i:09d}.{i % 97}"
-        out.append(CallRecord(
-            call_id, call_id, call_id, "gangnam-pizza", f"0505{i % 100_000:07d}",
-            f"010{(i * 7919) % 10**8:08d}", f"+82 10-{i % 10000:04d}-{i % 9999:04d}", start,
-            start + timedelta(seconds=1), start + timedelta(seconds=7),
-            start + timedelta(seconds=7.2), start + timedelta(seconds=67.9), 6.2, 60, 67,
-            Disposition.ANSWERED, None, "ANSWERED",
-            (Attempt("01011112222", TargetResult.BUSY, 17, 0.4),
-             Attempt("023334444", TargetResult.ANSWERED, None, 5.1)), "023334444",
-            ({"kind": "coloring", "label": "coloring", "media": "sound:ivr/tts-1a2b",
-              "result": ""},
-             {"kind": "whisper", "label": "whisper", "media": "sound:ivr/tts-3c4d",
-              "result": "done"}),
-            "callee", 16, "open", ("open 11:00-15:00", "forward to 010-11**-22** then "
-                                   "02-33*-44** (sequential)"), 42, "bench-node"))
+        out.append(
+            CallRecord(
+                call_id,
+                call_id,
+                call_id,
+                "gangnam-pizza",
+                f"0505{i % 100_000:07d}",
+                f"010{(i * 7919) % 10**8:08d}",
+                f"+82 10-{i % 10000:04d}-{i % 9999:04d}",
+                start,
+                start + timedelta(seconds=1),
+                start + timedelta(seconds=7),
+                start + timedelta(seconds=7.2),
+                start + timedelta(seconds=67.9),
+                6.2,
+                60,
+                67,
+                Disposition.ANSWERED,
+                None,
+                "ANSWERED",
+                (
+                    Attempt("01011112222", TargetResult.BUSY, 17, 0.4),
+                    Attempt("023334444", TargetResult.ANSWERED, None, 5.1),
+                ),
+                "023334444",
+                (
+                    {
+                        "kind": "coloring",
+                        "label": "coloring",
+                        "media": "sound:ivr/tts-1a2b",
+                        "result": "",
+                    },
+                    {
+                        "kind": "whisper",
+                        "label": "whisper",
+                        "media": "sound:ivr/tts-3c4d",
+                        "result": "done",
+                    },
+                ),
+                "callee",
+                16,
+                "open",
+                ("open 11:00-15:00", "forward to 010-11**-22** then 02-33*-44** (sequential)"),
+                42,
+                "bench-node",
+            )
+        )
     return out
 
 
@@ -56,12 +89,11 @@ async def bench_copy(url: str, journal: Path) -> float:
     """Records per second through the writer, submit of the first to commit of the last."""
     records = make_records("c", COPY_RECORDS)
     # a queue that holds the whole run: nothing goes to the journal, this measures COPY
-    writer = CdrWriter(url, journal, batch_size=5000, flush_interval=0.05,
-                       queue_size=COPY_RECORDS)
+    writer = CdrWriter(url, journal, batch_size=5000, flush_interval=0.05, queue_size=COPY_RECORDS)
     await writer.start()
     t0 = time.perf_counter()
     for i in range(0, len(records), 1000):
-        for record in records[i:i + 1000]:
+        for record in records[i : i + 1000]:
             writer.submit(record)
         await asyncio.sleep(0)  # let the flusher run between hangups
     await writer.flush()
@@ -70,9 +102,11 @@ async def bench_copy(url: str, journal: Path) -> float:
     await writer.close()
     assert stats.records_written == COPY_RECORDS, stats
     assert stats.records_journaled == 0, stats
-    print(f"writer (COPY, batches of <= 5,000): {COPY_RECORDS:,} records in {elapsed:.2f} s "
-          f"= {COPY_RECORDS / elapsed:,.0f} records/s ({stats.batches} batches, last "
-          f"{stats.last_flush_seconds * 1000:.0f} ms)")
+    print(
+        f"writer (COPY, batches of <= 5,000): {COPY_RECORDS:,} records in {elapsed:.2f} s "
+        f"= {COPY_RECORDS / elapsed:,.0f} records/s ({stats.batches} batches, last "
+        f"{stats.last_flush_seconds * 1000:.0f} ms)"
+    )
     return COPY_RECORDS / elapsed
 
 
@@ -89,8 +123,10 @@ async def bench_naive(url: str) -> float:
         elapsed = time.perf_counter() - t0
     finally:
         await conn.close()
-    print(f"one-row INSERTs (autocommit): {done:,} records in {elapsed:.2f} s "
-          f"= {done / elapsed:,.0f} records/s")
+    print(
+        f"one-row INSERTs (autocommit): {done:,} records in {elapsed:.2f} s "
+        f"= {done / elapsed:,.0f} records/s"
+    )
     return done / elapsed
 
 
@@ -115,16 +151,18 @@ async def bench_latency(url: str, journal: Path) -> tuple[float, float]:
         if delay > 0:
             await asyncio.sleep(delay)
         now = time.perf_counter()
-        for record in records[i:i + per_tick]:
+        for record in records[i : i + per_tick]:
             submitted[record.call_id] = now
             writer.submit(record)
     await writer.flush()
     await writer.close()
     q = statistics.quantiles(latencies, n=100, method="inclusive")
-    print(f"hangup-to-durable at {LOAD_RATE:,} records/s for {LOAD_SECONDS:g} s "
-          f"(batch <= {writer.batch_size:,}, flush every {writer.flush_interval * 1000:g} ms):"
-          f" p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms  max "
-          f"{max(latencies) * 1000:.1f} ms  (n={len(latencies):,})")
+    print(
+        f"hangup-to-durable at {LOAD_RATE:,} records/s for {LOAD_SECONDS:g} s "
+        f"(batch <= {writer.batch_size:,}, flush every {writer.flush_interval * 1000:g} ms):"
+        f" p50 {q[49] * 1000:.1f} ms  p99 {q[98] * 1000:.1f} ms  max "
+        f"{max(latencies) * 1000:.1f} ms  (n={len(latencies):,})"
+    )
     return q[49] * 1000, q[98] * 1000
 
 
@@ -136,9 +174,11 @@ async def run() -> None:
             naive_rate = await bench_naive(url)
             await bench_latency(url, Path(tmp) / "latency")
     ratio = copy_rate / naive_rate
-    print(f"ratio writer / one-row: {ratio:.1f}x  (aim > 20x: "
-          f"{'ok' if ratio > 20 else 'BELOW AIM'});  writer rate aim 50,000/s: "
-          f"{'ok' if copy_rate >= 50_000 else 'BELOW AIM'}")
+    print(
+        f"ratio writer / one-row: {ratio:.1f}x  (aim > 20x: "
+        f"{'ok' if ratio > 20 else 'BELOW AIM'});  writer rate aim 50,000/s: "
+        f"{'ok' if copy_rate >= 50_000 else 'BELOW AIM'}"
+    )
 
 
 def main() -> None:

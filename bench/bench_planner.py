@@ -69,8 +69,10 @@ def show(label: str, samples_ns: list[int], aim_us: float) -> None:
     """Print one figure line with its aim."""
     p50, p99, top = percentiles(samples_ns)
     verdict = "ok" if p99 < aim_us else "ABOVE AIM"
-    print(f"{label:<44} n={len(samples_ns):>6}  p50 {p50:8.1f} us  p99 {p99:8.1f} us  "
-          f"max {top:9.1f} us  (aim p99 < {aim_us:g} us: {verdict})")
+    print(
+        f"{label:<44} n={len(samples_ns):>6}  p50 {p50:8.1f} us  p99 {p99:8.1f} us  "
+        f"max {top:9.1f} us  (aim p99 < {aim_us:g} us: {verdict})"
+    )
 
 
 @asynccontextmanager
@@ -120,8 +122,14 @@ def bench_hits(cache: ConfigCache, numbers: list[str], seed: int = 7) -> list[in
     plan of a number compiles its schedule: run once to see that, again for steady state."""
     rng = random.Random(seed)
     start = datetime(2026, 11, 16, tzinfo=SEOUL)
-    calls = [(rng.choice(numbers), f"010{rng.randrange(10**8):08d}",
-              start + timedelta(minutes=rng.randrange(7 * 24 * 60))) for _ in range(CALLS)]
+    calls = [
+        (
+            rng.choice(numbers),
+            f"010{rng.randrange(10**8):08d}",
+            start + timedelta(minutes=rng.randrange(7 * 24 * 60)),
+        )
+        for _ in range(CALLS)
+    ]
     samples = []
     clock = time.perf_counter_ns
     for number, caller, when in calls:
@@ -175,8 +183,7 @@ async def run() -> None:
                     plan_call(cache.peek(number), "01020003000", number, datetime.now(SEOUL))
                 show("cache hit: peek + plan_call, steady", bench_hits(cache, numbers, 8), 50)
                 show("cache hit: await get()", await bench_get_hits(cache, numbers), 50)
-                show("cache miss: await get() (Postgres)",
-                     await bench_misses(cache, numbers), 2000)
+                show("cache miss: await get() (Postgres)", await bench_misses(cache, numbers), 2000)
             finally:
                 await cache.close()
         finally:

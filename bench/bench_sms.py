@@ -49,8 +49,14 @@ class InstantProvider:
         """Nothing to close."""
 
 
-async def measure(pool: asyncpg.Pool, provider: Provider, options: WorkerOptions,
-                  label: str, prefix: str, texts: int = TEXTS) -> float:
+async def measure(
+    pool: asyncpg.Pool,
+    provider: Provider,
+    options: WorkerOptions,
+    label: str,
+    prefix: str,
+    texts: int = TEXTS,
+) -> float:
     """Queue ``texts``, send them all with one worker, return texts per second."""
     await pool.execute(FILL, texts, prefix)
     done = asyncio.Event()
@@ -71,8 +77,10 @@ async def measure(pool: asyncpg.Pool, provider: Provider, options: WorkerOptions
     await worker.stop()
     await provider.close()
     rate = texts / elapsed
-    print(f"{label:<44} {texts:>6,} texts in {elapsed:5.2f} s  {rate:8,.0f} texts/s  "
-          f"(lanes {options.lanes} x batch {options.batch_size})")
+    print(
+        f"{label:<44} {texts:>6,} texts in {elapsed:5.2f} s  {rate:8,.0f} texts/s  "
+        f"(lanes {options.lanes} x batch {options.batch_size})"
+    )
     return rate
 
 
@@ -89,10 +97,10 @@ async def run() -> None:
             await measure(pool, http, fast, "HTTP gateway on loopback, instant", "b")
             gateway.delay = 0.1
             slow = WorkerOptions(lanes=8, batch_size=100, poll=0.5)
-            http = HttpGatewayProvider(gateway.url, fields=parse_fields(DEFAULT_FIELDS),
-                                       limit=800)
-            await measure(pool, http, slow, "HTTP gateway on loopback, 100 ms per text", "c",
-                          texts=5_000)
+            http = HttpGatewayProvider(gateway.url, fields=parse_fields(DEFAULT_FIELDS), limit=800)
+            await measure(
+                pool, http, slow, "HTTP gateway on loopback, 100 ms per text", "c", texts=5_000
+            )
         finally:
             await gateway.stop()
             await pool.close()

@@ -52,13 +52,15 @@ async def ensure_migrated(pool: asyncpg.Pool) -> None:
         done = await applied_migrations(conn)
     pending = [m.name for m in load_migrations() if m.name not in done]
     if pending:
-        raise ConfigError(f"{len(pending)} migration(s) pending ({', '.join(pending)}): "
-                          "run `ivr-engine migrate`")
+        raise ConfigError(
+            f"{len(pending)} migration(s) pending ({', '.join(pending)}): run `ivr-engine migrate`"
+        )
 
 
 @asynccontextmanager
-async def open_database(settings: Settings, *, migrate: bool = False,
-                        max_size: int = 10) -> AsyncIterator[Database]:
+async def open_database(
+    settings: Settings, *, migrate: bool = False, max_size: int = 10
+) -> AsyncIterator[Database]:
     """Open the configured database; migrate it first when asked, else require it migrated."""
     url = await resolve_database_url(settings)
     applied = await migrate_database(url) if migrate else []

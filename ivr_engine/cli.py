@@ -35,7 +35,8 @@ log = logging.getLogger("ivr_engine.cli")
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser with every registered sub-command."""
     parser = argparse.ArgumentParser(
-        prog="ivr-engine", description="050 virtual-number and IVR engine for Asterisk")
+        prog="ivr-engine", description="050 virtual-number and IVR engine for Asterisk"
+    )
     parser.add_argument("--config", help="settings file (TOML); also IVR_CONFIG")
     parser.add_argument("--log-level", default=None, help="DEBUG, INFO, WARNING, ...")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -39,29 +39,57 @@ def _at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 SCENARIOS: tuple[Scenario, ...] = (
-    Scenario("forward with coloring and whisper (target answers, talks 5 s)",
-             "05051234567", "01020003000", _at(20, 12),
-             {"01011112222": Behaviour.answer_after(3.0, talk=5.0)}),
-    Scenario("sequential failover: first target busy, second answers",
-             "05051234567", "01020003000", _at(20, 12),
-             {"01011112222": Behaviour.busy(),
-              "023334444": Behaviour.answer_after(2.0, talk=6.0)}),
-    Scenario("all targets fail: cannot be reached",
-             "05051234567", "01020003000", _at(20, 12),
-             {"01011112222": Behaviour.busy(), "023334444": Behaviour.unreachable(cause=20)}),
-    Scenario("simultaneous ring: the first to answer wins",
-             "05059876543", "01020003000", _at(19, 20),
-             {"01033334444": Behaviour.answer_after(4.0, talk=8.0),
-              "07012345678": Behaviour.answer_after(2.0, talk=8.0)}),
-    Scenario("caller hangs up while the target rings", "05051234567", "01020003000",
-             _at(20, 12), {"01011112222": Behaviour.no_answer()}, hangup_after=4.0),
+    Scenario(
+        "forward with coloring and whisper (target answers, talks 5 s)",
+        "05051234567",
+        "01020003000",
+        _at(20, 12),
+        {"01011112222": Behaviour.answer_after(3.0, talk=5.0)},
+    ),
+    Scenario(
+        "sequential failover: first target busy, second answers",
+        "05051234567",
+        "01020003000",
+        _at(20, 12),
+        {"01011112222": Behaviour.busy(), "023334444": Behaviour.answer_after(2.0, talk=6.0)},
+    ),
+    Scenario(
+        "all targets fail: cannot be reached",
+        "05051234567",
+        "01020003000",
+        _at(20, 12),
+        {"01011112222": Behaviour.busy(), "023334444": Behaviour.unreachable(cause=20)},
+    ),
+    Scenario(
+        "simultaneous ring: the first to answer wins",
+        "05059876543",
+        "01020003000",
+        _at(19, 20),
+        {
+            "01033334444": Behaviour.answer_after(4.0, talk=8.0),
+            "07012345678": Behaviour.answer_after(2.0, talk=8.0),
+        },
+    ),
+    Scenario(
+        "caller hangs up while the target rings",
+        "05051234567",
+        "01020003000",
+        _at(20, 12),
+        {"01011112222": Behaviour.no_answer()},
+        hangup_after=4.0,
+    ),
     Scenario("lunch announcement", "05051234567", "01020003000", _at(20, 15, 30)),
     Scenario("after-hours announcement", "05051234567", "01020003000", _at(20, 23, 30)),
     Scenario("block period (weekly meeting)", "05051234567", "01020003000", _at(25, 11, 30)),
     Scenario("holiday", "05051234567", "01020003000", datetime(2026, 12, 25, 12, tzinfo=SEOUL)),
     Scenario("blocked caller", "05051234567", "+82 10-9999-0000", _at(20, 12)),
-    Scenario("free pass after hours", "05051234567", "01055556666", _at(20, 23, 30),
-             {"01011112222": Behaviour.answer_after(2.0, talk=6.0)}),
+    Scenario(
+        "free pass after hours",
+        "05051234567",
+        "01055556666",
+        _at(20, 23, 30),
+        {"01011112222": Behaviour.answer_after(2.0, talk=6.0)},
+    ),
     Scenario("paused number", "050712345678", "01020003000", _at(20, 12)),
     Scenario("unallocated number", "05042223333", "01020003000", _at(20, 12)),
 )
@@ -85,8 +113,12 @@ def render_call(sim: Simulator, trace: CallTrace) -> str:
     return "\n".join(lines)
 
 
-async def run_scenario(engine: RunningEngine, scenario: Scenario, sim: Simulator | None = None,
-                       timeout: float = 120.0) -> CallTrace:  # noqa: ASYNC109
+async def run_scenario(
+    engine: RunningEngine,
+    scenario: Scenario,
+    sim: Simulator | None = None,
+    timeout: float = 120.0,  # noqa: ASYNC109
+) -> CallTrace:
     """Place one scripted call on ``sim`` (default: the engine's built-in simulator) and
     wait for the engine to finish it."""
     sim = sim or engine.sim
@@ -98,8 +130,9 @@ async def run_scenario(engine: RunningEngine, scenario: Scenario, sim: Simulator
     done: asyncio.Queue[CallTrace] = asyncio.Queue()
     engine.dispatcher.on_session.append(done)
     try:
-        call = await sim.place_call(to=scenario.to, caller=scenario.caller,
-                                    hangup_after=scenario.hangup_after)
+        call = await sim.place_call(
+            to=scenario.to, caller=scenario.caller, hangup_after=scenario.hangup_after
+        )
         async with asyncio.timeout(timeout):
             while True:
                 trace = await done.get()
@@ -114,8 +147,10 @@ async def run_demo(engine: RunningEngine, out: Callable[[str], None] = print) ->
     traces = []
     for n, scenario in enumerate(SCENARIOS, 1):
         when = scenario.at.strftime("%a %Y-%m-%d %H:%M")
-        out(f"\n=== demo {n}/{len(SCENARIOS)}: {scenario.title} "
-            f"({mask(scenario.caller)} -> {scenario.to}, {when} Asia/Seoul)")
+        out(
+            f"\n=== demo {n}/{len(SCENARIOS)}: {scenario.title} "
+            f"({mask(scenario.caller)} -> {scenario.to}, {when} Asia/Seoul)"
+        )
         trace = await run_scenario(engine, scenario)
         assert engine.sim is not None
         out(render_call(engine.sim, trace))

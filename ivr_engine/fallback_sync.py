@@ -48,8 +48,11 @@ class FallbackEntry:
 
     def values(self) -> dict[str, str]:
         """``family -> value`` for DBPut."""
-        return {FAMILY: self.target, RING_FAMILY: str(self.ring_seconds),
-                CID_FAMILY: self.caller_id}
+        return {
+            FAMILY: self.target,
+            RING_FAMILY: str(self.ring_seconds),
+            CID_FAMILY: self.caller_id,
+        }
 
 
 def digits(number: str) -> str:
@@ -79,9 +82,16 @@ class SyncReport:
 class FallbackSync:
     """Mirrors every number's fallback entry into AstDB through an ``AmiClient``."""
 
-    def __init__(self, ami: Any, pool: Any, cache: Any = None, *,
-                 metrics: Metrics | None = None, resync_interval: float | None = 300.0,
-                 retry_delay: float = 1.0) -> None:
+    def __init__(
+        self,
+        ami: Any,
+        pool: Any,
+        cache: Any = None,
+        *,
+        metrics: Metrics | None = None,
+        resync_interval: float | None = 300.0,
+        retry_delay: float = 1.0,
+    ) -> None:
         self.ami = ami
         self.pool = pool
         self.cache = cache
@@ -170,8 +180,12 @@ class FallbackSync:
                         await self.sync_number(number)
                 delay = self.retry_delay
             except Exception as exc:  # AMI or database down: try again later
-                log.warning("fallback sync failed (%s: %s); retrying in %.1fs",
-                            type(exc).__name__, exc, delay)
+                log.warning(
+                    "fallback sync failed (%s: %s); retrying in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                )
                 if full is not None:
                     self.request_full(force=full)
                 for number in numbers:
@@ -203,8 +217,13 @@ class FallbackSync:
                 await self._apply(number, entry, forced, report)
 
         await asyncio.gather(*(one(*w) for w in work))
-        log.info("fallback sync: %d put, %d deleted, %d unchanged, %d errors",
-                 report.put, report.deleted, report.unchanged, report.errors)
+        log.info(
+            "fallback sync: %d put, %d deleted, %d unchanged, %d errors",
+            report.put,
+            report.deleted,
+            report.unchanged,
+            report.errors,
+        )
         if report.errors:
             raise AmiError(f"{report.errors} AstDB action(s) failed")
         self.full_syncs += 1
@@ -219,8 +238,9 @@ class FallbackSync:
             raise AmiError(f"AstDB update for {mask(number)} failed")
         return report
 
-    async def _apply(self, number: str, entry: FallbackEntry | None, force: bool,
-                     report: SyncReport) -> None:
+    async def _apply(
+        self, number: str, entry: FallbackEntry | None, force: bool, report: SyncReport
+    ) -> None:
         """Write (or delete) one number's keys unless AstDB already holds them."""
         known = self._written.get(number)
         if not force and known == entry:
@@ -257,4 +277,3 @@ class FallbackSync:
     def _count(self, action: str, result: str) -> None:
         if self.metrics is not None:
             self.metrics.fallback_sync_actions.labels(action, result).inc()
-

@@ -41,8 +41,9 @@ async def metrics_handler(request: web.Request) -> web.Response:
 async def healthz_handler(request: web.Request) -> web.Response:
     """``GET /healthz``: the process is alive and its event loop answers."""
     started = request.app[STARTED_KEY]
-    return web.json_response({"status": "ok", "pid": os.getpid(),
-                              "uptime_seconds": round(time.time() - started, 3)})
+    return web.json_response(
+        {"status": "ok", "pid": os.getpid(), "uptime_seconds": round(time.time() - started, 3)}
+    )
 
 
 async def readyz_handler(request: web.Request) -> web.Response:
@@ -95,8 +96,13 @@ def bound_port(runner: web.AppRunner) -> int:
     return int(address[1])
 
 
-async def start_http(settings: Any, engine: Any, *, observability: Observability | None = None,
-                     routes: RouteDefs = ()) -> web.AppRunner:
+async def start_http(
+    settings: Any,
+    engine: Any,
+    *,
+    observability: Observability | None = None,
+    routes: RouteDefs = (),
+) -> web.AppRunner:
     """Start the HTTP endpoint on ``settings.http_host:settings.http_port``.
 
     The observability is ``observability``, else ``engine.observability``, else a new one
@@ -110,6 +116,7 @@ async def start_http(settings: Any, engine: Any, *, observability: Observability
     api = HttpApi(obs)
     api.add_routes(routes)
     if owned:
+
         async def start_tasks(_app: web.Application) -> None:
             await obs.start()
 

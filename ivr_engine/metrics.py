@@ -43,37 +43,61 @@ class ScrapedMetric:
 
 SCRAPED: tuple[ScrapedMetric, ...] = (
     ScrapedMetric("ivr_active_calls", "gauge", "Calls in progress on this engine."),
-    ScrapedMetric("ivr_ari_websocket_connected", "gauge",
-                  "1 while the ARI events WebSocket is connected."),
-    ScrapedMetric("ivr_ari_websocket_reconnects", "counter",
-                  "Reconnects of the ARI events WebSocket since start."),
+    ScrapedMetric(
+        "ivr_ari_websocket_connected", "gauge", "1 while the ARI events WebSocket is connected."
+    ),
+    ScrapedMetric(
+        "ivr_ari_websocket_reconnects",
+        "counter",
+        "Reconnects of the ARI events WebSocket since start.",
+    ),
     ScrapedMetric("ivr_ari_events", "counter", "ARI events received since start."),
     ScrapedMetric("ivr_ami_connected", "gauge", "1 while logged in to AMI (when configured)."),
     ScrapedMetric("ivr_config_cache_hits", "counter", "Configuration cache hits."),
     ScrapedMetric("ivr_config_cache_misses", "counter", "Configuration cache misses."),
     ScrapedMetric("ivr_config_cache_entries", "gauge", "Configurations held in the cache."),
-    ScrapedMetric("ivr_config_cache_listening", "gauge",
-                  "1 while the cache receives change notifications."),
+    ScrapedMetric(
+        "ivr_config_cache_listening", "gauge", "1 while the cache receives change notifications."
+    ),
     ScrapedMetric("ivr_cdr_queue_depth", "gauge", "Call records waiting to be written."),
     ScrapedMetric("ivr_cdr_queue_capacity", "gauge", "Capacity of the call record queue."),
-    ScrapedMetric("ivr_cdr_journal_records", "gauge",
-                  "Call records in the on-disk journal, waiting for the database."),
+    ScrapedMetric(
+        "ivr_cdr_journal_records",
+        "gauge",
+        "Call records in the on-disk journal, waiting for the database.",
+    ),
     ScrapedMetric("ivr_cdr_journal_bytes", "gauge", "Size of the on-disk journal in bytes."),
     ScrapedMetric("ivr_cdr_journal_healthy", "gauge", "1 while the journal can be written."),
-    ScrapedMetric("ivr_cdr_last_flush_seconds", "gauge",
-                  "How long the last flush of call records to the database took."),
+    ScrapedMetric(
+        "ivr_cdr_last_flush_seconds",
+        "gauge",
+        "How long the last flush of call records to the database took.",
+    ),
     ScrapedMetric("ivr_cdr_records_written", "counter", "Call records written to the database."),
-    ScrapedMetric("ivr_cdr_records_journaled", "counter",
-                  "Call records written to the journal (the database was down or slow)."),
-    ScrapedMetric("ivr_cdr_records_rejected", "counter",
-                  "Call records the database refused as invalid (kept aside)."),
+    ScrapedMetric(
+        "ivr_cdr_records_journaled",
+        "counter",
+        "Call records written to the journal (the database was down or slow).",
+    ),
+    ScrapedMetric(
+        "ivr_cdr_records_rejected",
+        "counter",
+        "Call records the database refused as invalid (kept aside).",
+    ),
     ScrapedMetric("ivr_cdr_db_errors", "counter", "Database errors of the call record writer."),
-    ScrapedMetric("ivr_cdr_database_up", "gauge",
-                  "1 while the call record writer writes to the database, 0 while it journals."),
-    ScrapedMetric("ivr_database_up", "gauge",
-                  "1 when the last database probe succeeded, 0 when it failed."),
-    ScrapedMetric("ivr_fallback_sync_entries", "gauge",
-                  "Numbers whose dialplan fallback target is held in AstDB."),
+    ScrapedMetric(
+        "ivr_cdr_database_up",
+        "gauge",
+        "1 while the call record writer writes to the database, 0 while it journals.",
+    ),
+    ScrapedMetric(
+        "ivr_database_up", "gauge", "1 when the last database probe succeeded, 0 when it failed."
+    ),
+    ScrapedMetric(
+        "ivr_fallback_sync_entries",
+        "gauge",
+        "Numbers whose dialplan fallback target is held in AstDB.",
+    ),
 )
 SCRAPED_NAMES = frozenset(m.name for m in SCRAPED)
 
@@ -172,37 +196,69 @@ class Metrics:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
         self.calls = Counter(
-            "ivr_calls", "Finished calls by schedule state, plan outcome and result.",
-            ["state", "outcome", "result"], registry=r)
+            "ivr_calls",
+            "Finished calls by schedule state, plan outcome and result.",
+            ["state", "outcome", "result"],
+            registry=r,
+        )
         self.tenant_calls = Counter(
-            "ivr_tenant_calls", "Finished calls by tenant (capped) and result.",
-            ["tenant", "result"], registry=r)
+            "ivr_tenant_calls",
+            "Finished calls by tenant (capped) and result.",
+            ["tenant", "result"],
+            registry=r,
+        )
         self.number_calls = Counter(
-            "ivr_number_calls", "Finished calls by virtual number (when enabled; capped) "
-            "and result.", ["number", "result"], registry=r)
+            "ivr_number_calls",
+            "Finished calls by virtual number (when enabled; capped) and result.",
+            ["number", "result"],
+            registry=r,
+        )
         self.target_attempts = Counter(
-            "ivr_target_attempts", "Forward target attempts by result.", ["result"], registry=r)
+            "ivr_target_attempts", "Forward target attempts by result.", ["result"], registry=r
+        )
         self.plan_seconds = Histogram(
-            "ivr_plan_seconds", "Time to plan a call (pure planner).", buckets=PLAN_BUCKETS,
-            registry=r)
+            "ivr_plan_seconds",
+            "Time to plan a call (pure planner).",
+            buckets=PLAN_BUCKETS,
+            registry=r,
+        )
         self.ari_request_seconds = Histogram(
-            "ivr_ari_request_seconds", "ARI REST request latency by operation.", ["operation"],
-            buckets=ARI_BUCKETS, registry=r)
+            "ivr_ari_request_seconds",
+            "ARI REST request latency by operation.",
+            ["operation"],
+            buckets=ARI_BUCKETS,
+            registry=r,
+        )
         self.ari_request_errors = Counter(
-            "ivr_ari_request_errors", "Failed ARI REST requests by operation and status class "
-            "(4xx, 5xx, connection).", ["operation", "status_class"], registry=r)
+            "ivr_ari_request_errors",
+            "Failed ARI REST requests by operation and status class (4xx, 5xx, connection).",
+            ["operation", "status_class"],
+            registry=r,
+        )
         self.database_errors = Counter(
-            "ivr_database_errors", "Database errors seen by the engine, by source.",
-            ["source"], registry=r)
+            "ivr_database_errors",
+            "Database errors seen by the engine, by source.",
+            ["source"],
+            registry=r,
+        )
         self.event_loop_lag = Gauge(
-            "ivr_event_loop_lag_seconds", "Latest event-loop lag: how late a timer fired.",
-            registry=r)
+            "ivr_event_loop_lag_seconds",
+            "Latest event-loop lag: how late a timer fired.",
+            registry=r,
+        )
         self.event_loop_lag_hist = Histogram(
-            "ivr_event_loop_lag_distribution_seconds", "Event-loop lag samples.",
-            buckets=LAG_BUCKETS, registry=r)
+            "ivr_event_loop_lag_distribution_seconds",
+            "Event-loop lag samples.",
+            buckets=LAG_BUCKETS,
+            registry=r,
+        )
         self.fallback_sync_actions = Counter(
-            "ivr_fallback_sync_actions", "AstDB writes of the dialplan fallback table by "
-            "action (put, del) and result (ok, error).", ["action", "result"], registry=r)
+            "ivr_fallback_sync_actions",
+            "AstDB writes of the dialplan fallback table by "
+            "action (put, del) and result (ok, error).",
+            ["action", "result"],
+            registry=r,
+        )
 
     def add_scrape_source(self, read: Callable[[], Mapping[str, float | None]]) -> None:
         """Read ``SCRAPED`` values from ``read()`` on every scrape."""

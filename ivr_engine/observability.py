@@ -29,6 +29,7 @@ from ivr_engine.metrics import LabelCap, Metrics, cdr_values, metric_value
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 def call_result(trace: CallTrace) -> str:
     """A bounded, disposition-like result of a finished call.
 
@@ -64,13 +65,28 @@ def status_class(stat: RequestStat) -> str:
 class Observability:
     """Feeds one engine's metrics; build it with ``for_engine`` or from parts (tests)."""
 
-    def __init__(self, metrics: Metrics | None = None, *, settings: Any = None,
-                 dispatcher: Any = None, stream: Any = None, cache: Any = None,
-                 pool: Any = None, ami: Any = None, lag_interval: float = 0.5,
-                 db_probe_interval: float = 5.0, db_probe_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        metrics: Metrics | None = None,
+        *,
+        settings: Any = None,
+        dispatcher: Any = None,
+        stream: Any = None,
+        cache: Any = None,
+        pool: Any = None,
+        ami: Any = None,
+        lag_interval: float = 0.5,
+        db_probe_interval: float = 5.0,
+        db_probe_timeout: float = 2.0,
+    ) -> None:
         self.metrics = metrics or Metrics()
         self.dispatcher, self.stream, self.cache, self.pool, self.ami = (
-            dispatcher, stream, cache, pool, ami)
+            dispatcher,
+            stream,
+            cache,
+            pool,
+            ami,
+        )
         self.lag_interval = lag_interval
         self.db_probe_interval = db_probe_interval
         self.db_probe_timeout = db_probe_timeout
@@ -86,12 +102,20 @@ class Observability:
         self.metrics.add_scrape_source(self.scrape_values)
 
     @classmethod
-    def for_engine(cls, engine: Any, metrics: Metrics | None = None,
-                   **options: Any) -> Observability:
+    def for_engine(
+        cls, engine: Any, metrics: Metrics | None = None, **options: Any
+    ) -> Observability:
         """Observability of a ``RunningEngine``: its ARI client and call ends instrumented."""
-        obs = cls(metrics, settings=engine.settings, dispatcher=engine.dispatcher,
-                  stream=engine.stream, cache=engine.cache, pool=engine.db.pool,
-                  ami=getattr(engine, "ami", None), **options)
+        obs = cls(
+            metrics,
+            settings=engine.settings,
+            dispatcher=engine.dispatcher,
+            stream=engine.stream,
+            cache=engine.cache,
+            pool=engine.db.pool,
+            ami=getattr(engine, "ami", None),
+            **options,
+        )
         obs.install_ari_observer(engine.ari)
         obs.chain_on_end(engine.env)
         return obs
@@ -235,24 +259,30 @@ class Observability:
         ready = ari_ok and (db_ok or journal_ok)
         details: dict[str, Any] = {
             "ready": ready,
-            "ari": {"connected": ari_ok,
-                    "state": str(health.state) if health is not None else "absent",
-                    "reconnects": health.reconnects if health is not None else 0,
-                    "last_error": health.last_error if health is not None else None},
+            "ari": {
+                "connected": ari_ok,
+                "state": str(health.state) if health is not None else "absent",
+                "reconnects": health.reconnects if health is not None else 0,
+                "last_error": health.last_error if health is not None else None,
+            },
             "database": {"reachable": db_ok},
             "journal": {"healthy": journal_ok, "registered": self.cdr is not None},
         }
         if self.ami is not None:
-            details["ami"] = {"connected": self.ami.health.ready,
-                              "state": str(self.ami.health.state)}
+            details["ami"] = {
+                "connected": self.ami.health.ready,
+                "state": str(self.ami.health.state),
+            }
         return ready, details
 
     # -- background tasks ---------------------------------------------------------------------
     async def start(self) -> None:
         """Start the event-loop lag sampler and the periodic database probe."""
         if not self._tasks:
-            self._tasks = [asyncio.create_task(self._sample_lag(), name="loop-lag"),
-                           asyncio.create_task(self._probe_database(), name="db-probe")]
+            self._tasks = [
+                asyncio.create_task(self._sample_lag(), name="loop-lag"),
+                asyncio.create_task(self._probe_database(), name="db-probe"),
+            ]
 
     async def stop(self) -> None:
         """Stop the background tasks."""

@@ -76,25 +76,42 @@ class RunningEngine:
     agi: AgiServer | None = None
 
 
-def simulator_config(settings: Settings, speed: float = 1.0,
-                     ports: tuple[int, int] = (0, 0)) -> SimConfig:
+def simulator_config(
+    settings: Settings, speed: float = 1.0, ports: tuple[int, int] = (0, 0)
+) -> SimConfig:
     """The built-in simulator for an engine with no Asterisk configured: the given ports
     (0: any free one), the engine's credentials and app, and the engine's sounds."""
     sounds = Path(settings.prompts.sounds_dir).expanduser()
-    return SimConfig(ari_port=ports[0], ami_port=ports[1], ari_user=settings.ari.user,
-                     ari_password=settings.ari.password, ami_user=settings.ami.user,
-                     ami_secret=settings.ami.secret, speed=speed, trunk=settings.ari.trunk,
-                     default_app=settings.ari.app,
-                     sounds_dirs=(str(sounds), str(sounds / "sim")))
+    return SimConfig(
+        ari_port=ports[0],
+        ami_port=ports[1],
+        ari_user=settings.ari.user,
+        ari_password=settings.ari.password,
+        ami_user=settings.ami.user,
+        ami_secret=settings.ami.secret,
+        speed=speed,
+        trunk=settings.ari.trunk,
+        default_app=settings.ari.app,
+        sounds_dirs=(str(sounds), str(sounds / "sim")),
+    )
 
 
-def call_env(settings: Settings, ari: AriClient, stream: EventStream,
-             cache: ConfigCache) -> CallEnv:
+def call_env(
+    settings: Settings, ari: AriClient, stream: EventStream, cache: ConfigCache
+) -> CallEnv:
     """The shared environment of every call session."""
-    media = PromptMedia(settings.prompts.voice,
-                        engine_for(settings.prompts.engine, settings.prompts.gtts_enabled))
-    return CallEnv(ari=ari, events=stream, configs=cache, app=settings.ari.app,
-                   trunk=settings.ari.trunk, media=media, node=settings.node)
+    media = PromptMedia(
+        settings.prompts.voice, engine_for(settings.prompts.engine, settings.prompts.gtts_enabled)
+    )
+    return CallEnv(
+        ari=ari,
+        events=stream,
+        configs=cache,
+        app=settings.ari.app,
+        trunk=settings.ari.trunk,
+        media=media,
+        node=settings.node,
+    )
 
 
 async def _connect_ami(settings: Settings, sim: Simulator | None) -> AmiClient | None:
@@ -109,18 +126,28 @@ async def _connect_ami(settings: Settings, sim: Simulator | None) -> AmiClient |
     try:
         await asyncio.wait_for(ami.connect(), 10)
     except Exception as exc:
-        log.error("AMI at %s:%s unavailable (%s): the AstDB fallback table and agent device "
-                  "states are not kept up to date", host, port, exc)
+        log.error(
+            "AMI at %s:%s unavailable (%s): the AstDB fallback table and agent device "
+            "states are not kept up to date",
+            host,
+            port,
+            exc,
+        )
         await ami.close()
         return None
     return ami
 
 
 @asynccontextmanager
-async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
-                         drain_timeout: float = 10.0, connect_timeout: float = 15.0,
-                         sim_ports: tuple[int, int] = (0, 0),
-                         http: bool = True) -> AsyncIterator[RunningEngine]:
+async def running_engine(
+    settings: Settings,
+    *,
+    sim_speed: float = 1.0,
+    drain_timeout: float = 10.0,
+    connect_timeout: float = 15.0,
+    sim_ports: tuple[int, int] = (0, 0),
+    http: bool = True,
+) -> AsyncIterator[RunningEngine]:
     """Start everything in order, yield, then stop in reverse order."""
     async with AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings, migrate=True))
@@ -142,8 +169,11 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
         env.pool, env.on_end = db.pool, cdr.on_call_end
         # A callback text is decided and queued in the same transaction as its call record.
         cdr.add_companion(SmsOutbox(cache, clock=lambda: env.clock()))
-        sms = await stack.enter_async_context(running_sms_worker(
-            db.pool, db.url, sms_settings_of(settings), clock=lambda: env.clock()))
+        sms = await stack.enter_async_context(
+            running_sms_worker(
+                db.pool, db.url, sms_settings_of(settings), clock=lambda: env.clock()
+            )
+        )
         metrics = Metrics()
         queue_metrics = QueueMetrics(db.pool, metrics.registry)
         env.queues = QueueRuntime(db.pool, node=settings.node, metrics=queue_metrics)
@@ -153,8 +183,9 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
         await stream.start()
         await stream.wait_connected(connect_timeout)
         log.info("connected to ARI at %s as app %s", url, settings.ari.app)
-        engine = RunningEngine(settings, db, cache, cdr, ari, stream, dispatcher, env,
-                               metrics, env.queues, sms, sim)
+        engine = RunningEngine(
+            settings, db, cache, cdr, ari, stream, dispatcher, env, metrics, env.queues, sms, sim
+        )
         await _start_side_services(engine, stack, queue_metrics, http=http)
         try:
             yield engine
@@ -162,8 +193,9 @@ async def running_engine(settings: Settings, *, sim_speed: float = 1.0,
             await dispatcher.drain(drain_timeout)
 
 
-async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
-                               queue_metrics: QueueMetrics, *, http: bool) -> None:
+async def _start_side_services(
+    engine: RunningEngine, stack: AsyncExitStack, queue_metrics: QueueMetrics, *, http: bool
+) -> None:
     """AMI and what rides on it, agent timers, metrics and the HTTP endpoint."""
     env, db = engine.env, engine.db
     engine.ami = await _connect_ami(engine.settings, engine.sim)
@@ -178,13 +210,13 @@ async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
         await engine.fallback.start()
         stack.push_async_callback(engine.fallback.stop)
         obs.register_fallback_sync(engine.fallback)
-        await DeviceStateWatcher(db.pool, engine.ami,
-                                 lambda _e, _r: engine.queues.notify()).start()
+        await DeviceStateWatcher(db.pool, engine.ami, lambda _e, _r: engine.queues.notify()).start()
     sms_metrics = SmsMetrics(db.pool, engine.metrics.registry, clock=lambda: env.clock())
     sms_metrics.start()
     stack.push_async_callback(sms_metrics.stop)
-    timers = AgentTimers(db.pool, lambda: env.clock(), on_ready=engine.queues.notify,
-                         refresh=queue_metrics.refresh)
+    timers = AgentTimers(
+        db.pool, lambda: env.clock(), on_ready=engine.queues.notify, refresh=queue_metrics.refresh
+    )
     timers.start()
     stack.push_async_callback(timers.stop)
     await obs.start()
@@ -192,11 +224,11 @@ async def _start_side_services(engine: RunningEngine, stack: AsyncExitStack,
     s = engine.settings
     if s.agi.port:  # FastAGI for classic dialplans; 0 switches it off
         engine.agi = await start_agi_server(
-            {AGI_ROUTE: AgiRouteHandler.for_env(env)}, s.agi.host, s.agi.port)
+            {AGI_ROUTE: AgiRouteHandler.for_env(env)}, s.agi.host, s.agi.port
+        )
         if engine.agi is not None:
             stack.push_async_callback(engine.agi.stop)
     if http:
         webhook = webhook_routes(db.pool, token=sms_settings_of(engine.settings).webhook_token)
-        engine.http = await start_http(engine.settings, engine, observability=obs,
-                                       routes=webhook)
+        engine.http = await start_http(engine.settings, engine, observability=obs, routes=webhook)
         stack.push_async_callback(engine.http.cleanup)

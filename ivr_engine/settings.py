@@ -123,8 +123,9 @@ def _coerce(value: Any, target: type, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported type {target!r}")  # pragma: no cover
 
 
-def _build(cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix: str,
-           source: str) -> Any:
+def _build(
+    cls: type, values: Mapping[str, Any], env: Mapping[str, str], prefix: str, source: str
+) -> Any:
     """Build one settings dataclass from file values, then environment overrides."""
     kwargs: dict[str, Any] = {}
     known = {f.name: f for f in dataclasses.fields(cls)}
@@ -156,14 +157,18 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError(f"timezone: unknown time zone {settings.timezone!r}") from None
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level: expected one of {sorted(_LOG_LEVELS)}")
-    for name, port in (("http_port", settings.http_port), ("ami.port", settings.ami.port),
-                       ("agi.port", settings.agi.port)):
+    for name, port in (
+        ("http_port", settings.http_port),
+        ("ami.port", settings.ami.port),
+        ("agi.port", settings.agi.port),
+    ):
         if not 0 <= port <= 65535:
             raise ConfigError(f"{name}: {port} is not a TCP port")
     if settings.metrics_number_cap < 0 or settings.metrics_tenant_cap < 0:
         raise ConfigError("metrics_number_cap and metrics_tenant_cap must be 0 or more")
     if settings.database_url and not settings.database_url.startswith(
-            ("postgres://", "postgresql://")):
+        ("postgres://", "postgresql://")
+    ):
         raise ConfigError("database_url: must start with postgresql://")
     if settings.ari.url and not settings.ari.url.startswith(("http://", "https://")):
         raise ConfigError("ari.url: must be an http(s) URL such as http://127.0.0.1:8088/ari")
@@ -173,8 +178,9 @@ def validate(settings: Settings) -> Settings:
     return settings
 
 
-def load_settings(path: str | os.PathLike[str] | None = None,
-                  env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     """Read settings: defaults, then the TOML file (if any), then the environment."""
     env = os.environ if env is None else env
     path = path or env.get("IVR_CONFIG") or None

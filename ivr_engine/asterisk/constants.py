@@ -198,10 +198,24 @@ HANGUP_REASON_CAUSE: Final[dict[str, int]] = {
 def sip_to_cause(code: int) -> int:
     """The Q.850 cause chan_pjsip derives from a SIP final response code (section E)."""
     explicit = {
-        404: 1, 485: 1, 604: 1,
-        401: 21, 403: 21, 407: 21, 603: 21,
-        408: 18, 480: 19, 483: 19, 486: 17, 600: 17,
-        503: 34, 487: 127, 488: 58, 606: 58, 484: 28, 500: 38,
+        404: 1,
+        485: 1,
+        604: 1,
+        401: 21,
+        403: 21,
+        407: 21,
+        603: 21,
+        408: 18,
+        480: 19,
+        483: 19,
+        486: 17,
+        600: 17,
+        503: 34,
+        487: 127,
+        488: 58,
+        606: 58,
+        484: 28,
+        500: 38,
     }
     if code in explicit:
         return explicit[code]
@@ -214,7 +228,14 @@ def sip_to_cause(code: int) -> int:
 
 # cause -> SIP response code Asterisk sends for it (section E; None = no SIP mapping listed).
 CAUSE_TO_SIP: Final[dict[int, int]] = {
-    1: 404, 17: 486, 18: 408, 19: 480, 20: 480, 21: 403, 31: 480, 34: 503,
+    1: 404,
+    17: 486,
+    18: 408,
+    19: 480,
+    20: 480,
+    21: 403,
+    31: 480,
+    34: 503,
 }
 
 

@@ -58,8 +58,9 @@ def stasis_args(app: str, channel: Channel) -> list[str] | None:
     return parts[1:]
 
 
-def classify(app: str, channels: Iterable[Channel], bridges: Iterable[Bridge],
-             known: set[str]) -> AdoptPlan:
+def classify(
+    app: str, channels: Iterable[Channel], bridges: Iterable[Bridge], known: set[str]
+) -> AdoptPlan:
     """Decide, for every channel of ours that no session owns, what happens to it."""
     ours = {ch.id: ch for ch in channels if stasis_args(app, ch) is not None}
     bridge_of = {cid: b for b in bridges for cid in b.channels}
@@ -132,8 +133,7 @@ class TalkWatch:
                 return
             trace = trace_from_json(json.loads(raw))
         except (AriError, AttributeError, ValueError, KeyError, TypeError) as exc:
-            log.warning("adopted call %s: no usable handed-over trace (%s)", self.pair.caller,
-                        exc)
+            log.warning("adopted call %s: no usable handed-over trace (%s)", self.pair.caller, exc)
             return
         trace.add(self.env.clock(), "adopted", "conversation adopted from a stopping engine")
         trace.node = self.env.node or trace.node
@@ -187,12 +187,20 @@ def adopted_trace(env: CallEnv, pair: TalkPair) -> CallTrace:
     started = min(ch.creationtime, now) if ch is not None and ch.creationtime else now
     number = (try_normalize(ch.dialplan.exten) or ch.dialplan.exten) if ch else ""
     caller_raw = ch.caller.number if ch else ""
-    trace = CallTrace(pair.caller, number, caller_raw, started, linkedid=pair.caller,
-                      caller=try_normalize(caller_raw) or "", node=env.node)
+    trace = CallTrace(
+        pair.caller,
+        number,
+        caller_raw,
+        started,
+        linkedid=pair.caller,
+        caller=try_normalize(caller_raw) or "",
+        node=env.node,
+    )
     trace.state, trace.outcome = "open", "forward"
     trace.answered_at = now
-    trace.reasons = ("adopted after an engine restart: answer and connect times are the "
-                     "adoption time",)
+    trace.reasons = (
+        "adopted after an engine restart: answer and connect times are the adoption time",
+    )
     trace.add(now, "adopted", "conversation adopted after a restart or reconnect")
     trace.add(now, "bridge", "caller and callee found bridged", bridge=pair.bridge)
     return trace

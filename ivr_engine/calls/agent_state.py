@@ -30,8 +30,17 @@ UNREACHABLE_STATES = frozenset({"UNAVAILABLE", "INVALID"})
 UNREACHABLE_PEER = frozenset({"UNREACHABLE", "UNREGISTERED", "REJECTED"})
 # QueueMemberStatus Status: 0 UNKNOWN, 1 NOT_INUSE, 2 INUSE, 3 BUSY, 4 INVALID,
 # 5 UNAVAILABLE, 6 RINGING, 7 RINGINUSE, 8 ONHOLD.
-DEVICE_STATUS = {"0": "UNKNOWN", "1": "NOT_INUSE", "2": "INUSE", "3": "BUSY", "4": "INVALID",
-                 "5": "UNAVAILABLE", "6": "RINGING", "7": "RINGINUSE", "8": "ONHOLD"}
+DEVICE_STATUS = {
+    "0": "UNKNOWN",
+    "1": "NOT_INUSE",
+    "2": "INUSE",
+    "3": "BUSY",
+    "4": "INVALID",
+    "5": "UNAVAILABLE",
+    "6": "RINGING",
+    "7": "RINGINUSE",
+    "8": "ONHOLD",
+}
 
 
 def reachability(event: Mapping[str, Any]) -> tuple[str, bool, str] | None:
@@ -57,8 +66,9 @@ def reachability(event: Mapping[str, Any]) -> tuple[str, bool, str] | None:
 class DeviceStateWatcher:
     """Keeps ``agents.reachable`` in line with the endpoints' device states."""
 
-    def __init__(self, pool: asyncpg.Pool, ami: Any,
-                 on_change: Callable[[str, bool], None] | None = None) -> None:
+    def __init__(
+        self, pool: asyncpg.Pool, ami: Any, on_change: Callable[[str, bool], None] | None = None
+    ) -> None:
         self.pool = pool
         self.ami = ami
         self.on_change = on_change
@@ -75,15 +85,22 @@ class DeviceStateWatcher:
 
     async def handle(self, message: Mapping[str, Any]) -> None:
         """Apply one AMI event."""
-        found = reachability({"Event": "DeviceStateChange", **dict(message)}
-                             if "Device" in message and "Event" not in message else message)
+        found = reachability(
+            {"Event": "DeviceStateChange", **dict(message)}
+            if "Device" in message and "Event" not in message
+            else message
+        )
         if found is None:
             return
         endpoint, reachable, state = found
         agents = await agent_store.set_reachable(self.pool, endpoint, reachable, state)
         if agents:
-            log.info("endpoint %s is %s (%s)", endpoint,
-                     "reachable" if reachable else "unreachable", state)
+            log.info(
+                "endpoint %s is %s (%s)",
+                endpoint,
+                "reachable" if reachable else "unreachable",
+                state,
+            )
             if self.on_change is not None:
                 self.on_change(endpoint, reachable)
 
@@ -91,10 +108,16 @@ class DeviceStateWatcher:
 class AgentTimers:
     """Ends due wrap-ups and refreshes gauges every ``interval`` seconds of the clock."""
 
-    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime], *,
-                 interval: float = 1.0, speed: float = 1.0,
-                 on_ready: Callable[[], None] | None = None,
-                 refresh: Callable[[datetime], Any] | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        clock: Callable[[], datetime],
+        *,
+        interval: float = 1.0,
+        speed: float = 1.0,
+        on_ready: Callable[[], None] | None = None,
+        refresh: Callable[[datetime], Any] | None = None,
+    ) -> None:
         self.pool = pool
         self.clock = clock
         self.interval = interval

@@ -107,12 +107,17 @@ class RouteVariables:
 
     def channel_variables(self) -> list[tuple[str, str]]:
         """Every ``IVR_*`` variable with its value, in the order to set them (action last)."""
-        return [(IvrVar.TARGETS, "&".join(self.targets)), (IvrVar.STRATEGY, self.strategy),
-                (IvrVar.RING, "&".join(str(r) for r in self.ring)),
-                (IvrVar.CALLERID, self.caller_id), (IvrVar.WHISPER, self.whisper),
-                (IvrVar.PROMPT, self.prompt), (IvrVar.ANSWER, "1" if self.answer else "0"),
-                (IvrVar.CAUSE, "" if self.cause is None else str(self.cause)),
-                (IvrVar.ACTION, self.action.value)]
+        return [
+            (IvrVar.TARGETS, "&".join(self.targets)),
+            (IvrVar.STRATEGY, self.strategy),
+            (IvrVar.RING, "&".join(str(r) for r in self.ring)),
+            (IvrVar.CALLERID, self.caller_id),
+            (IvrVar.WHISPER, self.whisper),
+            (IvrVar.PROMPT, self.prompt),
+            (IvrVar.ANSWER, "1" if self.answer else "0"),
+            (IvrVar.CAUSE, "" if self.cause is None else str(self.cause)),
+            (IvrVar.ACTION, self.action.value),
+        ]
 
     def describe(self) -> str:
         """The decision in a few masked words, for the per-call log line."""
@@ -131,8 +136,9 @@ def _sound(uri: str | None) -> str:
     return "" if uri is None else uri.removeprefix("sound:")
 
 
-def _forward(dial: DialStep, media: PromptMedia, greeting: str = "",
-             answer: bool = False) -> RouteVariables:
+def _forward(
+    dial: DialStep, media: PromptMedia, greeting: str = "", answer: bool = False
+) -> RouteVariables:
     """Forward variables for a dial step (the coloring is not carried: ARI only)."""
     ring = tuple(t.ring_seconds for t in dial.targets)
     if dial.strategy is Strategy.SIMULTANEOUS and ring:
@@ -143,9 +149,17 @@ def _forward(dial: DialStep, media: PromptMedia, greeting: str = "",
         notes += ("coloring not played (ARI mode only)",)
     if dial.max_talk_seconds:
         notes += (f"talk-time limit {dial.max_talk_seconds}s not applied (ARI mode only)",)
-    return RouteVariables(RouteAction.FORWARD, tuple(t.number for t in dial.targets),
-                          dial.strategy.value, ring, dial.caller_id, whisper, greeting, answer,
-                          left_out=notes)
+    return RouteVariables(
+        RouteAction.FORWARD,
+        tuple(t.number for t in dial.targets),
+        dial.strategy.value,
+        ring,
+        dial.caller_id,
+        whisper,
+        greeting,
+        answer,
+        left_out=notes,
+    )
 
 
 def _number_dial(plan: CallPlan, config: NumberConfig | None) -> DialStep | None:
@@ -156,14 +170,20 @@ def _number_dial(plan: CallPlan, config: NumberConfig | None) -> DialStep | None
     if config is None or not config.targets:
         return None
     virtual = config.caller_id is CallerIdMode.VIRTUAL
-    return DialStep(config.targets, config.strategy,
-                    config.number if virtual else plan.caller.digits, None,
-                    config.prompt(PromptKind.WHISPER), config.max_talk_seconds,
-                    config.caller_id)
+    return DialStep(
+        config.targets,
+        config.strategy,
+        config.number if virtual else plan.caller.digits,
+        None,
+        config.prompt(PromptKind.WHISPER),
+        config.max_talk_seconds,
+        config.caller_id,
+    )
 
 
-def _menu_or_queue(plan: CallPlan, media: PromptMedia,
-                   config: NumberConfig | None) -> RouteVariables:
+def _menu_or_queue(
+    plan: CallPlan, media: PromptMedia, config: NumberConfig | None
+) -> RouteVariables:
     """AGI mode has no menus or queues: ring the number's targets, else 'cannot be reached'."""
     kind = "menu" if any(isinstance(s, MenuStep) for s in plan.steps) else "queue"
     dial = _number_dial(plan, config)
@@ -171,20 +191,27 @@ def _menu_or_queue(plan: CallPlan, media: PromptMedia,
         out = _forward(dial, media)
         note = f"{kind} not run (ARI mode only): ringing the number's targets"
         return replace(out, left_out=(note, *out.left_out))
-    return RouteVariables(RouteAction.ANNOUNCE, prompt=_sound(media.system(
-        "cannot-be-reached")), cause=CAUSE_NO_ROUTE,
-        left_out=(f"{kind} not run (ARI mode only) and no forward target",))
+    return RouteVariables(
+        RouteAction.ANNOUNCE,
+        prompt=_sound(media.system("cannot-be-reached")),
+        cause=CAUSE_NO_ROUTE,
+        left_out=(f"{kind} not run (ARI mode only) and no forward target",),
+    )
 
 
-def route_variables(plan: CallPlan, media: PromptMedia,
-                    config: NumberConfig | None = None) -> RouteVariables:
+def route_variables(
+    plan: CallPlan, media: PromptMedia, config: NumberConfig | None = None
+) -> RouteVariables:
     """The dialplan variables for a plan (pure). ``config`` supplies the targets of a queue
     plan; a menu plan carries them in its menu step."""
     if any(isinstance(s, MenuStep | QueueStep) for s in plan.steps):
         return _menu_or_queue(plan, media, config)
     answer = any(isinstance(s, AnswerStep) for s in plan.steps)
-    plays = [_sound(media.choose(s.prompt, s.system_prompt))
-             for s in plan.steps if isinstance(s, PlayStep)]
+    plays = [
+        _sound(media.choose(s.prompt, s.system_prompt))
+        for s in plan.steps
+        if isinstance(s, PlayStep)
+    ]
     prompt = "&".join(p for p in plays if p)
     dial = plan.dial
     if dial is not None:
@@ -214,9 +241,15 @@ class AgiRouteHandler:
     ``clock`` gives the planner's "now" (aware); ``planner`` is ``plan_call`` or a wrapper
     of it (e.g. timed by the metrics)."""
 
-    def __init__(self, configs: ConfigSource, media: PromptMedia | None = None, *,
-                 clock: Clock = utc_now, planner: Callable[..., CallPlan] = plan_call,
-                 config_timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        configs: ConfigSource,
+        media: PromptMedia | None = None,
+        *,
+        clock: Clock = utc_now,
+        planner: Callable[..., CallPlan] = plan_call,
+        config_timeout: float = 2.0,
+    ) -> None:
         self.configs = configs
         self.media = media if media is not None else PromptMedia()
         self.clock = clock
@@ -228,9 +261,13 @@ class AgiRouteHandler:
         """The handler sharing the ARI sessions' configuration source, prompt names,
         clock, planner and configuration timeout (read on every call, so replacing
         ``env.clock`` or ``env.planner`` later applies here too)."""
-        return cls(env.configs, env.media, clock=lambda: env.clock(),
-                   planner=lambda *args: env.planner(*args),
-                   config_timeout=env.config_timeout)
+        return cls(
+            env.configs,
+            env.media,
+            clock=lambda: env.clock(),
+            planner=lambda *args: env.planner(*args),
+            config_timeout=env.config_timeout,
+        )
 
     async def __call__(self, channel: AgiChannel) -> None:
         """Handle one ``AGI(agi://.../route)``."""
@@ -244,20 +281,34 @@ class AgiRouteHandler:
         caller = request.callerid
         who = f"{mask(caller)} [{request.uniqueid or '-'}]"
         if number is None:
-            log.warning("AGI route: dialled number %s from %s is not a phone number -> %s",
-                        mask(request.extension), who, FALLBACK.describe())
+            log.warning(
+                "AGI route: dialled number %s from %s is not a phone number -> %s",
+                mask(request.extension),
+                who,
+                FALLBACK.describe(),
+            )
             return FALLBACK
         try:
             config = await self._config(number)
         except ConfigUnavailable as exc:
-            log.warning("AGI route: %s from %s: configuration unavailable (%s) -> %s",
-                        mask(number), who, exc, FALLBACK.describe())
+            log.warning(
+                "AGI route: %s from %s: configuration unavailable (%s) -> %s",
+                mask(number),
+                who,
+                exc,
+                FALLBACK.describe(),
+            )
             return FALLBACK
         plan = self.planner(config, caller, number, self.clock())
         route = route_variables(plan, self.media, config)
-        log.info("AGI route: %s from %s [%s]: %s -> %s", mask(number),
-                 masked_caller(plan.caller), request.uniqueid or "-", plan.state.value,
-                 route.describe())
+        log.info(
+            "AGI route: %s from %s [%s]: %s -> %s",
+            mask(number),
+            masked_caller(plan.caller),
+            request.uniqueid or "-",
+            plan.state.value,
+            route.describe(),
+        )
         return route
 
     async def _config(self, number: str) -> NumberConfig | None:

@@ -74,8 +74,7 @@ class CallbackResult:
     def describe(self) -> str:
         """The outcome in one line for people."""
         if self.completed:
-            return (f"completed: talked {self.talk_seconds:.0f} s, "
-                    f"the {self.ended_by} hung up")
+            return f"completed: talked {self.talk_seconds:.0f} s, the {self.ended_by} hung up"
         text = self.outcome.value.replace("_", " ")
         return text + (f" (cause {self.cause})" if self.cause is not None else "")
 
@@ -83,16 +82,29 @@ class CallbackResult:
 class CallbackAri(Protocol):
     """The ARI REST calls a call-back makes (``AriClient`` satisfies it)."""
 
-    async def originate(self, endpoint: str, *, app: str | None = None,
-                        app_args: Sequence[str] = (), caller_id: str | None = None,
-                        dial_timeout: int | None = None, channel_id: str | None = None,
-                        originator: str | None = None,
-                        variables: dict[str, str] | None = None) -> Channel:
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        app: str | None = None,
+        app_args: Sequence[str] = (),
+        caller_id: str | None = None,
+        dial_timeout: int | None = None,
+        channel_id: str | None = None,
+        originator: str | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> Channel:
         """Originate a leg into the app; its StasisStart comes when it answers."""
         ...
 
-    async def hangup(self, channel_id: str, *, reason: str | None = None,
-                     reason_code: int | None = None, missing_ok: bool = False) -> bool:
+    async def hangup(
+        self,
+        channel_id: str,
+        *,
+        reason: str | None = None,
+        reason_code: int | None = None,
+        missing_ok: bool = False,
+    ) -> bool:
         """Hang a channel up."""
         ...
 
@@ -104,13 +116,17 @@ class CallbackAri(Protocol):
         """Stop the ringing indication."""
         ...
 
-    async def create_bridge(self, type: str | Sequence[str] = "mixing", *,
-                            name: str | None = None, bridge_id: str | None = None) -> Bridge:
+    async def create_bridge(
+        self,
+        type: str | Sequence[str] = "mixing",
+        *,
+        name: str | None = None,
+        bridge_id: str | None = None,
+    ) -> Bridge:
         """Create a Stasis bridge."""
         ...
 
-    async def add_channel(self, bridge_id: str, channels: str | Iterable[str],
-                          **kw: Any) -> None:
+    async def add_channel(self, bridge_id: str, channels: str | Iterable[str], **kw: Any) -> None:
         """Put channels into a bridge."""
         ...
 
@@ -134,8 +150,9 @@ def agent_dial_string(agent: str, trunk: str) -> str:
     try:
         parsed = parse_number(text)
     except ValidationError:
-        raise ValidationError(f"{mask(text)} is neither PJSIP/<endpoint> nor a phone number",
-                              "agent") from None
+        raise ValidationError(
+            f"{mask(text)} is neither PJSIP/<endpoint> nor a phone number", "agent"
+        ) from None
     if parsed.kind is NumberKind.ANONYMOUS or not parsed.digits:
         raise ValidationError("the agent needs an endpoint or a phone number", "agent")
     return f"PJSIP/{parsed.digits}@{trunk}"
@@ -160,9 +177,17 @@ def customer_outcome(cause: int | None) -> CallbackOutcome:
     return CallbackOutcome.CUSTOMER_UNREACHABLE
 
 
-async def call_back(ari: CallbackAri, events: EventPort, *, app: str, trunk: str,
-                    request: CallbackRequest, agent_endpoint: str, ring_seconds: int,
-                    clock: Callable[[], datetime]) -> CallbackResult:
+async def call_back(
+    ari: CallbackAri,
+    events: EventPort,
+    *,
+    app: str,
+    trunk: str,
+    request: CallbackRequest,
+    agent_endpoint: str,
+    ring_seconds: int,
+    clock: Callable[[], datetime],
+) -> CallbackResult:
     """Call the customer of a pending request back through ``agent_endpoint``.
 
     ``app`` must be the Stasis app whose events ``events`` receives. Rings each party for
@@ -170,21 +195,36 @@ async def call_back(ari: CallbackAri, events: EventPort, *, app: str, trunk: str
     task is cancelled, both legs are hung up before the cancellation goes on.
     """
     if request.status not in PENDING:
-        raise ConflictError(f"callback request {request.id} is already "
-                            f"{request.status.value}")
+        raise ConflictError(f"callback request {request.id} is already {request.status.value}")
     if ring_seconds <= 0:
         raise ValidationError("the ring time must be at least one second", "ring")
-    dialer = _Dialer(ari, events, app, trunk, request, agent_dial_string(agent_endpoint, trunk),
-                     ring_seconds, clock)
+    dialer = _Dialer(
+        ari,
+        events,
+        app,
+        trunk,
+        request,
+        agent_dial_string(agent_endpoint, trunk),
+        ring_seconds,
+        clock,
+    )
     return await dialer.run()
 
 
 class _Dialer:
     """One call-back's two legs and bridge."""
 
-    def __init__(self, ari: CallbackAri, events: EventPort, app: str, trunk: str,
-                 request: CallbackRequest, agent: str, ring_seconds: int,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        ari: CallbackAri,
+        events: EventPort,
+        app: str,
+        trunk: str,
+        request: CallbackRequest,
+        agent: str,
+        ring_seconds: int,
+        clock: Callable[[], datetime],
+    ) -> None:
         self.ari, self.app, self.trunk, self.request = ari, app, trunk, request
         self.agent_endpoint, self.ring_seconds, self.clock = agent, ring_seconds, clock
         tag = f"callback-{request.id}-{secrets.token_hex(4)}"
@@ -193,12 +233,23 @@ class _Dialer:
         self.bridge_id: str | None = None
         self._placed: set[str] = set()  # legs Asterisk accepted to ring
 
-    def _result(self, outcome: CallbackOutcome, cause: int | None = None,
-                **kw: Any) -> CallbackResult:
-        log.info("call-back #%d to %s: %s%s", self.request.id, self.request.masked_caller,
-                 outcome.value, f" (cause {cause})" if cause is not None else "")
-        return CallbackResult(outcome, cause, agent_channel=self.agent.channel_id,
-                              customer_channel=self.customer.channel_id, **kw)
+    def _result(
+        self, outcome: CallbackOutcome, cause: int | None = None, **kw: Any
+    ) -> CallbackResult:
+        log.info(
+            "call-back #%d to %s: %s%s",
+            self.request.id,
+            self.request.masked_caller,
+            outcome.value,
+            f" (cause {cause})" if cause is not None else "",
+        )
+        return CallbackResult(
+            outcome,
+            cause,
+            agent_channel=self.agent.channel_id,
+            customer_channel=self.customer.channel_id,
+            **kw,
+        )
 
     async def run(self) -> CallbackResult:
         """Ring the agent, then the customer; bridge them; wait for the end."""
@@ -213,22 +264,30 @@ class _Dialer:
             self.customer.close()
             if self.bridge_id is not None:
                 with contextlib.suppress(AriError):
-                    await asyncio.shield(self.ari.destroy_bridge(self.bridge_id,
-                                                                 missing_ok=True))
+                    await asyncio.shield(self.ari.destroy_bridge(self.bridge_id, missing_ok=True))
 
     async def _run(self) -> CallbackResult:
         customer_digits = self.request.caller
-        if not await self._originate(self.agent, self.agent_endpoint,
-                                     f'"Callback {self.request.id}" <{customer_digits}>',
-                                     "agent", None):
+        if not await self._originate(
+            self.agent,
+            self.agent_endpoint,
+            f'"Callback {self.request.id}" <{customer_digits}>',
+            "agent",
+            None,
+        ):
             return self._result(CallbackOutcome.FAILED)
         if not await self._answered(self.agent):
             if self.agent.answered.is_set():  # answered, then hung up at once
                 return self._result(CallbackOutcome.CANCELLED, self.agent.cause)
             return self._result(CallbackOutcome.AGENT_NO_ANSWER, self.agent.cause)
         await self._ringback(start=True)
-        if not await self._originate(self.customer, f"PJSIP/{customer_digits}@{self.trunk}",
-                                     self.request.number, "customer", self.agent.channel_id):
+        if not await self._originate(
+            self.customer,
+            f"PJSIP/{customer_digits}@{self.trunk}",
+            self.request.number,
+            "customer",
+            self.agent.channel_id,
+        ):
             await self._release(self.agent)
             return self._result(CallbackOutcome.CUSTOMER_UNREACHABLE)
         try:
@@ -241,27 +300,43 @@ class _Dialer:
             return self._result(customer_outcome(self.customer.cause), self.customer.cause)
         return await self._connect_and_talk()
 
-    async def _originate(self, leg: LegWatch, endpoint: str, caller_id: str, role: str,
-                         originator: str | None) -> bool:
+    async def _originate(
+        self, leg: LegWatch, endpoint: str, caller_id: str, role: str, originator: str | None
+    ) -> bool:
         """Start ringing one party; False when Asterisk refuses the call."""
         leg.start()  # subscribe before acting
         try:
             await self.ari.originate(
-                endpoint, app=self.app, app_args=("callback", role, str(self.request.id)),
-                caller_id=caller_id, dial_timeout=self.ring_seconds,
-                channel_id=leg.channel_id, originator=originator,
-                variables={REQUEST_VAR: str(self.request.id)})
+                endpoint,
+                app=self.app,
+                app_args=("callback", role, str(self.request.id)),
+                caller_id=caller_id,
+                dial_timeout=self.ring_seconds,
+                channel_id=leg.channel_id,
+                originator=originator,
+                variables={REQUEST_VAR: str(self.request.id)},
+            )
         except AriError as exc:
             if isinstance(exc, AriConnectionError):  # the call may have been placed anyway
                 with contextlib.suppress(AriError):
                     await self.ari.hangup(leg.channel_id, missing_ok=True)
             leg.close()
-            log.warning("call-back #%d: ringing the %s at %s failed: %s", self.request.id,
-                        role, masked_endpoint(endpoint), exc)
+            log.warning(
+                "call-back #%d: ringing the %s at %s failed: %s",
+                self.request.id,
+                role,
+                masked_endpoint(endpoint),
+                exc,
+            )
             return False
         self._placed.add(leg.channel_id)
-        log.info("call-back #%d: ringing the %s at %s for %d s", self.request.id, role,
-                 masked_endpoint(endpoint), self.ring_seconds)
+        log.info(
+            "call-back #%d: ringing the %s at %s for %d s",
+            self.request.id,
+            role,
+            masked_endpoint(endpoint),
+            self.ring_seconds,
+        )
         return True
 
     async def _answered(self, leg: LegWatch, *, while_up: LegWatch | None = None) -> bool:
@@ -271,8 +346,11 @@ class _Dialer:
         try:
             await _first_set(watched, self.ring_seconds + RING_MARGIN)
         except TimeoutError:
-            log.warning("call-back #%d: %s still ringing past its ring time; ending it",
-                        self.request.id, leg.channel_id)
+            log.warning(
+                "call-back #%d: %s still ringing past its ring time; ending it",
+                self.request.id,
+                leg.channel_id,
+            )
             await self._release(leg, reason="no_answer")
             leg.cause = leg.cause or 19
             return False
@@ -286,9 +364,12 @@ class _Dialer:
         try:
             bridge = await self.ari.create_bridge("mixing", name=f"callback-{self.request.id}")
             self.bridge_id = bridge.id
-            await race(self.ari.add_channel(bridge.id, [self.agent.channel_id,
-                                                        self.customer.channel_id]),
-                       self.agent, self.customer, timeout=REQUEST_TIMEOUT)
+            await race(
+                self.ari.add_channel(bridge.id, [self.agent.channel_id, self.customer.channel_id]),
+                self.agent,
+                self.customer,
+                timeout=REQUEST_TIMEOUT,
+            )
         except (ChannelGone, AriError, TimeoutError) as exc:
             await self._release(self.agent, self.customer)
             if isinstance(exc, ChannelGone):
@@ -301,8 +382,9 @@ class _Dialer:
         talk = max(0.0, (self.clock() - started).total_seconds())
         ended_by = "agent" if self.agent.gone.is_set() else "customer"
         await self._release(self.customer if ended_by == "agent" else self.agent)
-        return self._result(CallbackOutcome.COMPLETED, talk_seconds=round(talk, 3),
-                            ended_by=ended_by)
+        return self._result(
+            CallbackOutcome.COMPLETED, talk_seconds=round(talk, 3), ended_by=ended_by
+        )
 
     async def _until_either_hangs_up(self) -> None:
         """Wait for the first hangup, looking the legs up now and then in case a hangup
@@ -318,12 +400,16 @@ class _Dialer:
                 try:
                     await self.ari.get_channel(leg.channel_id)
                 except AriNotFound:
-                    log.warning("call-back #%d: %s is gone without a hangup event",
-                                self.request.id, leg.channel_id)
+                    log.warning(
+                        "call-back #%d: %s is gone without a hangup event",
+                        self.request.id,
+                        leg.channel_id,
+                    )
                     leg.gone.set()
                 except AriError as exc:
-                    log.debug("call-back #%d: looking up %s: %s", self.request.id,
-                              leg.channel_id, exc)
+                    log.debug(
+                        "call-back #%d: looking up %s: %s", self.request.id, leg.channel_id, exc
+                    )
 
     async def _ringback(self, *, start: bool) -> None:
         """Let the answered agent hear ringing while the customer's phone rings."""
@@ -333,8 +419,9 @@ class _Dialer:
             else:
                 await self.ari.ring_stop(self.agent.channel_id)
         except AriError as exc:  # the agent hanging up now shows in its events
-            log.debug("call-back #%d: ringback %s: %s", self.request.id,
-                      "start" if start else "stop", exc)
+            log.debug(
+                "call-back #%d: ringback %s: %s", self.request.id, "start" if start else "stop", exc
+            )
 
     async def _release(self, *legs: LegWatch, reason: str = "normal") -> None:
         """Hang up the legs that are still there."""
@@ -344,16 +431,16 @@ class _Dialer:
             try:
                 await self.ari.hangup(leg.channel_id, reason=reason, missing_ok=True)
             except AriError as exc:
-                log.warning("call-back #%d: hanging up %s failed: %s", self.request.id,
-                            leg.channel_id, exc)
+                log.warning(
+                    "call-back #%d: hanging up %s failed: %s", self.request.id, leg.channel_id, exc
+                )
 
 
 async def _first_set(flags: Sequence[asyncio.Event], timeout: float | None) -> None:  # noqa: ASYNC109
     """Return once any of the events is set; TimeoutError after ``timeout`` seconds."""
     waits = [asyncio.ensure_future(flag.wait()) for flag in flags]
     try:
-        done, _ = await asyncio.wait(waits, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for fut in waits:
             fut.cancel()

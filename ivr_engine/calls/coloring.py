@@ -29,8 +29,9 @@ class ColoringLoop:
     """Loops one sound on the caller as early media until stopped; without a sound (or when
     it cannot be played) it falls back to a ringing indication."""
 
-    def __init__(self, env: CallEnv, channel_id: str, media: str | None,
-                 gone: asyncio.Event | None = None) -> None:
+    def __init__(
+        self, env: CallEnv, channel_id: str, media: str | None, gone: asyncio.Event | None = None
+    ) -> None:
         self.env = env
         self._gone = gone or asyncio.Event()
         self.channel_id = channel_id
@@ -68,15 +69,17 @@ class ColoringLoop:
                     if self._stopping:
                         return
                     self._current = pid
-                    await self.env.ari.play(self.channel_id, [self.media] * REPEAT,
-                                            playback_id=pid)
+                    await self.env.ari.play(self.channel_id, [self.media] * REPEAT, playback_id=pid)
                 self.plays += 1
                 finished = await waiter.wait(self.env.playback_timeout)
             if finished.playback.state == "failed":
                 # A caller's CANCEL during early media also ends the playback "failed".
                 if not self._stopping and not self._gone.is_set():
-                    log.warning("coloring %s could not be played on %s; ringing instead",
-                                self.media, self.channel_id)
+                    log.warning(
+                        "coloring %s could not be played on %s; ringing instead",
+                        self.media,
+                        self.channel_id,
+                    )
                     await self._ring()
                 return
 

@@ -26,8 +26,14 @@ log = logging.getLogger(__name__)
 # The events a call session reacts to; everything else (ChannelVarset above all) is
 # filtered out by Asterisk itself, which cuts the event traffic per call several-fold.
 SESSION_EVENTS: Sequence[str] = (
-    "StasisStart", "StasisEnd", "ChannelDestroyed", "ChannelHangupRequest",
-    "ChannelStateChange", "PlaybackFinished", "ChannelDtmfReceived", "ChannelEnteredBridge",
+    "StasisStart",
+    "StasisEnd",
+    "ChannelDestroyed",
+    "ChannelHangupRequest",
+    "ChannelStateChange",
+    "PlaybackFinished",
+    "ChannelDtmfReceived",
+    "ChannelEnteredBridge",
 )
 
 
@@ -66,8 +72,9 @@ class CallDispatcher:
         if kind == "outbound":
             owner = event.args[1] if len(event.args) > 1 else ""
             if owner not in self.sessions:
-                log.warning("outbound leg %s has no call (owner %s gone); hanging up",
-                            channel.id, owner)
+                log.warning(
+                    "outbound leg %s has no call (owner %s gone); hanging up", channel.id, owner
+                )
                 self._spawn_hangup(channel.id)
             return
         if channel.id in self.sessions or channel.id in self.adopted:

@@ -65,8 +65,9 @@ class Forwarder:
         coloring = ColoringLoop(self.env, self.session.channel_id, media, self.caller.gone)
         try:
             await coloring.start()
-            self.session.note("coloring", "coloring " + (media or "none: ringing indication"),
-                              media=media)
+            self.session.note(
+                "coloring", "coloring " + (media or "none: ringing indication"), media=media
+            )
             winner = await self._ring_all()
             await coloring.stop()
             if winner is None:
@@ -120,10 +121,15 @@ class Forwarder:
         leg = TargetLeg(target, leg_id, watch, self.session.now())
         try:
             await self.env.ari.originate(
-                f"PJSIP/{target.number}@{self.env.trunk}", app=self.env.app,
-                app_args=("outbound", self.session.channel_id), caller_id=self.step.caller_id,
-                dial_timeout=target.ring_seconds, channel_id=leg_id,
-                originator=self.session.channel_id, variables={TARGET_VAR: target.number})
+                f"PJSIP/{target.number}@{self.env.trunk}",
+                app=self.env.app,
+                app_args=("outbound", self.session.channel_id),
+                caller_id=self.step.caller_id,
+                dial_timeout=target.ring_seconds,
+                channel_id=leg_id,
+                originator=self.session.channel_id,
+                variables={TARGET_VAR: target.number},
+            )
         except AriError as exc:
             watch.close()
             log.warning("ringing %s failed: %s", mask(target.number), exc)
@@ -132,8 +138,12 @@ class Forwarder:
         self.legs[leg_id] = leg
         self.session.legs[leg_id] = watch
         self.session.trace.ring_started = self.session.trace.ring_started or leg.started
-        self.session.note("ring", f"ringing {mask(target.number)} for {target.ring_seconds}s",
-                          target=target.number, leg=leg_id)
+        self.session.note(
+            "ring",
+            f"ringing {mask(target.number)} for {target.ring_seconds}s",
+            target=target.number,
+            leg=leg_id,
+        )
         return leg
 
     async def _ring_group(self, group: tuple[ForwardTarget, ...]) -> TargetLeg | None:
@@ -159,8 +169,9 @@ class Forwarder:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
         while True:
-            answered = [leg for leg in legs
-                        if leg.watch.answered.is_set() and not leg.watch.gone.is_set()]
+            answered = [
+                leg for leg in legs if leg.watch.answered.is_set() and not leg.watch.gone.is_set()
+            ]
             if answered:
                 return answered[0]
             alive = [leg for leg in legs if not leg.watch.gone.is_set()]
@@ -169,8 +180,11 @@ class Forwarder:
             waits = [asyncio.ensure_future(leg.watch.answered.wait()) for leg in alive]
             waits += [asyncio.ensure_future(leg.watch.gone.wait()) for leg in alive]
             try:
-                await race(asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED),
-                           self.caller, timeout=max(0.0, deadline - loop.time()))
+                await race(
+                    asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED),
+                    self.caller,
+                    timeout=max(0.0, deadline - loop.time()),
+                )
             except TimeoutError:
                 log.warning("targets still ringing past their ring time; ending them")
                 return None
@@ -188,8 +202,9 @@ class Forwarder:
         try:
             with self.env.events.expect(PlaybackFinished, channel_id=pid) as waiter:
                 await self.env.ari.play(leg.channel_id, media, playback_id=pid)
-                done = await race(waiter.wait(), self.caller, leg.watch,
-                                  timeout=self.env.playback_timeout)
+                done = await race(
+                    waiter.wait(), self.caller, leg.watch, timeout=self.env.playback_timeout
+                )
         except (ChannelGone, AriError) as exc:
             if isinstance(exc, CallerGone):
                 raise
@@ -197,8 +212,12 @@ class Forwarder:
             self._record(leg, TargetResult.FAILED, leg.watch.cause)
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
             return False
-        self.session.note("whisper", f"whisper to the callee: {done.playback.state}",
-                          media=media, result=done.playback.state)
+        self.session.note(
+            "whisper",
+            f"whisper to the callee: {done.playback.state}",
+            media=media,
+            result=done.playback.state,
+        )
         if leg.watch.gone.is_set():  # the callee hung up as the whisper ended
             self.session.note("whisper", "callee left during the whisper", leg=leg.channel_id)
             self._record(leg, TargetResult.FAILED, leg.watch.cause)
@@ -214,14 +233,19 @@ class Forwarder:
         bridge = await self.env.ari.create_bridge("mixing", name=f"ivr-{a}")
         self.bridge_id = bridge.id
         try:
-            await race(self.env.ari.add_channel(bridge.id, [a, leg.channel_id]), self.caller,
-                       leg.watch, timeout=self.env.request_timeout)
+            await race(
+                self.env.ari.add_channel(bridge.id, [a, leg.channel_id]),
+                self.caller,
+                leg.watch,
+                timeout=self.env.request_timeout,
+            )
         except AriError:
             # A party hanging up at this moment makes the add fail; its events follow.
             await self._gone_soon(leg)
             raise
-        self.session.note("bridge", f"caller and {mask(leg.target.number)} bridged",
-                          bridge=bridge.id)
+        self.session.note(
+            "bridge", f"caller and {mask(leg.target.number)} bridged", bridge=bridge.id
+        )
 
     async def _gone_soon(self, leg: TargetLeg, within: float = 1.0) -> None:
         """After a failed request: raise CallerGone / ChannelGone when either party's hangup
@@ -276,10 +300,16 @@ class Forwarder:
         leg.result = result
         ring = (self.session.now() - leg.started).total_seconds()
         self.session.trace.attempts.append(
-            Attempt(leg.target.number, result, cause, round(ring, 3)))
-        self.session.note("attempt", f"{mask(leg.target.number)}: {result.value}"
-                          + (f" (cause {cause})" if cause is not None else ""),
-                          target=leg.target.number, result=result.value, cause=cause)
+            Attempt(leg.target.number, result, cause, round(ring, 3))
+        )
+        self.session.note(
+            "attempt",
+            f"{mask(leg.target.number)}: {result.value}"
+            + (f" (cause {cause})" if cause is not None else ""),
+            target=leg.target.number,
+            result=result.value,
+            cause=cause,
+        )
 
     async def _cleanup(self) -> None:
         """Close watches and destroy the bridge."""

@@ -93,15 +93,20 @@ class CallerGone(ChannelGone):
     """The caller's channel is gone: whatever the session was doing stops."""
 
 
-async def race(awaitable: Awaitable[T], caller: LegWatch, *others: LegWatch,
-               timeout: float | None = None) -> T:  # noqa: ASYNC109
+async def race(
+    awaitable: Awaitable[T],
+    caller: LegWatch,
+    *others: LegWatch,
+    timeout: float | None = None,  # noqa: ASYNC109
+) -> T:
     """Await ``awaitable`` unless a watched channel goes first: the caller (CallerGone) or
     one of ``others`` (ChannelGone), or the timeout passes (TimeoutError)."""
     task = asyncio.ensure_future(awaitable)
     watchers = {asyncio.ensure_future(w.gone.wait()): w for w in (caller, *others)}
     try:
-        done, _ = await asyncio.wait({task, *watchers}, timeout=timeout,
-                                     return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait(
+            {task, *watchers}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
     finally:
         for fut in watchers:
             fut.cancel()

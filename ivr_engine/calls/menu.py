@@ -64,12 +64,16 @@ class MenuCall:
     async def run(self) -> None:
         """Answer, run the menus until the caller leaves them, then perform the action."""
         channel = self.session.channel_id
-        sub = self.env.events.subscribe(self._on_event, channel_id=channel,
-                                        types=(ChannelDtmfReceived, PlaybackFinished))
+        sub = self.env.events.subscribe(
+            self._on_event, channel_id=channel, types=(ChannelDtmfReceived, PlaybackFinished)
+        )
         try:
             if not self.session.answered:
-                await race(self.env.ari.answer(channel), self.session.watch,
-                           timeout=self.env.request_timeout)
+                await race(
+                    self.env.ari.answer(channel),
+                    self.session.watch,
+                    timeout=self.env.request_timeout,
+                )
                 self.session.mark_answered()
             state, effects = start(self.menus, self.step.entry)
             while (leave := await self._apply(effects)) is None:
@@ -92,8 +96,14 @@ class MenuCall:
 
     def _note_play(self, media: str, label: str, result: str) -> None:
         """A menu prompt in the call's trace."""
-        self.session.note("play", f"{label}: {media} (answered) {result}", media=media,
-                          label=label, early_media=False, result=result)
+        self.session.note(
+            "play",
+            f"{label}: {media} (answered) {result}",
+            media=media,
+            label=label,
+            early_media=False,
+            result=result,
+        )
 
     async def _next(self) -> MenuEvent:
         """The next key or prompt end; Timeout when the armed timer runs out first."""
@@ -130,8 +140,11 @@ class MenuCall:
         label = " + ".join(s.label for s in sounds)
         self.playback, self.deadline = pid, None
         self.playing[pid] = (",".join(media), label)
-        await race(self.env.ari.play(self.session.channel_id, media, playback_id=pid),
-                   self.session.watch, timeout=self.env.request_timeout)
+        await race(
+            self.env.ari.play(self.session.channel_id, media, playback_id=pid),
+            self.session.watch,
+            timeout=self.env.request_timeout,
+        )
 
     async def _stop(self) -> None:
         """Stop the prompt the caller interrupted (a finished one is gone: fine)."""
@@ -146,8 +159,9 @@ class MenuCall:
 
 def sound_media(session: CallSession, sound: Sound) -> str:
     """The media URI of a menu sound: its prompt, else its system prompt, else goodbye."""
-    return session.env.media.choose(sound.prompt, sound.system) \
-        or session.env.media.system("goodbye")
+    return session.env.media.choose(sound.prompt, sound.system) or session.env.media.system(
+        "goodbye"
+    )
 
 
 async def run_menu(session: CallSession, menu_step: MenuStep) -> None:
@@ -200,8 +214,9 @@ def database_of(session: CallSession) -> Any:
     return env.pool or getattr(env.queues, "pool", None)
 
 
-async def request_callback(session: CallSession, action: MenuAction, *, source: str,
-                           queue: str | None = None) -> int | None:
+async def request_callback(
+    session: CallSession, action: MenuAction, *, source: str, queue: str | None = None
+) -> int | None:
     """Register a callback request with the caller's number, confirm it, hang up. Returns
     the request id (None when the caller's number is unknown or the store is unreachable:
     the caller then hears "cannot be reached")."""
@@ -215,14 +230,20 @@ async def request_callback(session: CallSession, action: MenuAction, *, source: 
         session.note("callback", f"callback request not possible: {why}")
     else:
         try:
-            request = await register_callback(pool, tenant_id=session.trace.tenant_id,
-                                              number=session.number, caller=caller,
-                                              source=source, queue=queue)
+            request = await register_callback(
+                pool,
+                tenant_id=session.trace.tenant_id,
+                number=session.number,
+                caller=caller,
+                source=source,
+                queue=queue,
+            )
         except Exception:
             log.exception("callback request of %s could not be stored", mask(caller))
         else:
-            session.note("callback", f"callback request {request} for {mask(caller)}",
-                         request=request)
+            session.note(
+                "callback", f"callback request {request} for {mask(caller)}", request=request
+            )
     if request is None:
         await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
         await session.hangup_caller(CAUSE_NORMAL, "callback request not possible")

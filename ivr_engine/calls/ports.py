@@ -38,11 +38,18 @@ class ConfigSource(Protocol):
 class AriPort(Protocol):
     """The ARI REST calls a session makes."""
 
-    async def originate(self, endpoint: str, *, app: str | None = None,
-                        app_args: Sequence[str] = (), caller_id: str | None = None,
-                        dial_timeout: int | None = None, channel_id: str | None = None,
-                        originator: str | None = None,
-                        variables: Mapping[str, str] | None = None) -> Channel:
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        app: str | None = None,
+        app_args: Sequence[str] = (),
+        caller_id: str | None = None,
+        dial_timeout: int | None = None,
+        channel_id: str | None = None,
+        originator: str | None = None,
+        variables: Mapping[str, str] | None = None,
+    ) -> Channel:
         """Originate a leg into the app; its StasisStart comes when it answers."""
         ...
 
@@ -54,8 +61,9 @@ class AriPort(Protocol):
         """Indicate ringing to the caller."""
         ...
 
-    async def play(self, channel_id: str, media: str | Sequence[str], *,
-                   playback_id: str | None = None) -> Playback:
+    async def play(
+        self, channel_id: str, media: str | Sequence[str], *, playback_id: str | None = None
+    ) -> Playback:
         """Queue media on a channel (early media when not answered)."""
         ...
 
@@ -63,20 +71,36 @@ class AriPort(Protocol):
         """Stop a playback; a finished one is gone (404) which missing_ok accepts."""
         ...
 
-    async def hangup(self, channel_id: str, *, reason: str | None = None,
-                     reason_code: int | None = None, missing_ok: bool = False) -> bool:
+    async def hangup(
+        self,
+        channel_id: str,
+        *,
+        reason: str | None = None,
+        reason_code: int | None = None,
+        missing_ok: bool = False,
+    ) -> bool:
         """Hang a channel up with a reason or a Q.850 cause."""
         ...
 
-    async def continue_in_dialplan(self, channel_id: str, *, context: str | None = None,
-                                   extension: str | None = None, priority: int | None = None,
-                                   label: str | None = None) -> None:
+    async def continue_in_dialplan(
+        self,
+        channel_id: str,
+        *,
+        context: str | None = None,
+        extension: str | None = None,
+        priority: int | None = None,
+        label: str | None = None,
+    ) -> None:
         """Hand the channel back to the dialplan (its fallback after Stasis)."""
         ...
 
-    async def create_bridge(self, type: str | Sequence[str] = "mixing", *,
-                            name: str | None = None,
-                            bridge_id: str | None = None) -> Bridge:
+    async def create_bridge(
+        self,
+        type: str | Sequence[str] = "mixing",
+        *,
+        name: str | None = None,
+        bridge_id: str | None = None,
+    ) -> Bridge:
         """Create a Stasis bridge."""
         ...
 
@@ -100,14 +124,24 @@ class AriPort(Protocol):
 class EventPort(Protocol):
     """Subscribing to ARI events (the events WebSocket's dispatcher)."""
 
-    def subscribe(self, handler: Callable[[Event], None], *, types: Any = None,
-                  channel_id: str | None = None,
-                  ids: Iterable[str] | None = None) -> Subscription:
+    def subscribe(
+        self,
+        handler: Callable[[Event], None],
+        *,
+        types: Any = None,
+        channel_id: str | None = None,
+        ids: Iterable[str] | None = None,
+    ) -> Subscription:
         """Call ``handler`` for matching events until the subscription is closed."""
         ...
 
-    def expect(self, types: Any, predicate: Callable[[Any], bool] | None = None, *,
-               channel_id: str | None = None) -> Waiter[Any]:
+    def expect(
+        self,
+        types: Any,
+        predicate: Callable[[Any], bool] | None = None,
+        *,
+        channel_id: str | None = None,
+    ) -> Waiter[Any]:
         """A one-shot waiter, registered now (before the REST call it waits on)."""
         ...
 
@@ -119,8 +153,7 @@ class ConfigUnavailable(Exception):
     """The number's configuration could not be read and no copy of it is known."""
 
 
-async def load_config(configs: ConfigSource, number: str,
-                      timeout: float) -> NumberConfig | None:  # noqa: ASYNC109
+async def load_config(configs: ConfigSource, number: str, timeout: float) -> NumberConfig | None:  # noqa: ASYNC109
     """A number's configuration for a call: from the source within ``timeout`` seconds, else
     the last copy known while the database is unreachable; ConfigUnavailable when neither."""
     try:

@@ -104,8 +104,9 @@ async def run_queue(session: CallSession, queue_id: str) -> None:
 class QueueCall:
     """One caller's stay in one queue."""
 
-    def __init__(self, session: CallSession, runtime: QueueRuntime, queue: QueueConfig,
-                 tenant: str) -> None:
+    def __init__(
+        self, session: CallSession, runtime: QueueRuntime, queue: QueueConfig, tenant: str
+    ) -> None:
         self.s, self.rt, self.q, self.tenant = session, runtime, queue, tenant
         self.env = session.env
         self.pool = runtime.pool
@@ -119,8 +120,9 @@ class QueueCall:
 
     def log_event(self, event: QueueEvent, agent: str, *fields: object) -> QueueLogEntry:
         """A queue_log entry of this call."""
-        return QueueLogEntry(self.s.now(), self.s.channel_id, self.q.id, agent, event,
-                             event_data(event, *fields))
+        return QueueLogEntry(
+            self.s.now(), self.s.channel_id, self.q.id, agent, event, event_data(event, *fields)
+        )
 
     async def write(self, *entries: QueueLogEntry) -> None:
         """Append to queue_log (a failure is logged, never ends the call)."""
@@ -137,26 +139,45 @@ class QueueCall:
         """The whole stay (see the module docstring)."""
         s = self.s
         if not s.answered:
-            await race(self.env.ari.answer(s.channel_id), s.watch,
-                       timeout=self.env.request_timeout)
+            await race(self.env.ari.answer(s.channel_id), s.watch, timeout=self.env.request_timeout)
             s.mark_answered()
         await self._sync_agents()
-        stay = await stats.enter(self.pool, call_id=s.channel_id, tenant_id=self.tenant,
-                                 queue_id=self.q.id, number=s.number, caller=s.trace.caller,
-                                 node=self.rt.node, now=self.entered)
+        stay = await stats.enter(
+            self.pool,
+            call_id=s.channel_id,
+            tenant_id=self.tenant,
+            queue_id=self.q.id,
+            number=s.number,
+            caller=s.trace.caller,
+            node=self.rt.node,
+            now=self.entered,
+        )
         self.row_id, self.position = stay.row_id, stay.position
         self.orig_position = stay.position
-        await self.write(self.log_event(QueueEvent.ENTERQUEUE, "NONE", "",
-                                        s.trace.caller or "anonymous", stay.position))
-        s.note("queue", f"entered queue {self.q.label} at position {stay.position}",
-               queue=self.q.id, position=stay.position)
-        sub = self.env.events.subscribe(self._on_dtmf, types=ChannelDtmfReceived,
-                                        channel_id=s.channel_id)
+        await self.write(
+            self.log_event(
+                QueueEvent.ENTERQUEUE, "NONE", "", s.trace.caller or "anonymous", stay.position
+            )
+        )
+        s.note(
+            "queue",
+            f"entered queue {self.q.label} at position {stay.position}",
+            queue=self.q.id,
+            position=stay.position,
+        )
+        sub = self.env.events.subscribe(
+            self._on_dtmf, types=ChannelDtmfReceived, channel_id=s.channel_id
+        )
         try:
             await self._wait_and_serve()
         except CallerGone:
-            await self.record_exit(CallOutcome.ABANDONED, QueueEvent.ABANDON, self.position,
-                             self.orig_position, seconds(self.waited()))
+            await self.record_exit(
+                CallOutcome.ABANDONED,
+                QueueEvent.ABANDON,
+                self.position,
+                self.orig_position,
+                seconds(self.waited()),
+            )
             raise
         finally:
             sub.close()
@@ -171,12 +192,12 @@ class QueueCall:
         """Make the queue's configured agents exist (once per configuration per engine)."""
         key = (self.tenant, self.q.id, hash(self.q.agents))
         if self.q.agents and key not in self.rt.synced:
-            await agent_store.sync_queue_agents(self.pool, self.tenant, self.q,
-                                                now=self.s.now())
+            await agent_store.sync_queue_agents(self.pool, self.tenant, self.q, now=self.s.now())
             self.rt.synced.add(key)
 
-    async def record_exit(self, outcome: CallOutcome, event: QueueEvent, *fields: object,
-                    agent: str | None = None) -> None:
+    async def record_exit(
+        self, outcome: CallOutcome, event: QueueEvent, *fields: object, agent: str | None = None
+    ) -> None:
         """Record how the wait ended."""
         if not self.row_id:
             return
@@ -185,8 +206,13 @@ class QueueCall:
         except (asyncpg.PostgresError, OSError) as exc:
             log.warning("recording the end of a queue wait failed: %s", exc)
         await self.write(self.log_event(event, agent or "NONE", *fields))
-        self.s.note("queue", f"left queue {self.q.label}: {outcome.value}",
-                    queue=self.q.id, outcome=outcome.value, waited=round(self.waited(), 3))
+        self.s.note(
+            "queue",
+            f"left queue {self.q.label}: {outcome.value}",
+            queue=self.q.id,
+            outcome=outcome.value,
+            waited=round(self.waited(), 3),
+        )
         self.row_id = 0
 
     async def _wait_and_serve(self) -> None:
@@ -201,8 +227,9 @@ class QueueCall:
             now = s.now()
             await agent_store.release_wrapups(self.pool, now=now)
             self.position = await stats.heartbeat(self.pool, self.row_id, now=now)
-            view = await agent_store.queue_view(self.pool, self.tenant, q.id, s.trace.caller,
-                                                period_start=now - timedelta(days=1))
+            view = await agent_store.queue_view(
+                self.pool, self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
+            )
             if self.key_pressed.is_set():
                 await self._callback()
                 return
@@ -217,11 +244,22 @@ class QueueCall:
                 await self.holding.start()
             if may_claim(self.position, view.ready):
                 limit = len(view.candidates) if q.strategy is QueueStrategy.RING_ALL else 1
-                ranked = rank(q.strategy, view.candidates, last_agent=view.last_agent,
-                              sticky_agent=view.sticky_agent)
+                ranked = rank(
+                    q.strategy,
+                    view.candidates,
+                    last_agent=view.last_agent,
+                    sticky_agent=view.sticky_agent,
+                )
                 claimed = await agent_store.claim(
-                    self.pool, ranked, call_id=s.channel_id, tenant_id=self.tenant,
-                    queue_id=q.id, node=self.rt.node, now=now, limit=limit)
+                    self.pool,
+                    ranked,
+                    call_id=s.channel_id,
+                    tenant_id=self.tenant,
+                    queue_id=q.id,
+                    node=self.rt.node,
+                    now=now,
+                    limit=limit,
+                )
                 if claimed and await AgentOffer(self, claimed).run():
                     return
                 if claimed:
@@ -242,11 +280,13 @@ class QueueCall:
     async def _pause(self, wake: asyncio.Event, clock_seconds: float) -> None:
         """Wait for ``wake`` (an agent may have become ready here), the callback key, or the
         poll interval."""
-        waits = [asyncio.ensure_future(wake.wait()),
-                 asyncio.ensure_future(self.key_pressed.wait())]
+        waits = [asyncio.ensure_future(wake.wait()), asyncio.ensure_future(self.key_pressed.wait())]
         try:
-            await race(asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED), self.s.watch,
-                       timeout=self.rt.wall(max(0.0, clock_seconds)))
+            await race(
+                asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED),
+                self.s.watch,
+                timeout=self.rt.wall(max(0.0, clock_seconds)),
+            )
         except TimeoutError:
             pass
         finally:
@@ -256,13 +296,25 @@ class QueueCall:
     async def _callback(self) -> None:
         """The caller pressed the callback key: register a callback request and say goodbye."""
         s = self.s
-        await self.record_exit(CallOutcome.CALLBACK, QueueEvent.EXITWITHKEY, self.q.callback_key,
-                         self.position, self.orig_position, seconds(self.waited()))
+        await self.record_exit(
+            CallOutcome.CALLBACK,
+            QueueEvent.EXITWITHKEY,
+            self.q.callback_key,
+            self.position,
+            self.orig_position,
+            seconds(self.waited()),
+        )
         try:
             module = importlib.import_module("ivr_engine.store.callbacks")
-            await module.register_callback(self.pool, tenant_id=self.tenant, number=s.number,
-                                           caller=s.trace.caller, source="queue",
-                                           queue=self.q.id, at=s.now())
+            await module.register_callback(
+                self.pool,
+                tenant_id=self.tenant,
+                number=s.number,
+                caller=s.trace.caller,
+                source="queue",
+                queue=self.q.id,
+                at=s.now(),
+            )
             s.note("callback", f"callback request left for {mask(s.trace.caller)}")
         except (ImportError, AttributeError) as exc:
             log.error("callback requests are not available: %s", exc)
@@ -274,8 +326,9 @@ class QueueCall:
     async def _overflow(self, event: QueueEvent, why: str) -> None:
         """Leave for the overflow: forward, or an announcement and hang-up."""
         s, overflow = self.s, self.q.overflow
-        await self.record_exit(CallOutcome.OVERFLOW, event, self.position, self.orig_position,
-                         seconds(self.waited()))
+        await self.record_exit(
+            CallOutcome.OVERFLOW, event, self.position, self.orig_position, seconds(self.waited())
+        )
         s.note("overflow", f"queue {self.q.label}: {why}", queue=self.q.id)
         if self.holding is not None:
             await self.holding.close()
@@ -283,8 +336,14 @@ class QueueCall:
         if overflow.forward is not None:
             from ivr_engine.calls.forward import Forwarder
 
-            step = DialStep((ForwardTarget(overflow.forward, overflow.ring_seconds),),
-                            Strategy.SEQUENTIAL, s.trace.caller, None, None, None)
+            step = DialStep(
+                (ForwardTarget(overflow.forward, overflow.ring_seconds),),
+                Strategy.SEQUENTIAL,
+                s.trace.caller,
+                None,
+                None,
+                None,
+            )
             await Forwarder(s, step).run()
             return
         media = self.env.media.choose(overflow.prompt, "cannot-be-reached")
@@ -292,17 +351,18 @@ class QueueCall:
             await s.play(media, "queue-overflow")
         await s.hangup_caller(16, f"queue overflow: {why}")
 
-    async def agent_done(self, agent_id: str, *, by_agent: bool, talk: float,
-                         hold: float) -> None:
+    async def agent_done(self, agent_id: str, *, by_agent: bool, talk: float, hold: float) -> None:
         """After the talk: record it and put the agent in after-call work."""
         plan = after_call(self.q.wrapup_seconds, self.q.after_call)
         now = self.s.now()
-        await agent_store.call_ended(self.pool, agent_id, call_id=self.s.channel_id, plan=plan,
-                                     now=now)
+        await agent_store.call_ended(
+            self.pool, agent_id, call_id=self.s.channel_id, plan=plan, now=now
+        )
         if self.answered_row:
             await stats.call_ended(self.pool, self.answered_row, now=now)
         event = QueueEvent.COMPLETEAGENT if by_agent else QueueEvent.COMPLETECALLER
-        await self.write(self.log_event(event, agent_id, seconds(hold), seconds(talk),
-                                        self.orig_position))
+        await self.write(
+            self.log_event(event, agent_id, seconds(hold), seconds(talk), self.orig_position)
+        )
         if plan.state.value == "ready":
             self.rt.notify()

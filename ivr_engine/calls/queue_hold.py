@@ -34,8 +34,9 @@ class Holding:
         self.env = call.env
         self.ari: Any = call.env.ari  # the bridge media calls of AriClient
         self.bridge_id = f"queue-hold-{self.s.channel_id}"
-        self.coloring = (self.env.media.for_prompt(call.q.coloring)
-                         if call.q.coloring is not None else None)
+        self.coloring = (
+            self.env.media.for_prompt(call.q.coloring) if call.q.coloring is not None else None
+        )
         self._ids = itertools.count(1)
         self._loop: asyncio.Task[None] | None = None
         self._current: str | None = None
@@ -44,15 +45,21 @@ class Holding:
 
     async def start(self) -> None:
         """Create the bridge, put the caller in it and start the music."""
-        await self.ari.create_bridge("holding", bridge_id=self.bridge_id,
-                                     name=f"queue-{self.call.q.id}")
+        await self.ari.create_bridge(
+            "holding", bridge_id=self.bridge_id, name=f"queue-{self.call.q.id}"
+        )
         self.open = True
-        await race(self.ari.add_channel(self.bridge_id, self.s.channel_id, role="participant"),
-                   self.s.watch, timeout=self.env.request_timeout)
+        await race(
+            self.ari.add_channel(self.bridge_id, self.s.channel_id, role="participant"),
+            self.s.watch,
+            timeout=self.env.request_timeout,
+        )
         await self._music_on()
-        self.s.note("hold", "waiting with " + (self.coloring or
-                                               f"music on hold ({self.call.q.moh_class})"),
-                    media=self.coloring or f"moh:{self.call.q.moh_class}")
+        self.s.note(
+            "hold",
+            "waiting with " + (self.coloring or f"music on hold ({self.call.q.moh_class})"),
+            media=self.coloring or f"moh:{self.call.q.moh_class}",
+        )
 
     async def _music_on(self) -> None:
         self._stopping = False
@@ -65,8 +72,9 @@ class Holding:
         """Loop the coloring on the bridge until stopped."""
         while not self._stopping:
             pid = f"qc-{self.s.channel_id}-{next(self._ids)}"
-            with self.env.events.expect(PlaybackFinished,
-                                        lambda e, pid=pid: e.playback.id == pid) as waiter:
+            with self.env.events.expect(
+                PlaybackFinished, lambda e, pid=pid: e.playback.id == pid
+            ) as waiter:
                 self._current = pid
                 await self.ari.play_on_bridge(self.bridge_id, self.coloring, playback_id=pid)
                 done = await waiter.wait(self.env.playback_timeout)
@@ -102,8 +110,14 @@ class Holding:
         with self.env.events.expect(PlaybackFinished, lambda e: e.playback.id == pid) as waiter:
             await self.ari.play_on_bridge(self.bridge_id, uris, playback_id=pid)
             await race(waiter.wait(), self.s.watch, timeout=self.env.playback_timeout)
-        self.s.note("play", f"queue announcement (position {position})", media=uris[0],
-                    label="queue-announcement", early_media=False, result="done")
+        self.s.note(
+            "play",
+            f"queue announcement (position {position})",
+            media=uris[0],
+            label="queue-announcement",
+            early_media=False,
+            result="done",
+        )
         await self._music_on()
 
     async def close(self) -> None:

@@ -24,13 +24,21 @@ class QueueMetrics:
         self.pool = pool
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
-        self.waiting = Gauge("ivr_queue_callers_waiting", "Callers waiting in a queue now.",
-                             ["tenant", "queue"], registry=r)
-        self.longest_wait = Gauge("ivr_queue_longest_wait_seconds",
-                                  "How long the queue's oldest waiting caller has waited.",
-                                  ["tenant", "queue"], registry=r)
-        self.agents = Gauge("ivr_queue_agents", "Agents per state.", ["tenant", "state"],
-                            registry=r)
+        self.waiting = Gauge(
+            "ivr_queue_callers_waiting",
+            "Callers waiting in a queue now.",
+            ["tenant", "queue"],
+            registry=r,
+        )
+        self.longest_wait = Gauge(
+            "ivr_queue_longest_wait_seconds",
+            "How long the queue's oldest waiting caller has waited.",
+            ["tenant", "queue"],
+            registry=r,
+        )
+        self.agents = Gauge(
+            "ivr_queue_agents", "Agents per state.", ["tenant", "state"], registry=r
+        )
 
     async def refresh(self, now: datetime) -> None:
         """Read the current values (queues that emptied drop to 0)."""
@@ -53,5 +61,8 @@ class QueueMetrics:
     @staticmethod
     def _labels(gauge: Gauge) -> list[tuple[str, str]]:
         """The label sets a gauge has reported so far."""
-        return [(s.labels[gauge._labelnames[0]], s.labels[gauge._labelnames[1]])
-                for m in gauge.collect() for s in m.samples]
+        return [
+            (s.labels[gauge._labelnames[0]], s.labels[gauge._labelnames[1]])
+            for m in gauge.collect()
+            for s in m.samples
+        ]

@@ -32,9 +32,14 @@ log = logging.getLogger(__name__)
 # side left may lag behind the error reply.
 GONE_GRACE = 2.0
 
-_RESULT = {TargetResult.NO_ANSWER: "missed", TargetResult.BUSY: "busy",
-           TargetResult.UNREACHABLE: "unreachable", TargetResult.REJECTED: "rejected",
-           TargetResult.CANCELLED: "cancelled", TargetResult.FAILED: "failed"}
+_RESULT = {
+    TargetResult.NO_ANSWER: "missed",
+    TargetResult.BUSY: "busy",
+    TargetResult.UNREACHABLE: "unreachable",
+    TargetResult.REJECTED: "rejected",
+    TargetResult.CANCELLED: "cancelled",
+    TargetResult.FAILED: "failed",
+}
 
 
 @dataclass
@@ -75,8 +80,9 @@ class AgentOffer:
         try:
             winner = await self._first_answer(limit)
         except CallerGone:
-            await asyncio.gather(*(self._settle(leg, "cancelled", hang_up=True)
-                                   for leg in self.legs))
+            await asyncio.gather(
+                *(self._settle(leg, "cancelled", hang_up=True) for leg in self.legs)
+            )
             raise
         for leg in self.legs:
             if leg is winner or leg.done:
@@ -99,17 +105,23 @@ class AgentOffer:
         ring = agent.ring_seconds or self.call.q.ring_seconds
         try:
             await self.env.ari.originate(
-                self.endpoint(agent), app=self.env.app, app_args=("outbound", self.s.channel_id),
-                caller_id=self.s.trace.caller or None, dial_timeout=ring, channel_id=leg_id,
-                originator=self.s.channel_id)
+                self.endpoint(agent),
+                app=self.env.app,
+                app_args=("outbound", self.s.channel_id),
+                caller_id=self.s.trace.caller or None,
+                dial_timeout=ring,
+                channel_id=leg_id,
+                originator=self.s.channel_id,
+            )
         except AriError as exc:
             log.warning("ringing agent %s failed: %s", agent.id, exc)
             await self._settle(leg, "failed")
             watch.close()
             return
         self.legs.append(leg)
-        self.s.note("ring", f"offering the call to agent {agent.id} for {ring}s",
-                    agent=agent.id, leg=leg_id)
+        self.s.note(
+            "ring", f"offering the call to agent {agent.id} for {ring}s", agent=agent.id, leg=leg_id
+        )
 
     async def _first_answer(self, limit: float) -> AgentLeg | None:
         """The first leg to answer, or None when all are gone or the limit passes."""
@@ -122,11 +134,17 @@ class AgentOffer:
                 return answered[0]
             if not alive:
                 return None
-            waits = [asyncio.ensure_future(ev.wait()) for leg in alive
-                     for ev in (leg.watch.answered, leg.watch.gone)]
+            waits = [
+                asyncio.ensure_future(ev.wait())
+                for leg in alive
+                for ev in (leg.watch.answered, leg.watch.gone)
+            ]
             try:
-                await race(asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED),
-                           self.s.watch, timeout=max(0.0, deadline - loop.time()))
+                await race(
+                    asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED),
+                    self.s.watch,
+                    timeout=max(0.0, deadline - loop.time()),
+                )
             except TimeoutError:
                 return None
             finally:
@@ -144,15 +162,19 @@ class AgentOffer:
         ring = (self.s.now() - leg.started).total_seconds()
         call, agent = self.call, leg.agent
         paused = await agent_store.offer_failed(
-            call.pool, agent, call_id=self.s.channel_id, result=result, ring_seconds=ring,
-            auto_pause_after=call.q.auto_pause_after, now=self.s.now())
+            call.pool,
+            agent,
+            call_id=self.s.channel_id,
+            result=result,
+            ring_seconds=ring,
+            auto_pause_after=call.q.auto_pause_after,
+            now=self.s.now(),
+        )
         if result != "cancelled":
             self.s.note("attempt", f"agent {agent.id}: {result}", agent=agent.id, result=result)
-            await call.write(call.log_event(QueueEvent.RINGNOANSWER, agent.id,
-                                            int(ring * 1000)))
+            await call.write(call.log_event(QueueEvent.RINGNOANSWER, agent.id, int(ring * 1000)))
         if paused:
-            self.s.note("auto-pause", f"agent {agent.id} paused after missed calls",
-                        agent=agent.id)
+            self.s.note("auto-pause", f"agent {agent.id} paused after missed calls", agent=agent.id)
             await call.write(call.log_event(QueueEvent.PAUSE, agent.id, "auto-pause"))
         elif result == "cancelled":
             call.rt.notify()
@@ -162,12 +184,19 @@ class AgentOffer:
         call, s, agent = self.call, self.s, leg.agent
         ring = (s.now() - leg.started).total_seconds()
         hold = call.waited()
-        await agent_store.call_answered(call.pool, agent, call_id=s.channel_id,
-                                        ring_seconds=ring, now=s.now())
+        await agent_store.call_answered(
+            call.pool, agent, call_id=s.channel_id, ring_seconds=ring, now=s.now()
+        )
         call.answered_row = call.row_id
         s.trace.answered_target = agent.endpoint
-        await call.record_exit(CallOutcome.ANSWERED, QueueEvent.CONNECT, seconds(hold),
-                         leg.channel_id, seconds(ring), agent=agent.id)
+        await call.record_exit(
+            CallOutcome.ANSWERED,
+            QueueEvent.CONNECT,
+            seconds(hold),
+            leg.channel_id,
+            seconds(ring),
+            agent=agent.id,
+        )
         if call.holding is not None:
             await call.holding.close()
             call.holding = None
@@ -175,10 +204,15 @@ class AgentOffer:
         answered_at = s.now()
         by_agent = False  # also when the session is cancelled mid-call
         try:
-            await race(self.env.ari.add_channel(bridge.id, [s.channel_id, leg.channel_id]),
-                       s.watch, leg.watch, timeout=self.env.request_timeout)
-            s.note("bridge", f"caller and agent {agent.id} bridged", bridge=bridge.id,
-                   agent=agent.id)
+            await race(
+                self.env.ari.add_channel(bridge.id, [s.channel_id, leg.channel_id]),
+                s.watch,
+                leg.watch,
+                timeout=self.env.request_timeout,
+            )
+            s.note(
+                "bridge", f"caller and agent {agent.id} bridged", bridge=bridge.id, agent=agent.id
+            )
             by_agent = await self._talk(leg)
         except CallerGone:
             s.ended_by("caller", s.watch.cause)
@@ -202,8 +236,9 @@ class AgentOffer:
         then answers 500, or 422 once the channel has left the app) or the request timed
         out. Both sides are ended; True when the agent was the one who left."""
         s = self.s
-        log.warning("bridging call %s with agent leg %s failed: %s", s.channel_id,
-                    leg.channel_id, exc)
+        log.warning(
+            "bridging call %s with agent leg %s failed: %s", s.channel_id, leg.channel_id, exc
+        )
         try:  # the hangup events may arrive just after the error reply
             await race(asyncio.Event().wait(), s.watch, leg.watch, timeout=GONE_GRACE)
         except CallerGone:

@@ -51,8 +51,14 @@ class CallSession:
         self.channel_id = channel.id
         self.watch = LegWatch(channel.id, env.events).start()
         self.number = try_normalize(channel.dialplan.exten) or channel.dialplan.exten
-        self.trace = CallTrace(channel.id, self.number, channel.caller.number, env.clock(),
-                               linkedid=channel.id, node=env.node)
+        self.trace = CallTrace(
+            channel.id,
+            self.number,
+            channel.caller.number,
+            env.clock(),
+            linkedid=channel.id,
+            node=env.node,
+        )
         self.answered = channel.state == "Up"
         self.finished = False  # the caller's channel was ended or handed back by us
         self._playbacks = 0
@@ -97,8 +103,14 @@ class CallSession:
             await self.env.ari.play(self.channel_id, media, playback_id=pid)
             done = await race(waiter.wait(), self.watch, timeout=self.env.playback_timeout)
         state = done.playback.state
-        self.note("play", f"{label}: {media} ({'early media' if early else 'answered'}) {state}",
-                  media=media, label=label, early_media=early, result=state)
+        self.note(
+            "play",
+            f"{label}: {media} ({'early media' if early else 'answered'}) {state}",
+            media=media,
+            label=label,
+            early_media=early,
+            result=state,
+        )
         if state == "failed":
             log.warning("prompt %s could not be played on %s", media, self.channel_id)
         return state
@@ -161,8 +173,11 @@ class CallSession:
         self.trace.caller = plan.caller.digits
         self.trace.config_version = plan.config_version
         self.trace.reasons = plan.reasons
-        self.note("plan", f"{plan.state.value} -> {plan.outcome.value}: "
-                  + "; ".join(plan.reasons), state=plan.state.value)
+        self.note(
+            "plan",
+            f"{plan.state.value} -> {plan.outcome.value}: " + "; ".join(plan.reasons),
+            state=plan.state.value,
+        )
         return plan
 
     async def _execute(self, plan: CallPlan) -> None:
@@ -173,8 +188,11 @@ class CallSession:
                 if media is not None:
                     await self.play(media, (step.prompt_kind or step.system_prompt or "prompt"))
             elif isinstance(step, AnswerStep):
-                await race(self.env.ari.answer(self.channel_id), self.watch,
-                           timeout=self.env.request_timeout)
+                await race(
+                    self.env.ari.answer(self.channel_id),
+                    self.watch,
+                    timeout=self.env.request_timeout,
+                )
                 self.mark_answered()
             elif isinstance(step, DialStep):
                 await Forwarder(self, step).run()
@@ -192,12 +210,18 @@ class CallSession:
         the caller's channel, so the engine that adopts the call records it whole."""
         self.note("handover", "engine stopping: conversation left bridged for adoption")
         try:
-            await asyncio.wait_for(self.env.ari.set_variable(  # type: ignore[attr-defined]
-                self.channel_id, HANDOVER_VAR, json.dumps(trace_to_json(self.trace))),
-                self.env.request_timeout)
+            await asyncio.wait_for(
+                self.env.ari.set_variable(  # type: ignore[attr-defined]
+                    self.channel_id, HANDOVER_VAR, json.dumps(trace_to_json(self.trace))
+                ),
+                self.env.request_timeout,
+            )
         except (AriError, TimeoutError, AttributeError) as exc:
-            log.warning("call %s: trace not handed over (%s); the adopting engine records "
-                        "what it sees", self.channel_id, exc)
+            log.warning(
+                "call %s: trace not handed over (%s); the adopting engine records what it sees",
+                self.channel_id,
+                exc,
+            )
         self.handed_over = True
         log.info("call %s left bridged at shutdown", self.channel_id)
 
@@ -207,8 +231,12 @@ class CallSession:
         if self.watch.gone.is_set() or self.finished:
             return
         self.finished = True
-        log.warning("call %s: %s; %s", self.channel_id, why,
-                    "hanging up" if self.answered else "continuing in the dialplan")
+        log.warning(
+            "call %s: %s; %s",
+            self.channel_id,
+            why,
+            "hanging up" if self.answered else "continuing in the dialplan",
+        )
         self.note("fallback", why)
         try:
             if self.answered:

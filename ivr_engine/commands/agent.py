@@ -40,6 +40,7 @@ def _run(args: argparse.Namespace, job: Callable[[asyncpg.Pool], Awaitable[Any]]
     async def main() -> Any:
         async with open_database(load_settings(args.config)) as db:
             return await job(db.pool)
+
     result = asyncio.run(main())
     if result is not None:
         print(result)
@@ -48,12 +49,21 @@ def _run(args: argparse.Namespace, job: Callable[[asyncpg.Pool], Awaitable[Any]]
 
 async def _add(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
     endpoint = parse_endpoint(a.endpoint)
-    await store.add_agent(pool, a.agent, a.tenant, endpoint, now=_now(), name=a.name,
-                          ring_seconds=a.ring_seconds, login_state=a.login_state)
+    await store.add_agent(
+        pool,
+        a.agent,
+        a.tenant,
+        endpoint,
+        now=_now(),
+        name=a.name,
+        ring_seconds=a.ring_seconds,
+        login_state=a.login_state,
+    )
     for spec in a.queue or ():
         queue, _, priority = spec.partition(":")
-        await store.add_member(pool, a.tenant, queue, a.agent,
-                               priority=int(priority or 0), weight=a.weight)
+        await store.add_member(
+            pool, a.tenant, queue, a.agent, priority=int(priority or 0), weight=a.weight
+        )
     return f"agent {a.agent} ({endpoint}) saved"
 
 
@@ -85,8 +95,10 @@ async def _list(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
     lines = [f"{'agent':<12} {'tenant':<16} {'state':<8} {'reason':<20} {'endpoint':<16} queues"]
     for r in rows:
         state = r["state"] + ("" if r["reachable"] else "!")
-        lines.append(f"{r['id']:<12} {r['tenant_id']:<16} {state:<8} {r['reason'][:20]:<20} "
-                     f"{r['endpoint']:<16} {r['queues']}")
+        lines.append(
+            f"{r['id']:<12} {r['tenant_id']:<16} {state:<8} {r['reason'][:20]:<20} "
+            f"{r['endpoint']:<16} {r['queues']}"
+        )
     return "\n".join(lines)
 
 
@@ -102,8 +114,10 @@ async def _agent_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
     out = [f"{'agent':<12} offered answered missed   talk_s  acw_s  states"]
     for r in reports:
         states = ", ".join(f"{k} {v:.0f}s" for k, v in sorted(r.states.items()))
-        out.append(f"{r.agent_id:<12} {r.offered:>7} {r.answered:>8} {r.missed:>6} "
-                   f"{r.talk_seconds:>8.0f} {r.after_call_seconds:>6.0f}  {states}")
+        out.append(
+            f"{r.agent_id:<12} {r.offered:>7} {r.answered:>8} {r.missed:>6} "
+            f"{r.talk_seconds:>8.0f} {r.after_call_seconds:>6.0f}  {states}"
+        )
     out.append("call types: " + (", ".join(f"{t} {n}" for t, n in types) or "none"))
     return "\n".join(out)
 
@@ -111,9 +125,12 @@ async def _agent_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
 async def _queue_config(pool: asyncpg.Pool, a: argparse.Namespace) -> QueueConfig:
     config = await fetch_number_config(pool, normalize(a.number)) if a.number else None
     found = find_queue(getattr(config, "queues", None), a.queue) if config else None
-    return found or QueueConfig(a.queue, service_level_seconds=a.threshold,
-                                service_level=ServiceLevelMode(a.mode),
-                                short_abandon_seconds=a.short_abandon)
+    return found or QueueConfig(
+        a.queue,
+        service_level_seconds=a.threshold,
+        service_level=ServiceLevelMode(a.mode),
+        short_abandon_seconds=a.short_abandon,
+    )
 
 
 def _pct(value: float | None) -> str:
@@ -126,12 +143,14 @@ async def _queue_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
     s = await stats.queue_report(pool, a.tenant, queue, start=start, end=end)
     wait = "-" if s.avg_wait is None else f"{s.avg_wait:.1f}s"
     talk = "-" if s.avg_talk is None else f"{s.avg_talk:.1f}s"
-    return (f"queue {queue.id} ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M})\n"
-            f"offered {s.offered}  answered {s.answered}  abandoned {s.abandoned} "
-            f"(+{s.short_abandoned} short)  overflow {s.overflowed}  callback {s.callbacks}\n"
-            f"answer rate {_pct(s.answer_rate)}  service level {_pct(s.service_level)} "
-            f"within {queue.service_level_seconds}s ({queue.service_level.value})\n"
-            f"average wait {wait}  longest wait {s.max_wait:.1f}s  average talk {talk}")
+    return (
+        f"queue {queue.id} ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M})\n"
+        f"offered {s.offered}  answered {s.answered}  abandoned {s.abandoned} "
+        f"(+{s.short_abandoned} short)  overflow {s.overflowed}  callback {s.callbacks}\n"
+        f"answer rate {_pct(s.answer_rate)}  service level {_pct(s.service_level)} "
+        f"within {queue.service_level_seconds}s ({queue.service_level.value})\n"
+        f"average wait {wait}  longest wait {s.max_wait:.1f}s  average talk {talk}"
+    )
 
 
 async def _queue_log(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
@@ -165,8 +184,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         if name == "rest":
             p.add_argument("--reason", default="", help="e.g. break, meeting, training")
         if name == "wrapup":
-            p.add_argument("--seconds", type=int, help="after-call work length (default: "
-                           "until 'agent ready')")
+            p.add_argument(
+                "--seconds", type=int, help="after-call work length (default: until 'agent ready')"
+            )
         p.set_defaults(func=lambda a: _run(a, lambda pool: _state(pool, a)))
     p = sub.add_parser("note", help="record a call type and notes for an agent's call")
     p.add_argument("agent")

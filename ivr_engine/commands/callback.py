@@ -34,8 +34,15 @@ from ivr_engine.store.callbacks import (
 def format_request(request: CallbackRequest) -> str:
     """One request on one line, the caller's number masked."""
     when = request.requested_at.strftime("%Y-%m-%d %H:%M")
-    parts = [f"#{request.id}", when, request.status.value, request.tenant_id,
-             format_number(request.number), request.masked_caller, f"via {request.source}"]
+    parts = [
+        f"#{request.id}",
+        when,
+        request.status.value,
+        request.tenant_id,
+        format_number(request.number),
+        request.masked_caller,
+        f"via {request.source}",
+    ]
     if request.queue:
         parts.append(f"queue {request.queue}")
     if request.agent:
@@ -47,8 +54,9 @@ def format_request(request: CallbackRequest) -> str:
     return "  ".join(parts)
 
 
-async def list_command(settings: Settings, tenant: str | None, every: bool,
-                       limit: int) -> list[CallbackRequest]:
+async def list_command(
+    settings: Settings, tenant: str | None, every: bool, limit: int
+) -> list[CallbackRequest]:
     """Pending requests (every request with ``every``), oldest first."""
     statuses = tuple(CallbackStatus) if every else PENDING
     async with open_database(settings, max_size=1) as db:
@@ -61,8 +69,9 @@ async def assign_command(settings: Settings, request_id: int, agent: str) -> Cal
         return await assign_callback(db.pool, request_id, agent)
 
 
-async def complete_command(settings: Settings, request_id: int, note: str,
-                           cancelled: bool) -> CallbackRequest:
+async def complete_command(
+    settings: Settings, request_id: int, note: str, cancelled: bool
+) -> CallbackRequest:
     """Mark a request completed (or cancelled)."""
     async with open_database(settings, max_size=1) as db:
         return await complete_callback(db.pool, request_id, note=note, cancelled=cancelled)
@@ -74,14 +83,16 @@ def callback_app(settings: Settings, request_id: int) -> str:
     return f"{settings.ari.app}-callback-{request_id}"
 
 
-async def _agent_endpoint(pool: asyncpg.Pool, request: CallbackRequest, agent: str | None,
-                          trunk: str) -> str:
+async def _agent_endpoint(
+    pool: asyncpg.Pool, request: CallbackRequest, agent: str | None, trunk: str
+) -> str:
     """The dial string of the agent who calls back: ``--agent`` or the assigned agent; an
     agent id of the request's tenant stands for its endpoint."""
     name = (agent or request.agent or "").strip()
     if not name:
-        raise ValidationError("name the agent who calls back (--agent), or assign the "
-                              "request first", "agent")
+        raise ValidationError(
+            "name the agent who calls back (--agent), or assign the request first", "agent"
+        )
     for row in await list_agents(pool, request.tenant_id):
         if row["id"] == name:
             name = row["endpoint"]
@@ -90,8 +101,11 @@ async def _agent_endpoint(pool: asyncpg.Pool, request: CallbackRequest, agent: s
 
 
 @asynccontextmanager
-async def connected_ari(settings: Settings, app: str,
-                        timeout: float) -> AsyncIterator[tuple[AriClient, EventStream]]:  # noqa: ASYNC109
+async def connected_ari(
+    settings: Settings,
+    app: str,
+    timeout: float,  # noqa: ASYNC109
+) -> AsyncIterator[tuple[AriClient, EventStream]]:
     """An ARI client and an events stream registered as ``app``, closed afterwards."""
     url = settings.ari.url
     if not url:
@@ -103,41 +117,59 @@ async def connected_ari(settings: Settings, app: str,
         try:
             await stream.wait_connected(timeout)
         except TimeoutError:
-            raise ConfigError(f"cannot reach ARI at {url} as app {app}: "
-                              f"{stream.health.last_error or 'no answer'}") from None
+            raise ConfigError(
+                f"cannot reach ARI at {url} as app {app}: {stream.health.last_error or 'no answer'}"
+            ) from None
         yield ari, stream
     finally:
         await stream.stop()
         await ari.close()
 
 
-async def call_command(settings: Settings, request_id: int, agent: str | None = None,
-                       ring_seconds: int = 30, *, clock: Callable[[], datetime] | None = None,
-                       connect_timeout: float = 10.0) -> tuple[CallbackResult, CallbackRequest]:
+async def call_command(
+    settings: Settings,
+    request_id: int,
+    agent: str | None = None,
+    ring_seconds: int = 30,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    connect_timeout: float = 10.0,
+) -> tuple[CallbackResult, CallbackRequest]:
     """Call a request's customer back through an agent, then record the attempt (and
     complete the request when they talked). Returns the outcome and the updated request."""
     now = clock or (lambda: datetime.now(UTC))
     async with open_database(settings, max_size=2) as db:
         request = await get_callback(db.pool, request_id)
         if request.status not in PENDING:
-            raise ConflictError(f"callback request {request_id} is already "
-                                f"{request.status.value}")
+            raise ConflictError(f"callback request {request_id} is already {request.status.value}")
         endpoint = await _agent_endpoint(db.pool, request, agent, settings.ari.trunk)
         app = callback_app(settings, request_id)
         async with connected_ari(settings, app, connect_timeout) as (ari, stream):
-            result = await call_back(ari, stream, app=app, trunk=settings.ari.trunk,
-                                     request=request, agent_endpoint=endpoint,
-                                     ring_seconds=ring_seconds, clock=now)
+            result = await call_back(
+                ari,
+                stream,
+                app=app,
+                trunk=settings.ari.trunk,
+                request=request,
+                agent_endpoint=endpoint,
+                ring_seconds=ring_seconds,
+                clock=now,
+            )
         updated = await record_call_back(
-            db.pool, request_id, result.outcome.value, completed=result.completed,
-            agent=endpoint, cause=result.cause,
-            talk_seconds=result.talk_seconds if result.completed else None, at=now())
+            db.pool,
+            request_id,
+            result.outcome.value,
+            completed=result.completed,
+            agent=endpoint,
+            cause=result.cause,
+            talk_seconds=result.talk_seconds if result.completed else None,
+            at=now(),
+        )
     return result, updated
 
 
 def _list(args: argparse.Namespace) -> int:
-    found = asyncio.run(list_command(load_settings(args.config), args.tenant, args.all,
-                                     args.limit))
+    found = asyncio.run(list_command(load_settings(args.config), args.tenant, args.all, args.limit))
     for request in found:
         print(format_request(request))
     print(f"{len(found)} request(s)")
@@ -151,15 +183,17 @@ def _assign(args: argparse.Namespace) -> int:
 
 
 def _complete(args: argparse.Namespace) -> int:
-    request = asyncio.run(complete_command(load_settings(args.config), args.id, args.note,
-                                           args.cancel))
+    request = asyncio.run(
+        complete_command(load_settings(args.config), args.id, args.note, args.cancel)
+    )
     print(format_request(request))
     return 0
 
 
 def _call(args: argparse.Namespace) -> int:
-    result, request = asyncio.run(call_command(load_settings(args.config), args.id,
-                                               args.agent, args.ring))
+    result, request = asyncio.run(
+        call_command(load_settings(args.config), args.id, args.agent, args.ring)
+    )
     print(f"#{request.id} {result.describe()}")
     print(format_request(request))
     return 0 if result.completed else 1
@@ -183,10 +217,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     q.add_argument("--note", default="", help="what came of it (up to 1024 characters)")
     q.add_argument("--cancel", action="store_true", help="cancelled rather than completed")
     q.set_defaults(func=_complete)
-    q = sub.add_parser("call", help="call the customer back: ring the agent, then the "
-                                    "customer (who sees the virtual number), and bridge them")
+    q = sub.add_parser(
+        "call",
+        help="call the customer back: ring the agent, then the "
+        "customer (who sees the virtual number), and bridge them",
+    )
     q.add_argument("id", type=int)
-    q.add_argument("--agent", help="PJSIP/<endpoint>, a phone number or an agent id "
-                                   "(default: the assigned agent)")
+    q.add_argument(
+        "--agent",
+        help="PJSIP/<endpoint>, a phone number or an agent id (default: the assigned agent)",
+    )
     q.add_argument("--ring", type=int, default=30, help="seconds to ring each party")
     q.set_defaults(func=_call)

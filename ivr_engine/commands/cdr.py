@@ -26,13 +26,45 @@ from ivr_engine.errors import ValidationError
 from ivr_engine.settings import Settings, load_settings
 from ivr_engine.store.cdr_queries import CdrFilter, CdrStats, export_records, list_records, stats
 
-LIST_COLUMNS = ("start", "number", "caller", "disposition", "ring_s", "talk_s", "duration_s",
-                "answered_by", "hangup_by", "call_id")
-EXPORT_COLUMNS = ("call_id", "uniqueid", "linkedid", "tenant_id", "number", "caller",
-                  "caller_raw", "start_time", "ring_time", "answer_time", "connect_time",
-                  "end_time", "ring_seconds", "billsec", "duration", "disposition",
-                  "closed_state", "asterisk_disposition", "answered_target", "hangup_by",
-                  "hangup_cause", "plan_state", "config_version", "node", "attempts")
+LIST_COLUMNS = (
+    "start",
+    "number",
+    "caller",
+    "disposition",
+    "ring_s",
+    "talk_s",
+    "duration_s",
+    "answered_by",
+    "hangup_by",
+    "call_id",
+)
+EXPORT_COLUMNS = (
+    "call_id",
+    "uniqueid",
+    "linkedid",
+    "tenant_id",
+    "number",
+    "caller",
+    "caller_raw",
+    "start_time",
+    "ring_time",
+    "answer_time",
+    "connect_time",
+    "end_time",
+    "ring_seconds",
+    "billsec",
+    "duration",
+    "disposition",
+    "closed_state",
+    "asterisk_disposition",
+    "answered_target",
+    "hangup_by",
+    "hangup_cause",
+    "plan_state",
+    "config_version",
+    "node",
+    "attempts",
+)
 _PRIVATE = {"caller", "caller_raw", "answered_target"}
 
 
@@ -45,8 +77,10 @@ def parse_when(text: str, tz: ZoneInfo, *, end: bool = False) -> datetime:
             return datetime.combine(day, time(), tz)
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{text!r} is not a date or time such as 2026-11-20 or "
-                              "2026-11-20T12:00", "--to" if end else "--from") from None
+        raise ValidationError(
+            f"{text!r} is not a date or time such as 2026-11-20 or 2026-11-20T12:00",
+            "--to" if end else "--from",
+        ) from None
     return when if when.tzinfo else when.replace(tzinfo=tz)
 
 
@@ -56,15 +90,18 @@ def build_filter(args: argparse.Namespace, tz: ZoneInfo) -> CdrFilter:
     if disposition:
         name = disposition.upper().replace(" ", "_")
         if name not in Disposition.__members__:
-            raise ValidationError(f"unknown disposition {disposition!r}; one of "
-                                  f"{', '.join(Disposition.__members__)}", "--disposition")
+            raise ValidationError(
+                f"unknown disposition {disposition!r}; one of {', '.join(Disposition.__members__)}",
+                "--disposition",
+            )
     caller = getattr(args, "caller", None)
     return CdrFilter(
         start=parse_when(args.start, tz) if args.start else None,
         end=parse_when(args.end, tz, end=True) if args.end else None,
         number=normalize(args.number) if args.number else None,
         caller=normalize(caller) if caller else None,
-        disposition=Disposition[name] if disposition else None)
+        disposition=Disposition[name] if disposition else None,
+    )
 
 
 def _local(when: datetime | None, tz: ZoneInfo) -> str:
@@ -77,12 +114,20 @@ def list_rows(records: Iterable[Any], tz: ZoneInfo) -> list[tuple[str, ...]]:
     for r in records:
         disposition = r["disposition"] + (f" ({r['closed_state']})" if r["closed_state"] else "")
         caller = r["caller"] or r["caller_raw"]
-        rows.append((_local(r["start_time"], tz), format_number(r["number"]),
-                     mask(caller) if caller else "anonymous", disposition,
-                     f"{r['ring_seconds']:.1f}",
-                     str(r["billsec"]), str(r["duration"]),
-                     mask(r["answered_target"]) if r["answered_target"] else "",
-                     r["hangup_by"] or "", r["call_id"]))
+        rows.append(
+            (
+                _local(r["start_time"], tz),
+                format_number(r["number"]),
+                mask(caller) if caller else "anonymous",
+                disposition,
+                f"{r['ring_seconds']:.1f}",
+                str(r["billsec"]),
+                str(r["duration"]),
+                mask(r["answered_target"]) if r["answered_target"] else "",
+                r["hangup_by"] or "",
+                r["call_id"],
+            )
+        )
     return rows
 
 
@@ -92,19 +137,30 @@ def _fmt(value: float | None, pattern: str = "{:.1f}") -> str:
 
 def stats_rows(items: Sequence[CdrStats]) -> list[tuple[str, ...]]:
     """Statistics rows as printed."""
-    return [(format_number(s.number),
-             f"{s.period:02d}:00" if isinstance(s.period, int) else str(s.period),
-             str(s.offered), str(s.answered), str(s.missed),
-             _fmt(None if s.answer_rate is None else s.answer_rate * 100, "{:.1f}%"),
-             _fmt(s.avg_ring_seconds), _fmt(s.avg_talk_seconds), str(s.closed),
-             str(s.blocked)) for s in items]
+    return [
+        (
+            format_number(s.number),
+            f"{s.period:02d}:00" if isinstance(s.period, int) else str(s.period),
+            str(s.offered),
+            str(s.answered),
+            str(s.missed),
+            _fmt(None if s.answer_rate is None else s.answer_rate * 100, "{:.1f}%"),
+            _fmt(s.avg_ring_seconds),
+            _fmt(s.avg_talk_seconds),
+            str(s.closed),
+            str(s.blocked),
+        )
+        for s in items
+    ]
 
 
 def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Columns padded to their widest cell."""
     widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
-             for row in [tuple(header), *rows]]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+        for row in [tuple(header), *rows]
+    ]
     return "\n".join(lines)
 
 
@@ -127,9 +183,12 @@ def export_row(r: Any, unmasked: bool) -> list[Any]:
         if col in _PRIVATE and value and not unmasked:
             value = mask(value)
         elif col == "attempts":
-            value = ";".join(f"{a['target'] if unmasked else mask(a['target'])}:{a['result']}"
-                             f":{a['cause'] if a['cause'] is not None else ''}"
-                             f":{a['ring_seconds']}" for a in value)
+            value = ";".join(
+                f"{a['target'] if unmasked else mask(a['target'])}:{a['result']}"
+                f":{a['cause'] if a['cause'] is not None else ''}"
+                f":{a['ring_seconds']}"
+                for a in value
+            )
         elif isinstance(value, datetime):
             value = value.isoformat()
         row.append("" if value is None else value)
@@ -154,8 +213,18 @@ async def stats_command(settings: Settings, args: argparse.Namespace) -> str:
     flt = build_filter(args, settings.tz)
     async with open_database(settings, max_size=1) as db:
         items = await stats(db.pool, flt, by=args.by, default_zone=settings.timezone)
-    header = ("number", args.by, "offered", "answered", "missed", "answer_rate", "avg_ring_s",
-              "avg_talk_s", "closed", "blocked")
+    header = (
+        "number",
+        args.by,
+        "offered",
+        "answered",
+        "missed",
+        "answer_rate",
+        "avg_ring_s",
+        "avg_talk_s",
+        "closed",
+        "blocked",
+    )
     if args.csv:
         out = io.StringIO()
         write_csv(out, header, stats_rows(items))
@@ -221,6 +290,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p = sub.add_parser("export", help="every record of the period to a CSV file")
     _period(p)
     p.add_argument("--csv", required=True, metavar="FILE", help="the file to write")
-    p.add_argument("--unmasked", action="store_true",
-                   help="full caller and target numbers (the file holds personal data)")
+    p.add_argument(
+        "--unmasked",
+        action="store_true",
+        help="full caller and target numbers (the file holds personal data)",
+    )
     p.set_defaults(func=_export)

@@ -40,8 +40,7 @@ async def migrate_command(settings: Settings) -> list[str]:
     return await migrate_database(await resolve_database_url(settings))
 
 
-async def load_command(settings: Settings, path: str, *, force_targets: bool = False
-                       ) -> LoadReport:
+async def load_command(settings: Settings, path: str, *, force_targets: bool = False) -> LoadReport:
     """Import one YAML file into the (migrated) database."""
     doc = read_document(path)
     async with open_database(settings) as db:
@@ -58,8 +57,9 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace) -> int:
-    report = asyncio.run(load_command(load_settings(args.config), args.file,
-                                      force_targets=args.force_targets))
+    report = asyncio.run(
+        load_command(load_settings(args.config), args.file, force_targets=args.force_targets)
+    )
     print("\n".join(report.lines()))
     return 0
 
@@ -70,6 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.set_defaults(func=_migrate)
     p = subparsers.add_parser("load", help="import a YAML configuration (idempotent)")
     p.add_argument("file", help="configuration file, e.g. deploy/sample-config.yaml")
-    p.add_argument("--force-targets", action="store_true",
-                   help="apply forward target changes even within 24 hours of the last one")
+    p.add_argument(
+        "--force-targets",
+        action="store_true",
+        help="apply forward target changes even within 24 hours of the last one",
+    )
     p.set_defaults(func=_load)

@@ -33,8 +33,9 @@ def parse_at(text: str, tz: ZoneInfo) -> datetime:
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO time such as 2026-11-20T12:00",
-                              "--at") from None
+        raise ValidationError(
+            f"{text!r} is not an ISO time such as 2026-11-20T12:00", "--at"
+        ) from None
     return when.replace(tzinfo=tz) if when.tzinfo is None else when
 
 
@@ -64,6 +65,7 @@ async def week_command(settings: Settings, number: str, start: date | None) -> s
 def file_exists_near(base: Path, sounds_dir: Path) -> Callable[[str], bool]:
     """An audio-file test: an absolute path, or relative to the config file or sounds dir
     (an Asterisk sound name may omit its extension)."""
+
     def exists(name: str) -> bool:
         path = Path(name)
         if path.is_absolute():
@@ -72,6 +74,7 @@ def file_exists_near(base: Path, sounds_dir: Path) -> Callable[[str], bool]:
             if (root / path).exists() or any((root / path.parent).glob(f"{path.name}.*")):
                 return True
         return False
+
     return exists
 
 
@@ -100,9 +103,12 @@ async def check_command(settings: Settings, file: str | None) -> list[Finding]:
     base = await asyncio.to_thread(lambda: Path(file).resolve().parent)
     own = {e.number for t in doc.tenants for e in t.numbers}
     others = await _db_numbers(settings) or frozenset()
-    return check_document(doc, today=today,
-                          file_exists=file_exists_near(base, sounds),
-                          other_virtual_numbers=frozenset(others - own))
+    return check_document(
+        doc,
+        today=today,
+        file_exists=file_exists_near(base, sounds),
+        other_virtual_numbers=frozenset(others - own),
+    )
 
 
 def _date(text: str) -> date:

@@ -70,8 +70,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         doc = load_document(path)
         config_jobs, refused = plan_jobs(iter_prompts(doc), voice, engine, path.parent)
         jobs += config_jobs
-    report = build_sounds(jobs, sounds, engine=engine, force=args.force,
-                          workers=args.jobs)
+    report = build_sounds(jobs, sounds, engine=engine, force=args.force, workers=args.jobs)
     report.results[:0] = refused
     print(report.summary())
     return 1 if report.count(FAILED) else 0
@@ -85,8 +84,10 @@ def cmd_say(args: argparse.Namespace) -> int:
     if result.status == FAILED:
         raise ValidationError(result.reason, "prompts say")
     entry = result.entry
-    print(f"{args.output}: {entry.duration_ms if entry else 0} ms, spoken by "
-          f"{entry.engine if entry else engine}")
+    print(
+        f"{args.output}: {entry.duration_ms if entry else 0} ms, spoken by "
+        f"{entry.engine if entry else engine}"
+    )
     return 0
 
 
@@ -105,6 +106,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             continue
         state = "ok" if (sounds / f"{sound}.wav").is_file() else "MISSING"
         what = entry.text if entry.text else f"audio {entry.source}"
-        out.write(f"{sound:<40} {state:<8} {entry.duration_ms:>6} ms "
-                  f"{entry.engine or '-':<7} {what}\n")
+        out.write(
+            f"{sound:<40} {state:<8} {entry.duration_ms:>6} ms {entry.engine or '-':<7} {what}\n"
+        )
     return 0

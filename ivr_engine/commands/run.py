@@ -41,8 +41,7 @@ def build_prompts(settings: Settings) -> str:
     engine = engine_for(ps.engine, ps.gtts_enabled)
     path = Path(settings.config_file)
     jobs, refused = plan_jobs(iter_prompts(read_document(path)), ps.voice, engine, path.parent)
-    report = build_sounds(system_jobs(ps.voice, engine) + jobs, Path(ps.sounds_dir),
-                          engine=engine)
+    report = build_sounds(system_jobs(ps.voice, engine) + jobs, Path(ps.sounds_dir), engine=engine)
     report.results[:0] = refused
     return report.summary()
 
@@ -77,8 +76,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
         if args.exit_after_demo:
             raise SystemExit(0)
 
-    await serve_until_stopped(settings, sim_speed=args.speed, drain_timeout=5.0,
-                              started=demo)
+    await serve_until_stopped(settings, sim_speed=args.speed, drain_timeout=5.0, started=demo)
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -91,12 +89,22 @@ def _main(args: argparse.Namespace) -> int:
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``run``."""
-    p = subparsers.add_parser("run", help="set up and start the engine on embedded defaults, "
-                              "with demo calls on the built-in simulator")
-    p.add_argument("--speed", type=float, default=10.0,
-                   help="built-in simulator speed (simulated seconds per wall second)")
+    p = subparsers.add_parser(
+        "run",
+        help="set up and start the engine on embedded defaults, "
+        "with demo calls on the built-in simulator",
+    )
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=10.0,
+        help="built-in simulator speed (simulated seconds per wall second)",
+    )
     p.add_argument("--no-demo", action="store_true", help="serve without the demo calls")
     p.add_argument("--no-week", action="store_true", help="skip the week of dry runs")
-    p.add_argument("--exit-after-demo", action="store_true",
-                   help="stop once the demo calls are done (for scripted checks)")
+    p.add_argument(
+        "--exit-after-demo",
+        action="store_true",
+        help="stop once the demo calls are done (for scripted checks)",
+    )
     p.set_defaults(func=_main)

@@ -40,10 +40,12 @@ def describe(engine: RunningEngine) -> list[str]:
     lines = [f"engine serving Stasis app {s.ari.app!r} (node {s.node})"]
     if engine.sim is not None:
         sim = engine.sim
-        lines += [f"built-in Asterisk simulator: ARI {sim.ari_url} (user {s.ari.user}), "
-                  f"AMI 127.0.0.1:{sim.ami_port}, trunk {sim.config.trunk!r}",
-                  f"place a call: ivr-engine call --sim-url {sim.control_url} "
-                  "--to 05051234567 --from 01020003000"]
+        lines += [
+            f"built-in Asterisk simulator: ARI {sim.ari_url} (user {s.ari.user}), "
+            f"AMI 127.0.0.1:{sim.ami_port}, trunk {sim.config.trunk!r}",
+            f"place a call: ivr-engine call --sim-url {sim.control_url} "
+            "--to 05051234567 --from 01020003000",
+        ]
     else:
         lines.append(f"connected to Asterisk ARI at {s.ari.url}")
     if engine.agi is not None:
@@ -54,25 +56,32 @@ def describe(engine: RunningEngine) -> list[str]:
     return lines
 
 
-async def serve_until_stopped(settings: Settings, *, sim_speed: float = 1.0,
-                              drain_timeout: float = 30.0,
-                              started: Callable[[RunningEngine], Awaitable[None]] | None = None
-                              ) -> None:
+async def serve_until_stopped(
+    settings: Settings,
+    *,
+    sim_speed: float = 1.0,
+    drain_timeout: float = 30.0,
+    started: Callable[[RunningEngine], Awaitable[None]] | None = None,
+) -> None:
     """Run the engine until SIGTERM or SIGINT, then drain and stop."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    async with running_engine(settings, sim_speed=sim_speed, drain_timeout=drain_timeout,
-                              sim_ports=simulator_ports()) as engine:
+    async with running_engine(
+        settings, sim_speed=sim_speed, drain_timeout=drain_timeout, sim_ports=simulator_ports()
+    ) as engine:
         for line in describe(engine):
             print(line, flush=True)
         if started is not None:
             await started(engine)
         await stop.wait()
-        print(f"stopping: {engine.dispatcher.active} call(s) in progress, "
-              f"draining for up to {drain_timeout:.0f}s", flush=True)
+        print(
+            f"stopping: {engine.dispatcher.active} call(s) in progress, "
+            f"draining for up to {drain_timeout:.0f}s",
+            flush=True,
+        )
 
 
 def simulator_ports() -> tuple[int, int]:
@@ -92,8 +101,16 @@ def _serve(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``serve``."""
     p = subparsers.add_parser("serve", help="serve calls over ARI until SIGTERM / Ctrl-C")
-    p.add_argument("--speed", type=float, default=1.0,
-                   help="speed of the built-in simulator (when no ARI URL is set)")
-    p.add_argument("--drain", type=float, default=30.0,
-                   help="seconds calls in progress may take to finish on shutdown")
+    p.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="speed of the built-in simulator (when no ARI URL is set)",
+    )
+    p.add_argument(
+        "--drain",
+        type=float,
+        default=30.0,
+        help="seconds calls in progress may take to finish on shutdown",
+    )
     p.set_defaults(func=_serve)

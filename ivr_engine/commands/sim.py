@@ -29,8 +29,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--app", default="ivr-engine", help="Stasis app inbound calls go to")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time per wall second")
     p.add_argument("--trunk", default="carrier")
-    p.add_argument("--sounds", action="append", default=None,
-                   help="sound directory (repeatable; default: sounds, sounds/sim)")
+    p.add_argument(
+        "--sounds",
+        action="append",
+        default=None,
+        help="sound directory (repeatable; default: sounds, sounds/sim)",
+    )
     p.set_defaults(func=run_sim)
 
     c = subparsers.add_parser("call", help="place an inbound call on a running simulator")
@@ -38,13 +42,20 @@ def register(subparsers: Any) -> None:
     c.add_argument("--from", dest="caller", default="01020003000", help="the caller's number")
     c.add_argument("--dtmf", default="", help="keys the caller presses: 1@3s,2@4s")
     c.add_argument("--hangup-after", default="", help="the caller hangs up after: 20s")
-    c.add_argument("--target-behaviour", action="append", default=[],
-                   help="NUMBER=busy|no-answer|reject|unreachable[:cause]|answer[:ring[:talk]]")
+    c.add_argument(
+        "--target-behaviour",
+        action="append",
+        default=[],
+        help="NUMBER=busy|no-answer|reject|unreachable[:cause]|answer[:ring[:talk]]",
+    )
     c.add_argument("--sim-url", default="http://127.0.0.1:8088/sim")
     c.add_argument("--app", default="", help="Stasis app (default: the simulator's)")
     c.add_argument("--args", default="inbound", help="Stasis arguments, comma-separated")
-    c.add_argument("--hold", action="store_true",
-                   help="keep the call up until it ends (do not hang up when this command exits)")
+    c.add_argument(
+        "--hold",
+        action="store_true",
+        help="keep the call up until it ends (do not hang up when this command exits)",
+    )
     c.add_argument("--timeout", type=float, default=600.0, help="give up after (wall seconds)")
     c.set_defaults(func=run_call)
 
@@ -73,25 +84,36 @@ def run_sim(args: argparse.Namespace) -> int:
     """Run the simulator until interrupted."""
     from ivr_engine.sim import SimConfig, Simulator
 
-    config = SimConfig(host=args.host, ari_port=args.ari_port, ami_port=args.ami_port,
-                       ari_user=args.ari_user, ari_password=args.ari_password,
-                       ami_user=args.ami_user, ami_secret=args.ami_secret, speed=args.speed,
-                       trunk=args.trunk, default_app=args.app,
-                       sounds_dirs=tuple(args.sounds or ("sounds", "sounds/sim")))
+    config = SimConfig(
+        host=args.host,
+        ari_port=args.ari_port,
+        ami_port=args.ami_port,
+        ari_user=args.ari_user,
+        ari_password=args.ari_password,
+        ami_user=args.ami_user,
+        ami_secret=args.ami_secret,
+        speed=args.speed,
+        trunk=args.trunk,
+        default_app=args.app,
+        sounds_dirs=tuple(args.sounds or ("sounds", "sounds/sim")),
+    )
 
     async def main() -> None:
         sim = Simulator(config)
         await sim.start()
         print(f"Asterisk simulator (ARI {config.asterisk_version})", flush=True)
-        print(f"  ARI      {sim.ari_url}   user {config.ari_user} password "
-              f"{config.ari_password}")
+        print(f"  ARI      {sim.ari_url}   user {config.ari_user} password {config.ari_password}")
         print(f"  events   {sim.ari_url.replace('http', 'ws', 1)}/events?app=<app>")
-        print(f"  AMI      {config.host}:{sim.ami_port}   user {config.ami_user} secret "
-              f"{config.ami_secret}")
+        print(
+            f"  AMI      {config.host}:{sim.ami_port}   user {config.ami_user} secret "
+            f"{config.ami_secret}"
+        )
         print(f"  control  {sim.control_url}")
         print(f"  trunk    {config.trunk}: dial PJSIP/<number>@{config.trunk}")
-        print(f"  inbound  context {config.inbound_context} -> "
-              f"Stasis({config.default_app},inbound), fallback AstDB ivr-fallback/<DID>")
+        print(
+            f"  inbound  context {config.inbound_context} -> "
+            f"Stasis({config.default_app},inbound), fallback AstDB ivr-fallback/<DID>"
+        )
         print(f"  speed    x{config.speed}   (Ctrl-C to stop)", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -117,19 +139,24 @@ def run_call(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise ConfigError(f"--target-behaviour: {exc}") from None
         behaviours.append((number, spec))
-    body = {"to": args.to, "from": args.caller, "app": args.app or None,
-            "args": [a for a in args.args.split(",") if a], "dtmf": parse_dtmf(args.dtmf),
-            "hangup_after": seconds(args.hangup_after) if args.hangup_after else None}
+    body = {
+        "to": args.to,
+        "from": args.caller,
+        "app": args.app or None,
+        "args": [a for a in args.args.split(",") if a],
+        "dtmf": parse_dtmf(args.dtmf),
+        "hangup_after": seconds(args.hangup_after) if args.hangup_after else None,
+    }
     return asyncio.run(_call(args.sim_url.rstrip("/"), body, behaviours, args))
 
 
-async def _call(base: str, body: dict[str, Any], behaviours: list[tuple[str, str]],
-                args: argparse.Namespace) -> int:
+async def _call(
+    base: str, body: dict[str, Any], behaviours: list[tuple[str, str]], args: argparse.Namespace
+) -> int:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=None)) as http:
         try:
             for number, spec in behaviours:
-                async with http.put(f"{base}/behaviours/{number}",
-                                    json={"behaviour": spec}) as r:
+                async with http.put(f"{base}/behaviours/{number}", json={"behaviour": spec}) as r:
                     r.raise_for_status()
             async with http.post(f"{base}/calls", json=body) as r:
                 if r.status != 201:

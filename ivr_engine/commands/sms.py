@@ -36,16 +36,20 @@ def _run(args: argparse.Namespace, job: Callable[[Database], Awaitable[int]]) ->
 
 def _list(args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
-        rows = await admin.list_texts(db.pool, state=args.state, number=args.number,
-                                      tenant=args.tenant, limit=args.limit)
+        rows = await admin.list_texts(
+            db.pool, state=args.state, number=args.number, tenant=args.tenant, limit=args.limit
+        )
         for r in rows:
             why = f" ({r['reason']})" if r["reason"] else ""
-            print(f"{r['id']:>8}  {r['state']:<10}{why:<20} {r['send_after']:%Y-%m-%d %H:%M} "
-                  f"{mask(r['number'])} -> {mask(r['recipient'])}  {r['kind'] or '-'}  "
-                  f"{(r['body'] or '').splitlines()[0][:30] if r['body'] else ''}")
+            print(
+                f"{r['id']:>8}  {r['state']:<10}{why:<20} {r['send_after']:%Y-%m-%d %H:%M} "
+                f"{mask(r['number'])} -> {mask(r['recipient'])}  {r['kind'] or '-'}  "
+                f"{(r['body'] or '').splitlines()[0][:30] if r['body'] else ''}"
+            )
         if not rows:
             print("no texts")
         return 0
+
     return _run(args, job)
 
 
@@ -54,6 +58,7 @@ def _approve(args: argparse.Namespace) -> int:
         done = await admin.approve(db.pool, args.ids)
         print(f"approved {len(done)} of {len(args.ids)}: {' '.join(map(str, done)) or '-'}")
         return 0 if len(done) == len(args.ids) else 1
+
     return _run(args, job)
 
 
@@ -62,6 +67,7 @@ def _discard(args: argparse.Namespace) -> int:
         done = await admin.discard(db.pool, args.ids, args.reason)
         print(f"discarded {len(done)} of {len(args.ids)}: {' '.join(map(str, done)) or '-'}")
         return 0 if len(done) == len(args.ids) else 1
+
     return _run(args, job)
 
 
@@ -69,6 +75,7 @@ def _resend(args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         print(f"queued as text {await admin.resend(db.pool, args.id)}")
         return 0
+
     return _run(args, job)
 
 
@@ -81,10 +88,13 @@ def _scope(args: argparse.Namespace) -> dict[str, Any]:
 def _policy_show(args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
         own, resolved = await admin.show_policy(db.pool, **_scope(args))
-        out = {"own": policy_to_data(own) if own else None,
-               "resolved": policy_to_data(resolved) if resolved else None}
+        out = {
+            "own": policy_to_data(own) if own else None,
+            "resolved": policy_to_data(resolved) if resolved else None,
+        }
         print(json.dumps(out, ensure_ascii=False, indent=2))
         return 0
+
     return _run(args, job)
 
 
@@ -110,9 +120,11 @@ def _policy_set(args: argparse.Namespace) -> int:
 
     async def job(db: Database) -> int:
         resolved = await admin.set_policy(db.pool, policy, image_dir=image_dir, **_scope(args))
-        print(json.dumps(policy_to_data(resolved) if resolved else None, ensure_ascii=False,
-                         indent=2))
+        print(
+            json.dumps(policy_to_data(resolved) if resolved else None, ensure_ascii=False, indent=2)
+        )
         return 0
+
     return _run(args, job)
 
 
@@ -121,6 +133,7 @@ def _optout_add(args: argparse.Namespace) -> int:
         added = await admin.add_optouts(db.pool, args.tenant, args.numbers)
         print(f"{added} added, {len(args.numbers) - added} already on the list")
         return 0
+
     return _run(args, job)
 
 
@@ -129,6 +142,7 @@ def _optout_list(args: argparse.Namespace) -> int:
         for r in await admin.list_optouts(db.pool, args.tenant):
             print(f"{mask(r['recipient'])}  {r['source']}  {r['created_at']:%Y-%m-%d}")
         return 0
+
     return _run(args, job)
 
 
@@ -137,6 +151,7 @@ def _exclude_add(args: argparse.Namespace) -> int:
         await admin.add_excluded(db.pool, args.tenant, [(n, args.name) for n in args.numbers])
         print(f"{len(args.numbers)} contact(s) excluded")
         return 0
+
     return _run(args, job)
 
 
@@ -144,9 +159,12 @@ def _purge(args: argparse.Namespace) -> int:
     days = args.days or sms_settings_of(load_settings(args.config)).retention_days
 
     async def job(db: Database) -> int:
-        print(f"purged {await admin.purge(db.pool, utc_now() - timedelta(days=days))} "
-              f"text(s) finished more than {days} days ago")
+        print(
+            f"purged {await admin.purge(db.pool, utc_now() - timedelta(days=days))} "
+            f"text(s) finished more than {days} days ago"
+        )
         return 0
+
     return _run(args, job)
 
 
@@ -163,6 +181,7 @@ def _worker(args: argparse.Namespace) -> int:
             while True:
                 await asyncio.sleep(60)
                 print(json.dumps(await stats(db.pool), default=str))
+
     return _run(args, job)
 
 
@@ -171,14 +190,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     sms = subparsers.add_parser("sms", help="callback texts after calls")
     sub = sms.add_subparsers(dest="sms_command", metavar="SUBCOMMAND", required=True)
     p = sub.add_parser("list", help="texts, newest first")
-    p.add_argument("--state", choices=["held", "queued", "sending", "sent", "failed",
-                                       "suppressed", "discarded"])
+    p.add_argument(
+        "--state",
+        choices=["held", "queued", "sending", "sent", "failed", "suppressed", "discarded"],
+    )
     p.add_argument("--number")
     p.add_argument("--tenant")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(func=_list)
-    for name, func, text in (("approve", _approve, "send held texts"),
-                             ("discard", _discard, "discard held or queued texts")):
+    for name, func, text in (
+        ("approve", _approve, "send held texts"),
+        ("discard", _discard, "discard held or queued texts"),
+    ):
         p = sub.add_parser(name, help=text)
         p.add_argument("ids", nargs="+", type=int)
         if name == "discard":

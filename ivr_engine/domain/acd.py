@@ -68,8 +68,14 @@ def _idle_key(c: Candidate) -> float:
     return float("-inf") if c.idle_since is None else c.idle_since
 
 
-def rank(strategy: QueueStrategy, candidates: Sequence[Candidate], *, k: int = 5,
-         last_agent: str | None = None, sticky_agent: str | None = None) -> list[str]:
+def rank(
+    strategy: QueueStrategy,
+    candidates: Sequence[Candidate],
+    *,
+    k: int = 5,
+    last_agent: str | None = None,
+    sticky_agent: str | None = None,
+) -> list[str]:
     """The agent ids to offer the call to, best first: up to ``k`` to try one by one, or
     (ring_all) every candidate of the best priority to ring together."""
     if not candidates:
@@ -83,11 +89,11 @@ def rank(strategy: QueueStrategy, candidates: Sequence[Candidate], *, k: int = 5
     if strategy is QueueStrategy.WEIGHTED:
         return _weighted(candidates, k)
     if strategy is QueueStrategy.FEWEST_CALLS:
-        chosen = heapq.nsmallest(k, candidates, key=lambda c: (
-            c.priority, c.calls_taken, _idle_key(c), c.agent_id))
+        chosen = heapq.nsmallest(
+            k, candidates, key=lambda c: (c.priority, c.calls_taken, _idle_key(c), c.agent_id)
+        )
         return [c.agent_id for c in chosen]
-    chosen = heapq.nsmallest(k, candidates, key=lambda c: (
-        c.priority, _idle_key(c), c.agent_id))
+    chosen = heapq.nsmallest(k, candidates, key=lambda c: (c.priority, _idle_key(c), c.agent_id))
     ids = [c.agent_id for c in chosen]
     if strategy is QueueStrategy.STICKY and any(c.agent_id == sticky_agent for c in candidates):
         assert sticky_agent is not None
@@ -97,9 +103,11 @@ def rank(strategy: QueueStrategy, candidates: Sequence[Candidate], *, k: int = 5
 
 def _round_robin(candidates: Sequence[Candidate], last: str | None, k: int) -> list[str]:
     """Id order, starting just after ``last`` (wrapping), best priority first."""
+
     def key(c: Candidate) -> tuple[int, int, str]:
         after = 0 if last is None or c.agent_id > last else 1
         return (c.priority, after, c.agent_id)
+
     return [c.agent_id for c in heapq.nsmallest(k, candidates, key=key)]
 
 
@@ -112,11 +120,16 @@ def _weighted(candidates: Sequence[Candidate], k: int) -> list[str]:
 
     def deficit(c: Candidate) -> tuple[float, float, str]:
         return (-(max(1, c.weight) / total_w * total_o - c.offered), _idle_key(c), c.agent_id)
+
     ordered = [c.agent_id for c in heapq.nsmallest(k, tier, key=deficit)]
     if len(ordered) < k:
         rest = [c for c in candidates if c.priority != best]
-        ordered += [c.agent_id for c in heapq.nsmallest(
-            k - len(ordered), rest, key=lambda c: (c.priority, *deficit(c)))]
+        ordered += [
+            c.agent_id
+            for c in heapq.nsmallest(
+                k - len(ordered), rest, key=lambda c: (c.priority, *deficit(c))
+            )
+        ]
     return ordered
 
 
@@ -198,8 +211,13 @@ def _ratio(part: float, whole: float) -> float | None:
     return None if whole == 0 else part / whole
 
 
-def queue_stats(facts: Iterable[QueueCallFact], *, threshold: float, mode: ServiceLevelMode,
-                short_abandon: float) -> QueueStats:
+def queue_stats(
+    facts: Iterable[QueueCallFact],
+    *,
+    threshold: float,
+    mode: ServiceLevelMode,
+    short_abandon: float,
+) -> QueueStats:
     """Offered, answered, abandoned, overflow, answer rate, service level, waits and talk
     (see the module docstring for what short abandons change)."""
     answered: list[QueueCallFact] = []
@@ -227,15 +245,23 @@ def queue_stats(facts: Iterable[QueueCallFact], *, threshold: float, mode: Servi
         gave_up = sum(1 for f in abandoned if f.wait_seconds <= threshold)
         level = _ratio(in_time + gave_up, len(answered) + len(abandoned))
     return QueueStats(
-        offered=offered, answered=len(answered), abandoned=len(abandoned),
-        short_abandoned=short, overflowed=overflow, callbacks=callbacks,
-        answer_rate=_ratio(len(answered), offered), service_level=level,
-        avg_wait=_ratio(sum(waits), len(waits)), max_wait=max(waits, default=0.0),
-        avg_talk=_ratio(sum(f.talk_seconds for f in answered), len(answered)))
+        offered=offered,
+        answered=len(answered),
+        abandoned=len(abandoned),
+        short_abandoned=short,
+        overflowed=overflow,
+        callbacks=callbacks,
+        answer_rate=_ratio(len(answered), offered),
+        service_level=level,
+        avg_wait=_ratio(sum(waits), len(waits)),
+        max_wait=max(waits, default=0.0),
+        avg_talk=_ratio(sum(f.talk_seconds for f in answered), len(answered)),
+    )
 
 
-def state_durations(spans: Iterable[tuple[str, datetime, datetime | None]], start: datetime,
-                    end: datetime) -> dict[str, float]:
+def state_durations(
+    spans: Iterable[tuple[str, datetime, datetime | None]], start: datetime, end: datetime
+) -> dict[str, float]:
     """Seconds spent in each state within [start, end) from (state, since, until) spans;
     an open span (until None) runs to ``end``."""
     out: dict[str, float] = {}

@@ -42,21 +42,27 @@ class Finding:
         return f"{self.severity}: {self.path}: {self.message}"
 
 
-def _prompt(prompt: Prompt | None, path: str, file_exists: Callable[[str], bool]
-            ) -> list[Finding]:
+def _prompt(prompt: Prompt | None, path: str, file_exists: Callable[[str], bool]) -> list[Finding]:
     """A prompt too long to speak, or whose audio file is missing."""
     if prompt is None:
         return []
     if prompt.text is not None and len(prompt.text) > PROMPT_TEXT_MAX:
-        return [Finding(ERROR, path, f"prompt text has {len(prompt.text)} characters; "
-                        f"at most {PROMPT_TEXT_MAX} are allowed")]
+        return [
+            Finding(
+                ERROR,
+                path,
+                f"prompt text has {len(prompt.text)} characters; "
+                f"at most {PROMPT_TEXT_MAX} are allowed",
+            )
+        ]
     if prompt.audio is not None and not file_exists(prompt.audio):
         return [Finding(ERROR, path, f"audio file {prompt.audio!r} does not exist")]
     return []
 
 
-def _prompts(settings: NumberSettings, path: str, file_exists: Callable[[str], bool]
-             ) -> list[Finding]:
+def _prompts(
+    settings: NumberSettings, path: str, file_exists: Callable[[str], bool]
+) -> list[Finding]:
     """Every prompt of one layer: by kind, per holiday, per block period."""
     found: list[Finding] = []
     for kind, prompt in settings.prompts or ():
@@ -92,56 +98,99 @@ def _schedule(settings: NumberSettings, path: str) -> list[Finding]:
     for weekday, intervals in schedule.open:
         for iv in intervals:
             if iv.start == iv.end and iv.start.hour + iv.start.minute:
-                found.append(Finding(WARNING, f"{path}.schedule.open.{DAY_NAMES[weekday]}",
-                                     f"{format_interval(iv)} covers 24 hours"))
+                found.append(
+                    Finding(
+                        WARNING,
+                        f"{path}.schedule.open.{DAY_NAMES[weekday]}",
+                        f"{format_interval(iv)} covers 24 hours",
+                    )
+                )
     compiled = compile_schedule(schedule)
     for day in range(7):
         segs = compiled.open[day]
         where = f"{path}.schedule.open.{DAY_NAMES[day]}"
         for i, first in enumerate(segs):
-            for second in segs[i + 1:]:
+            for second in segs[i + 1 :]:
                 if second.start < first.end:
-                    found.append(Finding(ERROR, where, f"{_named(first)} overlaps "
-                                         f"{_named(second)} on {DAY_NAMES[day]}"))
+                    found.append(
+                        Finding(
+                            ERROR,
+                            where,
+                            f"{_named(first)} overlaps {_named(second)} on {DAY_NAMES[day]}",
+                        )
+                    )
         for seg in compiled.lunch[day]:
             if not _within_day(seg, segs):
-                found.append(Finding(WARNING, f"{path}.schedule.lunch.{DAY_NAMES[day]}",
-                                     f"{seg.reason} on {DAY_NAMES[day]} is outside open hours "
-                                     "(callers hear the lunch announcement there)"))
+                found.append(
+                    Finding(
+                        WARNING,
+                        f"{path}.schedule.lunch.{DAY_NAMES[day]}",
+                        f"{seg.reason} on {DAY_NAMES[day]} is outside open hours "
+                        "(callers hear the lunch announcement there)",
+                    )
+                )
         for seg in compiled.block[day]:
             if not _within_day(seg, segs):
-                found.append(Finding(WARNING, f"{path}.schedule.block_periods",
-                                     f"{seg.reason} on {DAY_NAMES[day]} is outside open hours"))
+                found.append(
+                    Finding(
+                        WARNING,
+                        f"{path}.schedule.block_periods",
+                        f"{seg.reason} on {DAY_NAMES[day]} is outside open hours",
+                    )
+                )
     return found
 
 
 def _targets(settings: NumberSettings, path: str, ours: frozenset[str]) -> list[Finding]:
     """Forward targets that are our own virtual numbers: the call would come back to us."""
-    return [Finding(ERROR, f"{path}.targets[{i}]",
-                    f"target {format_number(t.number)} is one of our own virtual numbers "
-                    "(the call would loop)")
-            for i, t in enumerate(settings.targets or ()) if t.number in ours]
+    return [
+        Finding(
+            ERROR,
+            f"{path}.targets[{i}]",
+            f"target {format_number(t.number)} is one of our own virtual numbers "
+            "(the call would loop)",
+        )
+        for i, t in enumerate(settings.targets or ())
+        if t.number in ours
+    ]
 
 
 def _both_lists(common: frozenset[str], path: str) -> list[Finding]:
     """Callers on the block list and the free pass at once (the block list wins)."""
-    return [Finding(WARNING, path, f"caller {mask(n)} is on both the block list and the free "
-                    "pass; the block list wins")
-            for n in sorted(common)]
+    return [
+        Finding(
+            WARNING,
+            path,
+            f"caller {mask(n)} is on both the block list and the free pass; the block list wins",
+        )
+        for n in sorted(common)
+    ]
 
 
 def _resolved(config: NumberConfig, path: str, tenant_both: frozenset[str]) -> list[Finding]:
     """Checks on a number merged with its tenant defaults."""
     found: list[Finding] = []
     if config.status is NumberStatus.TERMINATED and config.targets:
-        found.append(Finding(WARNING, path, "terminated number has forward targets "
-                             "(they are never rung)"))
+        found.append(
+            Finding(WARNING, path, "terminated number has forward targets (they are never rung)")
+        )
     if config.status is NumberStatus.ACTIVE and not config.targets and config.menu is None:
-        found.append(Finding(WARNING, path, "active number has no forward target "
-                             "(callers in open hours hear 'cannot be reached')"))
+        found.append(
+            Finding(
+                WARNING,
+                path,
+                "active number has no forward target "
+                "(callers in open hours hear 'cannot be reached')",
+            )
+        )
     if parse_number(config.number).kind is not NumberKind.VIRTUAL:
-        found.append(Finding(WARNING, f"{path}.number",
-                             f"{format_number(config.number)} is not a 050 virtual number"))
+        found.append(
+            Finding(
+                WARNING,
+                f"{path}.number",
+                f"{format_number(config.number)} is not a 050 virtual number",
+            )
+        )
     both = (config.block_list & config.free_pass) - tenant_both
     found += _both_lists(both, path)
     return found
@@ -153,8 +202,9 @@ def _calendars(doc: ConfigDocument, today: date) -> list[Finding]:
     seen: set[str] = set()
     for ti, tenant in enumerate(doc.tenants):
         layers = [(f"tenants[{ti}]", tenant.defaults)]
-        layers += [(f"tenants[{ti}].numbers[{ni}]", e.settings)
-                   for ni, e in enumerate(tenant.numbers)]
+        layers += [
+            (f"tenants[{ti}].numbers[{ni}]", e.settings) for ni, e in enumerate(tenant.numbers)
+        ]
         for path, settings in layers:
             country = settings.national_holidays
             if not country or country in seen:
@@ -162,10 +212,15 @@ def _calendars(doc: ConfigDocument, today: date) -> list[Finding]:
             seen.add(country)
             for year in (today.year, today.year + 1):
                 if not calendar_known(country, year):
-                    found.append(Finding(WARNING, f"{path}.national_holidays",
-                                         f"the national calendar of {country} is not known "
-                                         f"for {year} (holidays such as lunar New Year would "
-                                         "be missed)"))
+                    found.append(
+                        Finding(
+                            WARNING,
+                            f"{path}.national_holidays",
+                            f"the national calendar of {country} is not known "
+                            f"for {year} (holidays such as lunar New Year would "
+                            "be missed)",
+                        )
+                    )
     return found
 
 
@@ -177,16 +232,26 @@ def _duplicates(doc: ConfigDocument) -> list[Finding]:
         for ni, entry in enumerate(tenant.numbers):
             path = f"tenants[{ti}].numbers[{ni}].number"
             if entry.number in first:
-                found.append(Finding(ERROR, path, f"{format_number(entry.number)} is already "
-                                     f"declared at {first[entry.number]}"))
+                found.append(
+                    Finding(
+                        ERROR,
+                        path,
+                        f"{format_number(entry.number)} is already "
+                        f"declared at {first[entry.number]}",
+                    )
+                )
             else:
                 first[entry.number] = path
     return found
 
 
-def check_document(doc: ConfigDocument, *, today: date,
-                   file_exists: Callable[[str], bool] = lambda p: True,
-                   other_virtual_numbers: frozenset[str] = frozenset()) -> list[Finding]:
+def check_document(
+    doc: ConfigDocument,
+    *,
+    today: date,
+    file_exists: Callable[[str], bool] = lambda p: True,
+    other_virtual_numbers: frozenset[str] = frozenset(),
+) -> list[Finding]:
     """Every finding in a document, in document order; ``file_exists`` tells whether an
     audio prompt exists and ``other_virtual_numbers`` are our numbers not in this document
     (both given by the caller: this module does no I/O)."""

@@ -85,11 +85,25 @@ __all__ = [
 ]
 
 SETTING_KEYS = (
-    "status", "targets", "strategy", "caller_id", "schedule", "holidays", "national_holidays",
-    "prompts", "coloring", "whisper", "block_list", "free_pass", "block_anonymous",
-    "answer_before_announcement", "max_talk_seconds",
+    "status",
+    "targets",
+    "strategy",
+    "caller_id",
+    "schedule",
+    "holidays",
+    "national_holidays",
+    "prompts",
+    "coloring",
+    "whisper",
+    "block_list",
+    "free_pass",
+    "block_anonymous",
+    "answer_before_announcement",
+    "max_talk_seconds",
     "callback_sms",
-    "menus", "menu", "queues",
+    "menus",
+    "menu",
+    "queues",
 )
 
 
@@ -150,8 +164,9 @@ _FIELDS: dict[str, Any] = {
     "strategy": lambda v, p: _enum(v, Strategy, p),
     "caller_id": lambda v, p: _enum(v, CallerIdMode, p),
     "schedule": _schedule,
-    "holidays": lambda v, p: tuple(_holiday(h, f"{p}[{i}]")
-                                   for i, h in enumerate(_expect_list(v, p))),
+    "holidays": lambda v, p: tuple(
+        _holiday(h, f"{p}[{i}]") for i, h in enumerate(_expect_list(v, p))
+    ),
     "national_holidays": _country,
     "block_list": _numbers,
     "free_pass": _numbers,
@@ -167,9 +182,11 @@ _FIELDS: dict[str, Any] = {
 
 def _parse_settings(mapping: dict[str, Any], path: str) -> NumberSettings:
     """One layer of settings from a mapping whose keys were already checked."""
-    values: dict[str, Any] = {name: parse(mapping[name], _at(path, name))
-                              for name, parse in _FIELDS.items()
-                              if mapping.get(name) is not None}
+    values: dict[str, Any] = {
+        name: parse(mapping[name], _at(path, name))
+        for name, parse in _FIELDS.items()
+        if mapping.get(name) is not None
+    }
     values["prompts"] = _prompts(mapping, path)
     return NumberSettings(**values)
 
@@ -179,19 +196,21 @@ def _settings_data(settings: NumberSettings) -> dict[str, Any]:
     s = settings
     raw: dict[str, Any] = {
         "status": s.status and s.status.value,
-        "targets": None if s.targets is None else [
-            {"number": format_number(t.number), "ring_seconds": t.ring_seconds} for t in s.targets],
+        "targets": None
+        if s.targets is None
+        else [
+            {"number": format_number(t.number), "ring_seconds": t.ring_seconds} for t in s.targets
+        ],
         "strategy": s.strategy and s.strategy.value,
         "caller_id": s.caller_id and s.caller_id.value,
         "schedule": None if s.schedule is None else _schedule_data(s.schedule),
         "holidays": None if s.holidays is None else [_holiday_data(h) for h in s.holidays],
         "national_holidays": s.national_holidays,
-        "prompts": None if s.prompts is None else {
-            k.value: _prompt_data(p) for k, p in s.prompts},
-        "block_list": None if s.block_list is None else sorted(
-            format_number(n) for n in s.block_list),
-        "free_pass": None if s.free_pass is None else sorted(
-            format_number(n) for n in s.free_pass),
+        "prompts": None if s.prompts is None else {k.value: _prompt_data(p) for k, p in s.prompts},
+        "block_list": None
+        if s.block_list is None
+        else sorted(format_number(n) for n in s.block_list),
+        "free_pass": None if s.free_pass is None else sorted(format_number(n) for n in s.free_pass),
         "block_anonymous": s.block_anonymous,
         "answer_before_announcement": s.answer_before_announcement,
         "max_talk_seconds": s.max_talk_seconds,
@@ -228,8 +247,9 @@ def _entry(data: object, path: str) -> NumberEntry:
     number = _phone(mapping["number"], _at(path, "number"))
     label = mapping.get("label", "")
     label = "" if label is None else _expect_str(label, _at(path, "label"))
-    settings = _parse_settings({k: v for k, v in mapping.items()
-                               if k not in ("number", "label")}, path)
+    settings = _parse_settings(
+        {k: v for k, v in mapping.items() if k not in ("number", "label")}, path
+    )
     return NumberEntry(number=number, settings=settings, label=label)
 
 
@@ -255,12 +275,16 @@ def _tenant(data: object, path: str) -> TenantConfig:
     name = _expect_str(mapping.get("name", tenant_id), _at(path, "name"))
     timezone = _timezone(mapping.get("timezone", "Asia/Seoul"), _at(path, "timezone"))
     numbers_data = mapping.get("numbers") or []
-    numbers = tuple(_entry(item, f"{_at(path, 'numbers')}[{i}]")
-                    for i, item in enumerate(_expect_list(numbers_data, _at(path, "numbers"))))
-    defaults = _parse_settings({k: v for k, v in mapping.items()
-                               if k not in ("id", "name", "timezone", "numbers")}, path)
-    return TenantConfig(id=tenant_id, name=name, timezone=timezone, defaults=defaults,
-                        numbers=numbers)
+    numbers = tuple(
+        _entry(item, f"{_at(path, 'numbers')}[{i}]")
+        for i, item in enumerate(_expect_list(numbers_data, _at(path, "numbers")))
+    )
+    defaults = _parse_settings(
+        {k: v for k, v in mapping.items() if k not in ("id", "name", "timezone", "numbers")}, path
+    )
+    return TenantConfig(
+        id=tenant_id, name=name, timezone=timezone, defaults=defaults, numbers=numbers
+    )
 
 
 def parse_document(data: object, source: str = "<config>") -> ConfigDocument:
@@ -301,14 +325,16 @@ def document_to_data(doc: ConfigDocument) -> dict[str, Any]:
     return {"tenants": tenants}
 
 
-def _union(first: tuple[Holiday, ...] | None, second: tuple[Holiday, ...] | None
-           ) -> tuple[Holiday, ...]:
+def _union(
+    first: tuple[Holiday, ...] | None, second: tuple[Holiday, ...] | None
+) -> tuple[Holiday, ...]:
     """Holidays of both layers, tenant first, without repeats."""
     return tuple(dict.fromkeys((first or ()) + (second or ())))
 
 
-def _merged_prompts(tenant: NumberSettings, own: NumberSettings
-                    ) -> tuple[tuple[PromptKind, Prompt], ...]:
+def _merged_prompts(
+    tenant: NumberSettings, own: NumberSettings
+) -> tuple[tuple[PromptKind, Prompt], ...]:
     """Prompts merged per kind, the number's winning, in PromptKind order."""
     merged = dict(tenant.prompts or ())
     merged.update(dict(own.prompts or ()))
@@ -327,9 +353,15 @@ def resolve(tenant: TenantConfig, entry: NumberEntry, version: int = 0) -> Numbe
         return getattr(default, name) if value is None else value
 
     return NumberConfig(
-        number=entry.number, tenant_id=tenant.id, tenant_name=tenant.name,
-        timezone=tenant.timezone, status=pick("status"), targets=pick("targets"),
-        strategy=pick("strategy"), caller_id=pick("caller_id"), schedule=pick("schedule"),
+        number=entry.number,
+        tenant_id=tenant.id,
+        tenant_name=tenant.name,
+        timezone=tenant.timezone,
+        status=pick("status"),
+        targets=pick("targets"),
+        strategy=pick("strategy"),
+        caller_id=pick("caller_id"),
+        schedule=pick("schedule"),
         holidays=_union(base.holidays, own.holidays),
         national_holidays=pick("national_holidays") or None,
         prompts=_merged_prompts(base, own),
@@ -337,9 +369,11 @@ def resolve(tenant: TenantConfig, entry: NumberEntry, version: int = 0) -> Numbe
         free_pass=(base.free_pass or frozenset()) | (own.free_pass or frozenset()),
         block_anonymous=pick("block_anonymous"),
         answer_before_announcement=pick("answer_before_announcement"),
-        max_talk_seconds=pick("max_talk_seconds"), version=version,
+        max_talk_seconds=pick("max_talk_seconds"),
+        version=version,
         callback_sms=merge_policies(base.callback_sms, own.callback_sms),
-        menus=_by_id(base.menus, own.menus), menu=pick("menu"),
+        menus=_by_id(base.menus, own.menus),
+        menu=pick("menu"),
         queues=_by_id(base.queues, own.queues),
     )
 

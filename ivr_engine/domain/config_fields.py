@@ -32,8 +32,12 @@ from ivr_engine.domain.schedule import (
 )
 from ivr_engine.errors import ValidationError
 
-_COLORING = {"open": PromptKind.COLORING_OPEN, "lunch": PromptKind.COLORING_LUNCH,
-             "closed": PromptKind.COLORING_CLOSED, "holiday": PromptKind.COLORING_HOLIDAY}
+_COLORING = {
+    "open": PromptKind.COLORING_OPEN,
+    "lunch": PromptKind.COLORING_LUNCH,
+    "closed": PromptKind.COLORING_CLOSED,
+    "holiday": PromptKind.COLORING_HOLIDAY,
+}
 _KIND_ORDER = {kind: i for i, kind in enumerate(PromptKind)}
 
 
@@ -81,8 +85,9 @@ def _expect_keys(mapping: dict[str, Any], known: tuple[str, ...], path: str) -> 
     """Refuse keys that the format does not know, listing the ones it does."""
     for key in mapping:
         if key not in known:
-            raise Invalid(_at(path, str(key)),
-                          f"unknown key {str(key)!r} (known keys: {', '.join(known)})")
+            raise Invalid(
+                _at(path, str(key)), f"unknown key {str(key)!r} (known keys: {', '.join(known)})"
+            )
 
 
 def _bool(value: object, path: str) -> bool:
@@ -110,15 +115,21 @@ def _enum(value: object, enum: type[StrEnum], path: str) -> Any:
 def _phone(value: object, path: str) -> str:
     """A phone number (not anonymous), normalised."""
     if isinstance(value, int) and not isinstance(value, bool):
-        raise Invalid(path, f"{value!r}: write phone numbers as quoted text (YAML reads "
-                      "unquoted digits as a number and drops the leading 0)")
+        raise Invalid(
+            path,
+            f"{value!r}: write phone numbers as quoted text (YAML reads "
+            "unquoted digits as a number and drops the leading 0)",
+        )
     try:
         parsed = parse_number(_expect_str(value, path))
     except ValidationError as exc:
         raise Invalid(path, str(exc)) from None
     if parsed.kind is NumberKind.ANONYMOUS:
-        raise Invalid(path, f"{_show(value)} is not a phone number "
-                      "(anonymous callers are handled by block_anonymous)")
+        raise Invalid(
+            path,
+            f"{_show(value)} is not a phone number "
+            "(anonymous callers are handled by block_anonymous)",
+        )
     return parsed.digits
 
 
@@ -234,8 +245,11 @@ def _weekly(value: object, path: str) -> WeeklyIntervals:
         intervals = [_interval(item, f"{where}[{i}]") for i, item in enumerate(items)]
         for day in days:
             per_day.setdefault(day, []).extend(intervals)
-    return tuple((day, tuple(sorted(set(ivs), key=lambda iv: (iv.start, iv.end))))
-                 for day, ivs in sorted(per_day.items()) if ivs)
+    return tuple(
+        (day, tuple(sorted(set(ivs), key=lambda iv: (iv.start, iv.end))))
+        for day, ivs in sorted(per_day.items())
+        if ivs
+    )
 
 
 def _weekly_data(weekly: WeeklyIntervals) -> dict[str, list[str]]:
@@ -243,8 +257,10 @@ def _weekly_data(weekly: WeeklyIntervals) -> dict[str, list[str]]:
     groups: dict[tuple[Interval, ...], set[int]] = {}
     for day, intervals in weekly:
         groups.setdefault(intervals, set()).add(day)
-    return {format_days(frozenset(days)): [format_interval(iv) for iv in ivs]
-            for ivs, days in sorted(groups.items(), key=lambda g: min(g[1]))}
+    return {
+        format_days(frozenset(days)): [format_interval(iv) for iv in ivs]
+        for ivs, days in sorted(groups.items(), key=lambda g: min(g[1]))
+    }
 
 
 def _block_period(value: object, path: str) -> BlockPeriod:
@@ -255,10 +271,12 @@ def _block_period(value: object, path: str) -> BlockPeriod:
         if key not in mapping:
             raise Invalid(path, f"missing key {key!r}")
     prompt = mapping.get("prompt")
-    return BlockPeriod(name=_expect_str(mapping["name"], _at(path, "name")),
-                       days=_days(mapping["days"], _at(path, "days")),
-                       interval=_interval(mapping["time"], _at(path, "time")),
-                       prompt=None if prompt is None else _prompt(prompt, _at(path, "prompt")))
+    return BlockPeriod(
+        name=_expect_str(mapping["name"], _at(path, "name")),
+        days=_days(mapping["days"], _at(path, "days")),
+        interval=_interval(mapping["time"], _at(path, "time")),
+        prompt=None if prompt is None else _prompt(prompt, _at(path, "prompt")),
+    )
 
 
 def _schedule(value: object, path: str) -> Schedule:
@@ -269,8 +287,10 @@ def _schedule(value: object, path: str) -> Schedule:
     return Schedule(
         open=_weekly(mapping.get("open") or {}, _at(path, "open")),
         lunch=_weekly(mapping.get("lunch") or {}, _at(path, "lunch")),
-        block_periods=tuple(_block_period(p, f"{_at(path, 'block_periods')}[{i}]")
-                            for i, p in enumerate(periods)))
+        block_periods=tuple(
+            _block_period(p, f"{_at(path, 'block_periods')}[{i}]") for i, p in enumerate(periods)
+        ),
+    )
 
 
 def _schedule_data(schedule: Schedule) -> dict[str, Any]:
@@ -285,9 +305,11 @@ def _schedule_data(schedule: Schedule) -> dict[str, Any]:
 
 def _block_period_data(period: BlockPeriod) -> dict[str, Any]:
     """A block period as data."""
-    out: dict[str, Any] = {"name": period.name,
-                           "days": [DAY_NAMES[d] for d in sorted(period.days)],
-                           "time": format_interval(period.interval)}
+    out: dict[str, Any] = {
+        "name": period.name,
+        "days": [DAY_NAMES[d] for d in sorted(period.days)],
+        "time": format_interval(period.interval),
+    }
     if period.prompt is not None:
         out["prompt"] = _prompt_data(period.prompt)
     return out
@@ -315,21 +337,28 @@ def _holiday(value: object, path: str) -> Holiday:
         else:
             raise ValueError(text)
     except ValueError:
-        raise Invalid(where, f"{_show(text)} is not a date YYYY-MM-DD (or MM-DD with "
-                      "yearly: true)") from None
+        raise Invalid(
+            where, f"{_show(text)} is not a date YYYY-MM-DD (or MM-DD with yearly: true)"
+        ) from None
     if year is None and not yearly:
         raise Invalid(where, f"{_show(text)} has no year; add yearly: true")
     prompt = mapping.get("prompt")
-    return Holiday(month=month, day=day, name=_expect_str(mapping["name"], _at(path, "name")),
-                   year=None if yearly else year,
-                   prompt=None if prompt is None else _prompt(prompt, _at(path, "prompt")))
+    return Holiday(
+        month=month,
+        day=day,
+        name=_expect_str(mapping["name"], _at(path, "name")),
+        year=None if yearly else year,
+        prompt=None if prompt is None else _prompt(prompt, _at(path, "prompt")),
+    )
 
 
 def _holiday_data(holiday: Holiday) -> dict[str, Any]:
     """A holiday as data."""
     when = f"{holiday.month:02d}-{holiday.day:02d}"
-    out: dict[str, Any] = {"date": when if holiday.yearly else f"{holiday.year:04d}-{when}",
-                           "name": holiday.name}
+    out: dict[str, Any] = {
+        "date": when if holiday.yearly else f"{holiday.year:04d}-{when}",
+        "name": holiday.name,
+    }
     if holiday.yearly:
         out["yearly"] = True
     if holiday.prompt is not None:
@@ -343,12 +372,16 @@ def _country(value: object, path: str) -> str:
         return ""
     code = _expect_str(value, path).strip().upper()
     if code not in supported_countries():
-        raise Invalid(path, f"{_show(value)} is not a country with a known national calendar "
-                      "(use an ISO code such as KR)")
+        raise Invalid(
+            path,
+            f"{_show(value)} is not a country with a known national calendar "
+            "(use an ISO code such as KR)",
+        )
     return code
 
 
 def _numbers(value: object, path: str) -> frozenset[str]:
     """A caller list (block list or free pass), normalised."""
-    return frozenset(_phone(item, f"{path}[{i}]")
-                     for i, item in enumerate(_expect_list(value, path)))
+    return frozenset(
+        _phone(item, f"{path}[{i}]") for i, item in enumerate(_expect_list(value, path))
+    )

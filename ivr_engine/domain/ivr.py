@@ -36,8 +36,9 @@ class ActionKind(StrEnum):
 
 
 # Actions that end the menu part of the call (the others stay in a menu).
-LEAVING = frozenset({ActionKind.FORWARD, ActionKind.QUEUE, ActionKind.ANNOUNCE,
-                     ActionKind.CALLBACK})
+LEAVING = frozenset(
+    {ActionKind.FORWARD, ActionKind.QUEUE, ActionKind.ANNOUNCE, ActionKind.CALLBACK}
+)
 DEFAULT_LABELS = {ActionKind.REPEAT: "다시 듣기", ActionKind.BACK: "이전 메뉴"}
 
 
@@ -57,7 +58,8 @@ class MenuAction:
             if not self.targets:
                 return "forward to the number's targets"
             return "forward to " + " then ".join(
-                f"{mask(t.number)} {t.ring_seconds}s" for t in self.targets)
+                f"{mask(t.number)} {t.ring_seconds}s" for t in self.targets
+            )
         if self.kind is ActionKind.QUEUE:
             return f"queue {self.queue}"
         if self.kind is ActionKind.MENU:
@@ -157,8 +159,18 @@ def match_digits(items: Iterable[MenuItem], digits: str) -> MatchResult:
 # -- generated prompts ------------------------------------------------------------------
 _KEY_WORDS = {"*": "별표", "#": "우물 정자"}
 # How digits are read in Korean, and whether that reading ends with a final consonant.
-_DIGIT_BATCHIM = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": False,
-                  "6": True, "7": True, "8": True, "9": False}
+_DIGIT_BATCHIM = {
+    "0": True,
+    "1": True,
+    "2": False,
+    "3": True,
+    "4": False,
+    "5": False,
+    "6": True,
+    "7": True,
+    "8": True,
+    "9": False,
+}
 
 
 def _has_batchim(word: str) -> bool:
@@ -200,8 +212,11 @@ def menus_by_id(menus: Iterable[Menu]) -> dict[str, Menu]:
 def next_menus(menu: Menu) -> list[str]:
     """Ids of the menus a menu leads to (sub-menu items and the destination)."""
     out = [i.action.menu for i in menu.items if i.action.kind is ActionKind.MENU and i.action.menu]
-    if menu.after_last is not None and menu.after_last.kind is ActionKind.MENU \
-            and menu.after_last.menu:
+    if (
+        menu.after_last is not None
+        and menu.after_last.kind is ActionKind.MENU
+        and menu.after_last.menu
+    ):
         out.append(menu.after_last.menu)
     return out
 
@@ -223,6 +238,7 @@ def reachable(menus: Mapping[str, Menu], entry: str) -> list[str]:
 def menu_prompts(menus: Iterable[Menu]) -> Iterator[tuple[str, Prompt]]:
     """Every prompt a set of menus plays (generated menu prompts included), with where it
     is used: ``menus[main].prompt``. The prompt builder makes sounds from these."""
+
     def of_action(where: str, action: MenuAction | None) -> Iterator[tuple[str, Prompt]]:
         if action is not None and action.prompt is not None:
             yield f"{where}.prompt", action.prompt
@@ -247,7 +263,11 @@ def describe_menu(menu: Menu) -> list[str]:
     lines = [f"menu {menu.id}: " + (prompt.describe() if prompt else "no prompt")]
     if menu.single is not None:
         lines[0] += " (single item: connects without prompting)"
-    lines += [f"  {i.digits}" + (f" {i.spoken_label}" if i.spoken_label else "")
-              + f" -> {i.action.describe()}" for i in menu.items]
+    lines += [
+        f"  {i.digits}"
+        + (f" {i.spoken_label}" if i.spoken_label else "")
+        + f" -> {i.action.describe()}"
+        for i in menu.items
+    ]
     lines.append(f"  after {menu.tries} tries -> {menu.destination.describe()}")
     return lines

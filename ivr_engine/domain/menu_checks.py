@@ -28,18 +28,31 @@ def _items(menu: Menu, path: str) -> list[Finding]:
     for n, item in enumerate(menu.items):
         where = f"{path}.items[{n}].key"
         if item.digits in first:
-            found.append(Finding(ERROR, where, f"key {item.digits} is already used by "
-                                 f"items[{first[item.digits]}]"))
+            found.append(
+                Finding(
+                    ERROR,
+                    where,
+                    f"key {item.digits} is already used by items[{first[item.digits]}]",
+                )
+            )
             continue
         first[item.digits] = n
     for item_key, n in first.items():
         item = menu.items[n]
-        longer = [o.digits for o in menu.items if o.digits != item_key
-                  and o.digits.startswith(item.digits)]
+        longer = [
+            o.digits
+            for o in menu.items
+            if o.digits != item_key and o.digits.startswith(item.digits)
+        ]
         if longer:
-            found.append(Finding(WARNING, f"{path}.items[{n}].key",
-                                 f"key {item.digits} is also the start of {', '.join(longer)}: "
-                                 "callers choosing it wait for the inter-digit timeout"))
+            found.append(
+                Finding(
+                    WARNING,
+                    f"{path}.items[{n}].key",
+                    f"key {item.digits} is also the start of {', '.join(longer)}: "
+                    "callers choosing it wait for the inter-digit timeout",
+                )
+            )
     return found
 
 
@@ -49,13 +62,24 @@ def _prompts(menu: Menu, path: str, check_prompt: PromptCheck) -> list[Finding]:
     if menu.prompt is None and menu.single is None:
         unlabelled = [i for i in menu.items if not i.spoken_label]
         if len(unlabelled) == len(menu.items):
-            found.append(Finding(ERROR, path, "menu has no prompt and no item labels to "
-                                 "generate one from (callers would hear nothing)"))
+            found.append(
+                Finding(
+                    ERROR,
+                    path,
+                    "menu has no prompt and no item labels to "
+                    "generate one from (callers would hear nothing)",
+                )
+            )
         for item in unlabelled if len(unlabelled) < len(menu.items) else ():
             n = menu.items.index(item)
-            found.append(Finding(ERROR, f"{path}.items[{n}].label",
-                                 f"key {item.digits} has no label and the menu no prompt: "
-                                 "the generated prompt would not mention it"))
+            found.append(
+                Finding(
+                    ERROR,
+                    f"{path}.items[{n}].label",
+                    f"key {item.digits} has no label and the menu no prompt: "
+                    "the generated prompt would not mention it",
+                )
+            )
     spoken = menu.menu_prompt()
     found += check_prompt(spoken, f"{path}.prompt")
     for name in ("greeting", "invalid_prompt", "timeout_prompt"):
@@ -63,8 +87,13 @@ def _prompts(menu: Menu, path: str, check_prompt: PromptCheck) -> list[Finding]:
     for n, item in enumerate(menu.items):
         found += check_prompt(item.action.prompt, f"{path}.items[{n}].prompt")
         if item.action.kind is ActionKind.MENU and item.action.menu == menu.id:
-            found.append(Finding(WARNING, f"{path}.items[{n}]",
-                                 f"key {item.digits} leads to this same menu (use repeat)"))
+            found.append(
+                Finding(
+                    WARNING,
+                    f"{path}.items[{n}]",
+                    f"key {item.digits} leads to this same menu (use repeat)",
+                )
+            )
     if menu.after_last is not None:
         found += check_prompt(menu.after_last.prompt, f"{path}.after_last.prompt")
     return found
@@ -98,7 +127,7 @@ def _loops(by_id: dict[str, Menu]) -> list[list[str]]:
     def walk(current: str, trail: list[str]) -> None:
         for nxt in _automatic(by_id[current]) if current in by_id else ():
             if nxt in trail:
-                cycle = trail[trail.index(nxt):]
+                cycle = trail[trail.index(nxt) :]
                 if min(cycle) == cycle[0] and cycle not in cycles:
                     cycles.append(cycle)
             else:
@@ -123,27 +152,43 @@ def _resolved(config: NumberConfig, path: str, where: dict[str, str]) -> list[Fi
     by_id = menus_by_id(config.menus)
     queues = {q.id for q in config.queues}
     if config.menu is not None and config.menu not in by_id:
-        found.append(Finding(ERROR, f"{path}.menu", f'entry menu "{config.menu}" is not '
-                             "defined (calls ring the targets instead)"))
+        found.append(
+            Finding(
+                ERROR,
+                f"{path}.menu",
+                f'entry menu "{config.menu}" is not defined (calls ring the targets instead)',
+            )
+        )
     used = reachable(by_id, config.menu) if config.menu else list(by_id)
     for menu_id in used:
         for place, action in _actions(by_id[menu_id]):
             at = f"{where[menu_id]}{place}"
             if action.kind is ActionKind.MENU and action.menu not in by_id:
-                found.append(Finding(ERROR, at, f'leads to menu "{action.menu}", which is '
-                                     "not defined"))
+                found.append(
+                    Finding(ERROR, at, f'leads to menu "{action.menu}", which is not defined')
+                )
             elif action.kind is ActionKind.QUEUE and action.queue not in queues:
-                found.append(Finding(ERROR, at, f'leads to queue "{action.queue}", which is '
-                                     "not defined"))
-            elif action.kind is ActionKind.FORWARD and not action.targets \
-                    and not config.targets and config.menu:
-                found.append(Finding(ERROR, at, "forwards to the number's targets, but "
-                                     "the number has none"))
+                found.append(
+                    Finding(ERROR, at, f'leads to queue "{action.queue}", which is not defined')
+                )
+            elif (
+                action.kind is ActionKind.FORWARD
+                and not action.targets
+                and not config.targets
+                and config.menu
+            ):
+                found.append(
+                    Finding(ERROR, at, "forwards to the number's targets, but the number has none")
+                )
     for cycle in _loops(by_id):
         if set(cycle) & set(used):
-            found.append(Finding(ERROR, where[cycle[0]],
-                                 "menus lead to each other without a choice: "
-                                 + " -> ".join([*cycle, cycle[0]])))
+            found.append(
+                Finding(
+                    ERROR,
+                    where[cycle[0]],
+                    "menus lead to each other without a choice: " + " -> ".join([*cycle, cycle[0]]),
+                )
+            )
     return found
 
 
@@ -153,18 +198,19 @@ def check_menus(doc: ConfigDocument, check_prompt: PromptCheck) -> list[Finding]
     for ti, tenant in enumerate(doc.tenants):
         tpath = f"tenants[{ti}]"
         found += _layer(tenant.defaults, tpath, check_prompt)
-        tenant_where = {m.id: f"{tpath}.menus[{k}]"
-                        for k, m in enumerate(tenant.defaults.menus or ())}
+        tenant_where = {
+            m.id: f"{tpath}.menus[{k}]" for k, m in enumerate(tenant.defaults.menus or ())
+        }
         used_tenant_menus: set[str] = set()
         for ni, entry in enumerate(tenant.numbers):
             npath = f"{tpath}.numbers[{ni}]"
             found += _layer(entry.settings, npath, check_prompt)
-            own_where = {m.id: f"{npath}.menus[{k}]"
-                         for k, m in enumerate(entry.settings.menus or ())}
+            own_where = {
+                m.id: f"{npath}.menus[{k}]" for k, m in enumerate(entry.settings.menus or ())
+            }
             config = resolve(tenant, entry)
             found += _resolved(config, npath, {**tenant_where, **own_where})
-            used = set(reachable(menus_by_id(config.menus), config.menu)) if config.menu \
-                else set()
+            used = set(reachable(menus_by_id(config.menus), config.menu)) if config.menu else set()
             used_tenant_menus |= used - set(own_where)
             found += _unreachable(own_where, used, "this number's entry menu")
         found += _unreachable(tenant_where, used_tenant_menus, "any number's entry menu")
@@ -173,5 +219,8 @@ def check_menus(doc: ConfigDocument, check_prompt: PromptCheck) -> list[Finding]
 
 def _unreachable(where: dict[str, Any], used: set[str], source: str) -> list[Finding]:
     """Menus defined in a layer that no caller can reach."""
-    return [Finding(WARNING, path, f'menu "{menu_id}" cannot be reached from {source}')
-            for menu_id, path in where.items() if menu_id not in used]
+    return [
+        Finding(WARNING, path, f'menu "{menu_id}" cannot be reached from {source}')
+        for menu_id, path in where.items()
+        if menu_id not in used
+    ]

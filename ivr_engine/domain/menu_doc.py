@@ -48,8 +48,18 @@ from ivr_engine.domain.numbers import format_number
 ACTION_KEYS = tuple(kind.value for kind in ActionKind)
 AFTER_LAST_KEYS = ("forward", "queue", "menu", "announce", "callback")
 ITEM_KEYS = ("key", "label", *ACTION_KEYS)
-MENU_KEYS = ("id", "greeting", "prompt", "timeout", "digit_timeout", "tries",
-             "invalid_prompt", "timeout_prompt", "items", "after_last")
+MENU_KEYS = (
+    "id",
+    "greeting",
+    "prompt",
+    "timeout",
+    "digit_timeout",
+    "tries",
+    "invalid_prompt",
+    "timeout_prompt",
+    "items",
+    "after_last",
+)
 
 
 def _name(value: object, path: str) -> str:
@@ -92,8 +102,11 @@ def _action(mapping: dict[str, Any], path: str, allowed: tuple[str, ...]) -> Men
     """The one action key of an item (or of ``after_last``)."""
     present = [k for k in allowed if k in mapping]
     if len(present) != 1:
-        raise Invalid(path, f"needs exactly one action of {', '.join(allowed)}"
-                      + (f" (found {', '.join(present)})" if present else ""))
+        raise Invalid(
+            path,
+            f"needs exactly one action of {', '.join(allowed)}"
+            + (f" (found {', '.join(present)})" if present else ""),
+        )
     key = present[0]
     value, where = mapping[key], _at(path, key)
     kind = ActionKind(key)
@@ -116,9 +129,11 @@ def _item(value: object, path: str) -> MenuItem:
     if "key" not in mapping:
         raise Invalid(path, "missing key 'key'")
     label = mapping.get("label") or ""
-    return MenuItem(digits=_key(mapping["key"], _at(path, "key")),
-                    action=_action(mapping, path, ACTION_KEYS),
-                    label=_expect_str(label, _at(path, "label")).strip())
+    return MenuItem(
+        digits=_key(mapping["key"], _at(path, "key")),
+        action=_action(mapping, path, ACTION_KEYS),
+        label=_expect_str(label, _at(path, "label")).strip(),
+    )
 
 
 def _menu(value: object, path: str) -> Menu:
@@ -129,8 +144,10 @@ def _menu(value: object, path: str) -> Menu:
         if key not in mapping:
             raise Invalid(path, f"missing key {key!r}")
     items_path = _at(path, "items")
-    items = tuple(_item(v, f"{items_path}[{i}]")
-                  for i, v in enumerate(_expect_list(mapping["items"], items_path)))
+    items = tuple(
+        _item(v, f"{items_path}[{i}]")
+        for i, v in enumerate(_expect_list(mapping["items"], items_path))
+    )
     if not items:
         raise Invalid(items_path, "a menu needs at least one item")
 
@@ -141,14 +158,19 @@ def _menu(value: object, path: str) -> Menu:
     after = mapping.get("after_last")
     after_path = _at(path, "after_last")
     return Menu(
-        id=_name(mapping["id"], _at(path, "id")), items=items, prompt=prompt("prompt"),
+        id=_name(mapping["id"], _at(path, "id")),
+        items=items,
+        prompt=prompt("prompt"),
         greeting=prompt("greeting"),
         timeout=_seconds(mapping.get("timeout", 5), _at(path, "timeout")),
         digit_timeout=_seconds(mapping.get("digit_timeout", 3), _at(path, "digit_timeout")),
         tries=_int(mapping.get("tries", 3), _at(path, "tries"), 1, 10),
-        invalid_prompt=prompt("invalid_prompt"), timeout_prompt=prompt("timeout_prompt"),
-        after_last=None if after is None else _action(
-            _expect_keys_of(after, after_path), after_path, AFTER_LAST_KEYS))
+        invalid_prompt=prompt("invalid_prompt"),
+        timeout_prompt=prompt("timeout_prompt"),
+        after_last=None
+        if after is None
+        else _action(_expect_keys_of(after, after_path), after_path, AFTER_LAST_KEYS),
+    )
 
 
 def _expect_keys_of(value: object, path: str) -> dict[str, Any]:
@@ -183,8 +205,10 @@ def action_data(action: MenuAction) -> dict[str, Any]:
     """An action as data (its one key)."""
     kind = action.kind
     if kind is ActionKind.FORWARD:
-        value: Any = [{"number": format_number(t.number), "ring_seconds": t.ring_seconds}
-                      for t in action.targets] or True
+        value: Any = [
+            {"number": format_number(t.number), "ring_seconds": t.ring_seconds}
+            for t in action.targets
+        ] or True
     elif kind is ActionKind.QUEUE:
         value = action.queue
     elif kind is ActionKind.MENU:
@@ -205,14 +229,19 @@ def menus_to_data(menus: tuple[Menu, ...]) -> list[dict[str, Any]]:
             prompt = getattr(menu, key)
             if prompt is not None:
                 data[key] = _prompt_data(prompt)
-        data.update(timeout=_number(menu.timeout), digit_timeout=_number(menu.digit_timeout),
-                    tries=menu.tries)
+        data.update(
+            timeout=_number(menu.timeout),
+            digit_timeout=_number(menu.digit_timeout),
+            tries=menu.tries,
+        )
         for key in ("invalid_prompt", "timeout_prompt"):
             prompt = getattr(menu, key)
             if prompt is not None:
                 data[key] = _prompt_data(prompt)
-        data["items"] = [{"key": i.digits, **({"label": i.label} if i.label else {}),
-                          **action_data(i.action)} for i in menu.items]
+        data["items"] = [
+            {"key": i.digits, **({"label": i.label} if i.label else {}), **action_data(i.action)}
+            for i in menu.items
+        ]
         if menu.after_last is not None:
             data["after_last"] = action_data(menu.after_last)
         out.append(data)

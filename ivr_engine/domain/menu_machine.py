@@ -149,8 +149,10 @@ def step(menus: Mapping[str, Menu], state: MenuState, event: MenuEvent) -> Resul
     if found.status is Match.COMPLETE and found.item is not None:
         nxt, more = _choose(menus, state, found.item.action, digits)
     elif found.status is Match.INCOMPLETE:
-        nxt, more = (replace(state, phase=Phase.WAIT, digits=digits),
-                     (StartTimer(menu.digit_timeout),))
+        nxt, more = (
+            replace(state, phase=Phase.WAIT, digits=digits),
+            (StartTimer(menu.digit_timeout),),
+        )
     else:
         nxt, more = _retry(menus, replace(state, digits=digits), "invalid")
     return nxt, effects + more
@@ -169,42 +171,56 @@ def _ask(menu: Menu, state: MenuState, sounds: tuple[Sound, ...]) -> Result:
     return replace(state, phase=Phase.WAIT, digits=""), (StartTimer(menu.timeout),)
 
 
-def _leave(state: MenuState, action: MenuAction, digits: str, reason: str,
-           prelude: tuple[Sound, ...] = ()) -> Result:
+def _leave(
+    state: MenuState, action: MenuAction, digits: str, reason: str, prelude: tuple[Sound, ...] = ()
+) -> Result:
     """The final state and the Leave effect."""
     done = replace(state, phase=Phase.DONE, digits=digits)
-    return done, (Note(f"menu {state.menu}: {reason} -> {action.describe()}"),
-                  Leave(action, state.menu, digits, reason, prelude))
+    return done, (
+        Note(f"menu {state.menu}: {reason} -> {action.describe()}"),
+        Leave(action, state.menu, digits, reason, prelude),
+    )
 
 
-def _enter(menus: Mapping[str, Menu], menu_id: str, path: tuple[str, ...], *,
-           greeting: bool, hops: int) -> Result:
+def _enter(
+    menus: Mapping[str, Menu], menu_id: str, path: tuple[str, ...], *, greeting: bool, hops: int
+) -> Result:
     """Enter a menu: a single item is performed at once, else the prompt plays."""
     state = MenuState(menu_id, Phase.PROMPT, path=path)
     menu = menus.get(menu_id)
     if menu is None:
         return _leave(state, HANG_UP, "", f"menu {menu_id} is not defined")
-    hello = (Sound(f"menu {menu_id} greeting", menu.greeting),) \
-        if greeting and menu.greeting is not None else ()
+    hello = (
+        (Sound(f"menu {menu_id} greeting", menu.greeting),)
+        if greeting and menu.greeting is not None
+        else ()
+    )
     single = menu.single
     if single is not None and single.action.kind is not ActionKind.REPEAT:
         if single.action.kind is ActionKind.MENU or single.action.kind is ActionKind.BACK:
             if hops >= MAX_HOPS:
                 return _leave(state, HANG_UP, "", "single-item menus form a loop")
-            target = single.action.menu if single.action.kind is ActionKind.MENU else (
-                path[-1] if path else None)
+            target = (
+                single.action.menu
+                if single.action.kind is ActionKind.MENU
+                else (path[-1] if path else None)
+            )
             if target is not None:
                 back = single.action.kind is ActionKind.BACK
-                return _enter(menus, target, path[:-1] if back else (*path, menu_id),
-                              greeting=not back, hops=hops + 1)
+                return _enter(
+                    menus,
+                    target,
+                    path[:-1] if back else (*path, menu_id),
+                    greeting=not back,
+                    hops=hops + 1,
+                )
         else:
             return _leave(state, single.action, "", "single item, no prompt", hello)
     state, effects = _ask(menu, state, hello + _menu_sound(menu))
     return state, (Note(f"menu {menu_id}"), *effects)
 
 
-def _choose(menus: Mapping[str, Menu], state: MenuState, action: MenuAction,
-            digits: str) -> Result:
+def _choose(menus: Mapping[str, Menu], state: MenuState, action: MenuAction, digits: str) -> Result:
     """Perform a chosen item's action."""
     menu = menus[state.menu]
     if action.kind is ActionKind.REPEAT:
@@ -213,8 +229,10 @@ def _choose(menus: Mapping[str, Menu], state: MenuState, action: MenuAction,
     if action.kind is ActionKind.BACK:
         if not state.path:
             nxt, effects = _ask(menu, replace(state, tries=1), _menu_sound(menu))
-            return nxt, (Note(f"menu {menu.id}: {digits} -> back (no menu before: repeat)"),
-                         *effects)
+            return nxt, (
+                Note(f"menu {menu.id}: {digits} -> back (no menu before: repeat)"),
+                *effects,
+            )
         nxt, effects = _enter(menus, state.path[-1], state.path[:-1], greeting=False, hops=0)
         return nxt, (Note(f"menu {menu.id}: {digits} -> back"), *effects)
     if action.kind is ActionKind.MENU and action.menu is not None:
@@ -227,8 +245,9 @@ def _retry(menus: Mapping[str, Menu], state: MenuState, why: str) -> Result:
     """A wrong key or silence: ask again, or go to the destination after the last try."""
     menu = menus[state.menu]
     if why == "invalid":
-        sound: Sound | None = Sound("invalid-choice", menu.invalid_prompt,
-                                    None if menu.invalid_prompt else "invalid-choice")
+        sound: Sound | None = Sound(
+            "invalid-choice", menu.invalid_prompt, None if menu.invalid_prompt else "invalid-choice"
+        )
     else:
         sound = Sound("no choice", menu.timeout_prompt) if menu.timeout_prompt else None
     said = f"{why} ({state.digits})" if state.digits else why
@@ -237,14 +256,14 @@ def _retry(menus: Mapping[str, Menu], state: MenuState, why: str) -> Result:
         dest = menu.destination
         reason = f"{said} on the last of {menu.tries} tries"
         if dest.kind is ActionKind.MENU and dest.menu is not None:
-            nxt, effects = _enter(menus, dest.menu, (*state.path, menu.id), greeting=True,
-                                  hops=0)
-            return nxt, (Note(f"menu {menu.id}: {reason} -> menu {dest.menu}"),
-                         *_prefixed(effects, extra))
+            nxt, effects = _enter(menus, dest.menu, (*state.path, menu.id), greeting=True, hops=0)
+            return nxt, (
+                Note(f"menu {menu.id}: {reason} -> menu {dest.menu}"),
+                *_prefixed(effects, extra),
+            )
         return _leave(state, dest, state.digits, reason, extra)
     nxt, effects = _ask(menu, replace(state, tries=state.tries + 1), extra + _menu_sound(menu))
-    return nxt, (Note(f"menu {menu.id}: {said}, try {state.tries + 1} of {menu.tries}"),
-                 *effects)
+    return nxt, (Note(f"menu {menu.id}: {said}, try {state.tries + 1} of {menu.tries}"), *effects)
 
 
 def _prefixed(effects: tuple[Effect, ...], sounds: tuple[Sound, ...]) -> tuple[Effect, ...]:

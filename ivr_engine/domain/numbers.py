@@ -48,18 +48,56 @@ class NumberKind(StrEnum):
 
 
 # Spellings of a withheld caller ID seen from carriers, SIP and Asterisk.
-ANONYMOUS_SPELLINGS = frozenset({
-    "", "anonymous", "unknown", "restricted", "private", "withheld", "unavailable",
-    "blocked", "hidden", "none", "null", "p", "o", "anonymous caller", "private number",
-    "unknown caller", "caller withheld", "number withheld", "not available", "n/a",
-    "익명", "발신번호표시제한", "발신자표시제한", "발신번호 표시제한",
-})
+ANONYMOUS_SPELLINGS = frozenset(
+    {
+        "",
+        "anonymous",
+        "unknown",
+        "restricted",
+        "private",
+        "withheld",
+        "unavailable",
+        "blocked",
+        "hidden",
+        "none",
+        "null",
+        "p",
+        "o",
+        "anonymous caller",
+        "private number",
+        "unknown caller",
+        "caller withheld",
+        "number withheld",
+        "not available",
+        "n/a",
+        "익명",
+        "발신번호표시제한",
+        "발신자표시제한",
+        "발신번호 표시제한",
+    }
+)
 _STRIP_FOR_ANONYMOUS = " \t<>\"'()[]"
 _ALLOWED = re.compile(r"^\+?[0-9 .\-()/]+$")
-_AREA_CODES = frozenset({
-    "031", "032", "033", "041", "042", "043", "044", "051", "052", "053", "054", "055",
-    "061", "062", "063", "064",
-})
+_AREA_CODES = frozenset(
+    {
+        "031",
+        "032",
+        "033",
+        "041",
+        "042",
+        "043",
+        "044",
+        "051",
+        "052",
+        "053",
+        "054",
+        "055",
+        "061",
+        "062",
+        "063",
+        "064",
+    }
+)
 _LEGACY_MOBILE = frozenset({"011", "016", "017", "018", "019"})
 _REPRESENTATIVE = frozenset({"15", "16", "18"})
 
@@ -201,11 +239,11 @@ def _split(digits: str, kind: NumberKind) -> tuple[str, ...]:
     if kind is NumberKind.REPRESENTATIVE:
         return digits[:4], digits[4:]
     if kind is NumberKind.VIRTUAL:
-        return digits[:4], digits[4:n - 4], digits[n - 4:]
+        return digits[:4], digits[4 : n - 4], digits[n - 4 :]
     head = 2 if kind is NumberKind.SEOUL else 3
     if kind is NumberKind.OTHER or n - head < 7:
         return (digits,)
-    return digits[:head], digits[head:n - 4], digits[n - 4:]
+    return digits[:head], digits[head : n - 4], digits[n - 4 :]
 
 
 def _format(digits: str, kind: NumberKind) -> str:

@@ -116,10 +116,13 @@ class PlayStep:
 
     def to_json(self) -> dict[str, Any]:
         """The step as JSON."""
-        return {"action": self.action,
-                "prompt_kind": None if self.prompt_kind is None else self.prompt_kind.value,
-                "prompt": prompt_json(self.prompt), "system_prompt": self.system_prompt,
-                "early_media": self.early_media}
+        return {
+            "action": self.action,
+            "prompt_kind": None if self.prompt_kind is None else self.prompt_kind.value,
+            "prompt": prompt_json(self.prompt),
+            "system_prompt": self.system_prompt,
+            "early_media": self.early_media,
+        }
 
 
 @dataclass(frozen=True)
@@ -148,15 +151,21 @@ class DialStep:
 
     def to_json(self) -> dict[str, Any]:
         """The step as JSON (the caller's own number masked)."""
-        shown = (mask(self.caller_id) if self.caller_id_mode is CallerIdMode.CALLER
-                 else format_number(self.caller_id))
-        return {"action": self.action,
-                "targets": [{"number": t.number, "ring_seconds": t.ring_seconds}
-                            for t in self.targets],
-                "strategy": self.strategy.value, "caller_id": shown,
-                "caller_id_mode": self.caller_id_mode.value,
-                "coloring": prompt_json(self.coloring), "whisper": prompt_json(self.whisper),
-                "max_talk_seconds": self.max_talk_seconds}
+        shown = (
+            mask(self.caller_id)
+            if self.caller_id_mode is CallerIdMode.CALLER
+            else format_number(self.caller_id)
+        )
+        return {
+            "action": self.action,
+            "targets": [{"number": t.number, "ring_seconds": t.ring_seconds} for t in self.targets],
+            "strategy": self.strategy.value,
+            "caller_id": shown,
+            "caller_id_mode": self.caller_id_mode.value,
+            "coloring": prompt_json(self.coloring),
+            "whisper": prompt_json(self.whisper),
+            "max_talk_seconds": self.max_talk_seconds,
+        }
 
 
 @dataclass(frozen=True)
@@ -211,14 +220,18 @@ class MenuStep:
         """The entry menu in words: its prompt and where each key leads (for dry runs)."""
         menu = self.menu_map()[self.entry]
         return f"{describe_menu(menu)[0]}; " + ", ".join(
-            f"{i.digits} -> {i.action.describe()}" for i in menu.items)
+            f"{i.digits} -> {i.action.describe()}" for i in menu.items
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The step as JSON: every menu reachable from the entry and where each key leads."""
         by_id = self.menu_map()
-        return {"action": self.action, "entry": self.entry,
-                "menus": [menu_json(by_id[m], self) for m in reachable(by_id, self.entry)],
-                "dial": self.dial.to_json()}
+        return {
+            "action": self.action,
+            "entry": self.entry,
+            "menus": [menu_json(by_id[m], self) for m in reachable(by_id, self.entry)],
+            "dial": self.dial.to_json(),
+        }
 
 
 def menu_action_json(action: MenuAction, step: MenuStep) -> dict[str, Any]:
@@ -237,13 +250,21 @@ def menu_action_json(action: MenuAction, step: MenuStep) -> dict[str, Any]:
 
 def menu_json(menu: Menu, step: MenuStep) -> dict[str, Any]:
     """One menu as JSON: prompt, timeouts, tries, each key's action, the destination."""
-    return {"id": menu.id, "prompt": prompt_json(menu.menu_prompt()),
-            "generated_prompt": menu.prompt is None, "greeting": prompt_json(menu.greeting),
-            "timeout": menu.timeout, "digit_timeout": menu.digit_timeout, "tries": menu.tries,
-            "single_item": menu.single is not None,
-            "items": [{"key": i.digits, "label": i.spoken_label,
-                       **menu_action_json(i.action, step)} for i in menu.items],
-            "after_last": menu_action_json(menu.destination, step)}
+    return {
+        "id": menu.id,
+        "prompt": prompt_json(menu.menu_prompt()),
+        "generated_prompt": menu.prompt is None,
+        "greeting": prompt_json(menu.greeting),
+        "timeout": menu.timeout,
+        "digit_timeout": menu.digit_timeout,
+        "tries": menu.tries,
+        "single_item": menu.single is not None,
+        "items": [
+            {"key": i.digits, "label": i.spoken_label, **menu_action_json(i.action, step)}
+            for i in menu.items
+        ],
+        "after_last": menu_action_json(menu.destination, step),
+    }
 
 
 Step = PlayStep | AnswerStep | DialStep | HangupStep | MenuStep | QueueStep
@@ -270,10 +291,16 @@ class CallPlan:
 
     def to_json(self) -> dict[str, Any]:
         """The plan as one JSON object (the caller's number masked)."""
-        return {"number": format_number(self.number), "caller": masked_caller(self.caller),
-                "tenant": self.tenant_id, "config_version": self.config_version,
-                "state": self.state.value, "outcome": self.outcome.value,
-                "steps": [s.to_json() for s in self.steps], "reasons": list(self.reasons)}
+        return {
+            "number": format_number(self.number),
+            "caller": masked_caller(self.caller),
+            "tenant": self.tenant_id,
+            "config_version": self.config_version,
+            "state": self.state.value,
+            "outcome": self.outcome.value,
+            "steps": [s.to_json() for s in self.steps],
+            "reasons": list(self.reasons),
+        }
 
 
 def masked_caller(caller: PhoneNumber) -> str:
@@ -288,34 +315,64 @@ def caller_number(raw: str | None) -> tuple[PhoneNumber, str | None]:
         return parse_number("" if raw is None else raw), None
     except ValidationError:
         text = raw if isinstance(raw, str) else repr(raw)
-        return (PhoneNumber("", NumberKind.OTHER, text),
-                f"caller ID {mask(text)} is not a phone number: treated as an unknown caller")
+        return (
+            PhoneNumber("", NumberKind.OTHER, text),
+            f"caller ID {mask(text)} is not a phone number: treated as an unknown caller",
+        )
 
 
-_STATE_OF = {ScheduleState.OPEN: CallState.OPEN, ScheduleState.LUNCH: CallState.LUNCH,
-             ScheduleState.CLOSED: CallState.CLOSED, ScheduleState.HOLIDAY: CallState.HOLIDAY,
-             ScheduleState.BLOCK_PERIOD: CallState.BLOCK_PERIOD}
-_COLORING_OF = {ScheduleState.OPEN: PromptKind.COLORING_OPEN,
-                ScheduleState.LUNCH: PromptKind.COLORING_LUNCH,
-                ScheduleState.CLOSED: PromptKind.COLORING_CLOSED,
-                ScheduleState.HOLIDAY: PromptKind.COLORING_HOLIDAY,
-                ScheduleState.BLOCK_PERIOD: PromptKind.COLORING_CLOSED}
+_STATE_OF = {
+    ScheduleState.OPEN: CallState.OPEN,
+    ScheduleState.LUNCH: CallState.LUNCH,
+    ScheduleState.CLOSED: CallState.CLOSED,
+    ScheduleState.HOLIDAY: CallState.HOLIDAY,
+    ScheduleState.BLOCK_PERIOD: CallState.BLOCK_PERIOD,
+}
+_COLORING_OF = {
+    ScheduleState.OPEN: PromptKind.COLORING_OPEN,
+    ScheduleState.LUNCH: PromptKind.COLORING_LUNCH,
+    ScheduleState.CLOSED: PromptKind.COLORING_CLOSED,
+    ScheduleState.HOLIDAY: PromptKind.COLORING_HOLIDAY,
+    ScheduleState.BLOCK_PERIOD: PromptKind.COLORING_CLOSED,
+}
 # Schedule state -> (prompt kind, system prompt name) of the announcement.
-_ANNOUNCEMENT_OF = {ScheduleState.CLOSED: (PromptKind.AFTER_HOURS, "after-hours"),
-                    ScheduleState.LUNCH: (PromptKind.LUNCH, "lunch"),
-                    ScheduleState.HOLIDAY: (PromptKind.HOLIDAY, "holiday"),
-                    ScheduleState.BLOCK_PERIOD: (PromptKind.BLOCK_PERIOD, "block-period")}
+_ANNOUNCEMENT_OF = {
+    ScheduleState.CLOSED: (PromptKind.AFTER_HOURS, "after-hours"),
+    ScheduleState.LUNCH: (PromptKind.LUNCH, "lunch"),
+    ScheduleState.HOLIDAY: (PromptKind.HOLIDAY, "holiday"),
+    ScheduleState.BLOCK_PERIOD: (PromptKind.BLOCK_PERIOD, "block-period"),
+}
 
 
-def _plan(config: NumberConfig, caller: PhoneNumber, state: CallState, outcome: Outcome,
-          steps: tuple[Step, ...], reasons: list[str]) -> CallPlan:
+def _plan(
+    config: NumberConfig,
+    caller: PhoneNumber,
+    state: CallState,
+    outcome: Outcome,
+    steps: tuple[Step, ...],
+    reasons: list[str],
+) -> CallPlan:
     """Assemble a plan for a configured number."""
-    return CallPlan(config.number, caller, state, outcome, steps, tuple(reasons),
-                    config.tenant_id, config.version)
+    return CallPlan(
+        config.number,
+        caller,
+        state,
+        outcome,
+        steps,
+        tuple(reasons),
+        config.tenant_id,
+        config.version,
+    )
 
 
-def _announce(kind: PromptKind | None, prompt: Prompt | None, system: str, cause: int,
-              why: str, answer_first: bool) -> tuple[Step, ...]:
+def _announce(
+    kind: PromptKind | None,
+    prompt: Prompt | None,
+    system: str,
+    cause: int,
+    why: str,
+    answer_first: bool,
+) -> tuple[Step, ...]:
     """``[answer,] play, hangup``: the number's prompt, else the system prompt."""
     play = PlayStep(kind, prompt, None if prompt is not None else system, not answer_first)
     hangup = HangupStep(cause, why)
@@ -325,14 +382,22 @@ def _announce(kind: PromptKind | None, prompt: Prompt | None, system: str, cause
 def _unallocated(number: str, caller: PhoneNumber, reasons: list[str]) -> CallPlan:
     """An unknown number: 'not in service' as early media, cause 1."""
     reasons.append(f"number {format_number(number)} is not allocated")
-    steps = _announce(PromptKind.UNALLOCATED, None, "not-in-service", CAUSE_UNALLOCATED,
-                      "unallocated number", False)
-    return CallPlan(number, caller, CallState.UNALLOCATED, Outcome.ANNOUNCE, steps,
-                    tuple(reasons), None, 0)
+    steps = _announce(
+        PromptKind.UNALLOCATED,
+        None,
+        "not-in-service",
+        CAUSE_UNALLOCATED,
+        "unallocated number",
+        False,
+    )
+    return CallPlan(
+        number, caller, CallState.UNALLOCATED, Outcome.ANNOUNCE, steps, tuple(reasons), None, 0
+    )
 
 
-def _forward(config: NumberConfig, caller: PhoneNumber, at: StateAt,
-             reasons: list[str]) -> CallPlan:
+def _forward(
+    config: NumberConfig, caller: PhoneNumber, at: StateAt, reasons: list[str]
+) -> CallPlan:
     """Greeting (if any), then dial the targets with coloring and whisper."""
     if config.menu is not None:
         if any(m.id == config.menu for m in config.menus):
@@ -342,35 +407,48 @@ def _forward(config: NumberConfig, caller: PhoneNumber, at: StateAt,
     answer_first = config.answer_before_announcement
     if not config.targets:
         reasons.append("no forward target is configured")
-        steps = _announce(None, None, "cannot-be-reached", CAUSE_NO_ROUTE, "no forward target",
-                          answer_first)
+        steps = _announce(
+            None, None, "cannot-be-reached", CAUSE_NO_ROUTE, "no forward target", answer_first
+        )
         return _plan(config, caller, state, Outcome.ANNOUNCE, steps, reasons)
     virtual = config.caller_id is CallerIdMode.VIRTUAL
-    dial = DialStep(config.targets, config.strategy, config.number if virtual else caller.digits,
-                    config.prompt(_COLORING_OF[at.state]), config.prompt(PromptKind.WHISPER),
-                    config.max_talk_seconds, config.caller_id)
+    dial = DialStep(
+        config.targets,
+        config.strategy,
+        config.number if virtual else caller.digits,
+        config.prompt(_COLORING_OF[at.state]),
+        config.prompt(PromptKind.WHISPER),
+        config.max_talk_seconds,
+        config.caller_id,
+    )
     greeting = config.prompt(PromptKind.GREETING)
     steps: tuple[Step, ...] = (dial,)
     if greeting is not None:
         play = PlayStep(PromptKind.GREETING, greeting, None, not answer_first)
         steps = (AnswerStep(), play, dial) if answer_first else (play, dial)
     targets = " then " if config.strategy is Strategy.SEQUENTIAL else " and "
-    reasons.append(f"forward to {targets.join(mask(t.number) for t in config.targets)} "
-                   f"({config.strategy.value})")
+    reasons.append(
+        f"forward to {targets.join(mask(t.number) for t in config.targets)} "
+        f"({config.strategy.value})"
+    )
     return _plan(config, caller, state, Outcome.FORWARD, steps, reasons)
 
 
 def _number_dial(config: NumberConfig, caller: PhoneNumber, at: StateAt) -> DialStep:
     """The number's forwarding as a dial step (its targets, coloring, whisper, caller ID)."""
     virtual = config.caller_id is CallerIdMode.VIRTUAL
-    return DialStep(config.targets, config.strategy,
-                    config.number if virtual else caller.digits,
-                    config.prompt(_COLORING_OF[at.state]), config.prompt(PromptKind.WHISPER),
-                    config.max_talk_seconds, config.caller_id)
+    return DialStep(
+        config.targets,
+        config.strategy,
+        config.number if virtual else caller.digits,
+        config.prompt(_COLORING_OF[at.state]),
+        config.prompt(PromptKind.WHISPER),
+        config.max_talk_seconds,
+        config.caller_id,
+    )
 
 
-def _menu(config: NumberConfig, caller: PhoneNumber, at: StateAt,
-          reasons: list[str]) -> CallPlan:
+def _menu(config: NumberConfig, caller: PhoneNumber, at: StateAt, reasons: list[str]) -> CallPlan:
     """Answer, greeting (if any), then the entry menu instead of ringing the targets."""
     entry = config.menu or ""
     step = MenuStep(entry, config.menus, _number_dial(config, caller, at))
@@ -384,24 +462,35 @@ def _menu(config: NumberConfig, caller: PhoneNumber, at: StateAt,
         menu = by_id[menu_id]
         choices = ", ".join(f"{i.digits} -> {i.action.describe()}" for i in menu.items)
         if menu.single is not None:
-            reasons.append(f"menu {menu_id}: single item, connects without prompting: "
-                           f"{menu.single.action.describe()}")
+            reasons.append(
+                f"menu {menu_id}: single item, connects without prompting: "
+                f"{menu.single.action.describe()}"
+            )
         else:
-            reasons.append(f"menu {menu_id}: {choices}; after {menu.tries} tries -> "
-                           f"{menu.destination.describe()}")
+            reasons.append(
+                f"menu {menu_id}: {choices}; after {menu.tries} tries -> "
+                f"{menu.destination.describe()}"
+            )
     return _plan(config, caller, _STATE_OF[at.state], Outcome.MENU, steps, reasons)
 
 
-def _announce_state(config: NumberConfig, caller: PhoneNumber, at: StateAt,
-                    reasons: list[str]) -> CallPlan:
+def _announce_state(
+    config: NumberConfig, caller: PhoneNumber, at: StateAt, reasons: list[str]
+) -> CallPlan:
     """Closed, lunch, holiday or block period: its announcement, then normal clearing."""
     kind, system = _ANNOUNCEMENT_OF[at.state]
     own = at.holiday.prompt if at.holiday is not None else None
     if at.block_period is not None:
         own = at.block_period.prompt
     prompt = own if own is not None else config.prompt(kind)
-    steps = _announce(kind, prompt, system, CAUSE_NORMAL_CLEARING, f"{at.state.value} announcement",
-                      config.answer_before_announcement)
+    steps = _announce(
+        kind,
+        prompt,
+        system,
+        CAUSE_NORMAL_CLEARING,
+        f"{at.state.value} announcement",
+        config.answer_before_announcement,
+    )
     return _plan(config, caller, _STATE_OF[at.state], Outcome.ANNOUNCE, steps, reasons)
 
 
@@ -409,14 +498,25 @@ def _refused(config: NumberConfig, caller: PhoneNumber, reasons: list[str]) -> C
     """The plan when the number's status or the caller lists refuse the call, else None."""
     if config.status is NumberStatus.TERMINATED:
         reasons.append("number is terminated: not in service")
-        steps = _announce(PromptKind.UNALLOCATED, config.prompt(PromptKind.UNALLOCATED),
-                          "not-in-service", CAUSE_UNALLOCATED, "terminated number", False)
+        steps = _announce(
+            PromptKind.UNALLOCATED,
+            config.prompt(PromptKind.UNALLOCATED),
+            "not-in-service",
+            CAUSE_UNALLOCATED,
+            "terminated number",
+            False,
+        )
         return _plan(config, caller, CallState.UNALLOCATED, Outcome.ANNOUNCE, steps, reasons)
     if config.status is NumberStatus.PAUSED:
         reasons.append("number is paused: temporarily unavailable")
-        steps = _announce(PromptKind.PAUSED, config.prompt(PromptKind.PAUSED),
-                          "temporarily-unavailable", CAUSE_SUBSCRIBER_ABSENT, "paused number",
-                          config.answer_before_announcement)
+        steps = _announce(
+            PromptKind.PAUSED,
+            config.prompt(PromptKind.PAUSED),
+            "temporarily-unavailable",
+            CAUSE_SUBSCRIBER_ABSENT,
+            "paused number",
+            config.answer_before_announcement,
+        )
         return _plan(config, caller, CallState.PAUSED, Outcome.ANNOUNCE, steps, reasons)
     if caller.digits and caller.digits in config.block_list:
         reasons.append(f"caller {caller.masked} is on the block list")
@@ -424,13 +524,20 @@ def _refused(config: NumberConfig, caller: PhoneNumber, reasons: list[str]) -> C
         reasons.append("anonymous caller: anonymous callers are blocked")
     else:
         return None
-    steps = _announce(PromptKind.BLOCKED_CALLER, config.prompt(PromptKind.BLOCKED_CALLER),
-                      "blocked-caller", CAUSE_CALL_REJECTED, "blocked caller", False)
+    steps = _announce(
+        PromptKind.BLOCKED_CALLER,
+        config.prompt(PromptKind.BLOCKED_CALLER),
+        "blocked-caller",
+        CAUSE_CALL_REJECTED,
+        "blocked caller",
+        False,
+    )
     return _plan(config, caller, CallState.BLOCKED_CALLER, Outcome.ANNOUNCE, steps, reasons)
 
 
-def plan_for(config: NumberConfig, caller: PhoneNumber, when: datetime,
-             reasons: list[str] | None = None) -> CallPlan:
+def plan_for(
+    config: NumberConfig, caller: PhoneNumber, when: datetime, reasons: list[str] | None = None
+) -> CallPlan:
     """The plan for an already parsed caller (see ``plan_call``)."""
     reasons = [] if reasons is None else reasons
     refused = _refused(config, caller, reasons)
@@ -446,8 +553,9 @@ def plan_for(config: NumberConfig, caller: PhoneNumber, when: datetime,
     return _announce_state(config, caller, at, reasons)
 
 
-def plan_call(config: NumberConfig | None, caller: str | None, called: str,
-              when: datetime) -> CallPlan:
+def plan_call(
+    config: NumberConfig | None, caller: str | None, called: str, when: datetime
+) -> CallPlan:
     """Decide what happens to a call from ``caller`` to ``called`` at ``when`` (aware).
 
     ``config`` is the called number's resolved configuration, None when the number is not

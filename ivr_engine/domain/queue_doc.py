@@ -149,10 +149,25 @@ class QueueConfigInvalid(ValidationError):
 
 
 QUEUE_KEYS = (
-    "id", "name", "strategy", "ring_seconds", "max_wait_seconds", "overflow", "holding",
-    "announcement", "announce_every_seconds", "announce_position", "announce_wait",
-    "callback_key", "auto_pause_after", "wrapup_seconds", "after_call",
-    "service_level_seconds", "service_level", "short_abandon_seconds", "agents",
+    "id",
+    "name",
+    "strategy",
+    "ring_seconds",
+    "max_wait_seconds",
+    "overflow",
+    "holding",
+    "announcement",
+    "announce_every_seconds",
+    "announce_position",
+    "announce_wait",
+    "callback_key",
+    "auto_pause_after",
+    "wrapup_seconds",
+    "after_call",
+    "service_level_seconds",
+    "service_level",
+    "short_abandon_seconds",
+    "agents",
 )
 AGENT_KEYS = ("id", "endpoint", "name", "priority", "weight", "ring_seconds")
 _DEFAULT = QueueConfig("_")
@@ -168,7 +183,8 @@ def _mapping(value: object, path: str, known: tuple[str, ...]) -> dict[str, Any]
     for key in value:
         if key not in known:
             raise QueueConfigInvalid(
-                f"unknown key {str(key)!r} (known keys: {', '.join(known)})", _at(path, str(key)))
+                f"unknown key {str(key)!r} (known keys: {', '.join(known)})", _at(path, str(key))
+            )
     return value
 
 
@@ -180,8 +196,9 @@ def _text(value: object, path: str) -> str:
 
 def _int(value: object, path: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise QueueConfigInvalid(f"expected a whole number from {low} to {high}, got {value!r}",
-                                 path)
+        raise QueueConfigInvalid(
+            f"expected a whole number from {low} to {high}, got {value!r}", path
+        )
     return value
 
 
@@ -242,8 +259,7 @@ def _overflow(value: object, path: str) -> Overflow:
         raise QueueConfigInvalid("an overflow needs exactly one of forward or announce", path)
     if "forward" in mapping:
         ring = _int(mapping.get("ring_seconds", 20), _at(path, "ring_seconds"), 1, 600)
-        return Overflow(forward=_phone(mapping["forward"], _at(path, "forward")),
-                        ring_seconds=ring)
+        return Overflow(forward=_phone(mapping["forward"], _at(path, "forward")), ring_seconds=ring)
     return Overflow(prompt=_prompt(mapping["announce"], _at(path, "announce")))
 
 
@@ -268,16 +284,25 @@ def _agent(value: object, path: str) -> QueueAgent:
         name=str(mapping.get("name") or ""),
         priority=_int(mapping.get("priority", 0), _at(path, "priority"), 0, 100),
         weight=_int(mapping.get("weight", 1), _at(path, "weight"), 1, 1000),
-        ring_seconds=None if ring is None else _int(ring, _at(path, "ring_seconds"), 1, 600))
+        ring_seconds=None if ring is None else _int(ring, _at(path, "ring_seconds"), 1, 600),
+    )
 
 
-_INTS = {"ring_seconds": (1, 600), "max_wait_seconds": (0, 86400),
-         "announce_every_seconds": (0, 3600), "auto_pause_after": (0, 100),
-         "wrapup_seconds": (0, 3600), "service_level_seconds": (1, 3600),
-         "short_abandon_seconds": (0, 3600)}
+_INTS = {
+    "ring_seconds": (1, 600),
+    "max_wait_seconds": (0, 86400),
+    "announce_every_seconds": (0, 3600),
+    "auto_pause_after": (0, 100),
+    "wrapup_seconds": (0, 3600),
+    "service_level_seconds": (1, 3600),
+    "short_abandon_seconds": (0, 3600),
+}
 _BOOLS = ("announce_position", "announce_wait")
-_ENUMS: dict[str, type[StrEnum]] = {"strategy": QueueStrategy, "after_call": AfterCall,
-                                    "service_level": ServiceLevelMode}
+_ENUMS: dict[str, type[StrEnum]] = {
+    "strategy": QueueStrategy,
+    "after_call": AfterCall,
+    "service_level": ServiceLevelMode,
+}
 
 
 def _queue(value: object, path: str) -> QueueConfig:
@@ -335,8 +360,9 @@ def parse_queues(data: object, path: str = "queues") -> tuple[QueueConfig, ...]:
 
 
 def _agent_data(agent: QueueAgent) -> dict[str, Any]:
-    endpoint = agent.endpoint if agent.endpoint.startswith("PJSIP/") else format_number(
-        agent.endpoint)
+    endpoint = (
+        agent.endpoint if agent.endpoint.startswith("PJSIP/") else format_number(agent.endpoint)
+    )
     out: dict[str, Any] = {"id": agent.id, "endpoint": endpoint}
     if agent.name:
         out["name"] = agent.name
@@ -359,8 +385,10 @@ def _queue_data(q: QueueConfig) -> dict[str, Any]:
             out[key] = value.value if isinstance(value, StrEnum) else value
     if q.overflow != _DEFAULT.overflow:
         if q.overflow.forward is not None:
-            out["overflow"] = {"forward": format_number(q.overflow.forward),
-                               "ring_seconds": q.overflow.ring_seconds}
+            out["overflow"] = {
+                "forward": format_number(q.overflow.forward),
+                "ring_seconds": q.overflow.ring_seconds,
+            }
         elif q.overflow.prompt is not None:
             out["overflow"] = {"announce": _prompt_data(q.overflow.prompt)}
     if q.coloring is not None:
@@ -381,8 +409,9 @@ def queues_to_data(queues: tuple[QueueConfig, ...] | list[QueueConfig]) -> list[
     return [_queue_data(q) for q in queues]
 
 
-def merge_queues(tenant: tuple[QueueConfig, ...] | None, own: tuple[QueueConfig, ...] | None
-                 ) -> tuple[QueueConfig, ...] | None:
+def merge_queues(
+    tenant: tuple[QueueConfig, ...] | None, own: tuple[QueueConfig, ...] | None
+) -> tuple[QueueConfig, ...] | None:
     """A number's queues merged with its tenant's by id (the number's definition wins),
     tenant order first; None when neither layer sets any."""
     if tenant is None and own is None:

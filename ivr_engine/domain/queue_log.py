@@ -52,11 +52,21 @@ class QueueEvent(StrEnum):
     REMOVEMEMBER = "REMOVEMEMBER"
 
 
-_ARITY = {QueueEvent.ENTERQUEUE: 3, QueueEvent.CONNECT: 3, QueueEvent.COMPLETECALLER: 3,
-          QueueEvent.COMPLETEAGENT: 3, QueueEvent.ABANDON: 3, QueueEvent.EXITWITHTIMEOUT: 3,
-          QueueEvent.EXITEMPTY: 3, QueueEvent.EXITWITHKEY: 4, QueueEvent.RINGNOANSWER: 1,
-          QueueEvent.PAUSE: 1, QueueEvent.UNPAUSE: 1, QueueEvent.ADDMEMBER: 0,
-          QueueEvent.REMOVEMEMBER: 0}
+_ARITY = {
+    QueueEvent.ENTERQUEUE: 3,
+    QueueEvent.CONNECT: 3,
+    QueueEvent.COMPLETECALLER: 3,
+    QueueEvent.COMPLETEAGENT: 3,
+    QueueEvent.ABANDON: 3,
+    QueueEvent.EXITWITHTIMEOUT: 3,
+    QueueEvent.EXITEMPTY: 3,
+    QueueEvent.EXITWITHKEY: 4,
+    QueueEvent.RINGNOANSWER: 1,
+    QueueEvent.PAUSE: 1,
+    QueueEvent.UNPAUSE: 1,
+    QueueEvent.ADDMEMBER: 0,
+    QueueEvent.REMOVEMEMBER: 0,
+}
 
 
 @dataclass(frozen=True)
@@ -72,8 +82,9 @@ class QueueLogEntry:
 
     def line(self) -> str:
         """The entry as a queue_log line."""
-        return format_line(int(self.time.timestamp()), self.callid, self.queue, self.agent,
-                           self.event, self.data)
+        return format_line(
+            int(self.time.timestamp()), self.callid, self.queue, self.agent, self.event, self.data
+        )
 
 
 def _clean(value: object) -> str:
@@ -81,11 +92,22 @@ def _clean(value: object) -> str:
     return str(value).replace("|", "_").replace("\n", " ").replace("\r", " ")
 
 
-def format_line(epoch: int, callid: str, queue: str, agent: str, event: QueueEvent | str,
-                data: Sequence[object] = ()) -> str:
+def format_line(
+    epoch: int,
+    callid: str,
+    queue: str,
+    agent: str,
+    event: QueueEvent | str,
+    data: Sequence[object] = (),
+) -> str:
     """``epoch|callid|queuename|agent|event|data...`` (``|`` always after the event)."""
-    head = [str(int(epoch)), _clean(callid or NONE), _clean(queue or NONE),
-            _clean(agent or NONE), _clean(str(event))]
+    head = [
+        str(int(epoch)),
+        _clean(callid or NONE),
+        _clean(queue or NONE),
+        _clean(agent or NONE),
+        _clean(str(event)),
+    ]
     return "|".join(head) + "|" + "|".join(_clean(d) for d in data)
 
 

@@ -58,10 +58,17 @@ AST_ANSWERED, AST_NO_ANSWER, AST_BUSY = "ANSWERED", "NO ANSWER", "BUSY"
 AST_FAILED, AST_CONGESTION = "FAILED", "CONGESTION"
 _AST_BY_CAUSE = {17: AST_BUSY, 34: AST_CONGESTION, 16: AST_NO_ANSWER, 19: AST_NO_ANSWER}
 
-_CLOSED_OF = {"closed": ClosedState.AFTER_HOURS, "lunch": ClosedState.LUNCH,
-              "holiday": ClosedState.HOLIDAY, "block_period": ClosedState.BLOCK_PERIOD}
-_REFUSED_OF = {"unallocated": Disposition.UNALLOCATED, "paused": Disposition.PAUSED,
-               "blocked_caller": Disposition.BLOCKED}
+_CLOSED_OF = {
+    "closed": ClosedState.AFTER_HOURS,
+    "lunch": ClosedState.LUNCH,
+    "holiday": ClosedState.HOLIDAY,
+    "block_period": ClosedState.BLOCK_PERIOD,
+}
+_REFUSED_OF = {
+    "unallocated": Disposition.UNALLOCATED,
+    "paused": Disposition.PAUSED,
+    "blocked_caller": Disposition.BLOCKED,
+}
 _FAILED_OF_CAUSE = {17: Disposition.BUSY, 19: Disposition.NO_ANSWER}
 
 
@@ -100,19 +107,32 @@ class CallRecord:
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object (the journal's line format)."""
         return {
-            "call_id": self.call_id, "uniqueid": self.uniqueid, "linkedid": self.linkedid,
-            "tenant_id": self.tenant_id, "number": self.number, "caller": self.caller,
-            "caller_raw": self.caller_raw, "start_time": _iso(self.start_time),
-            "ring_time": _iso(self.ring_time), "answer_time": _iso(self.answer_time),
-            "connect_time": _iso(self.connect_time), "end_time": _iso(self.end_time),
-            "ring_seconds": self.ring_seconds, "billsec": self.billsec,
-            "duration": self.duration, "disposition": self.disposition.value,
+            "call_id": self.call_id,
+            "uniqueid": self.uniqueid,
+            "linkedid": self.linkedid,
+            "tenant_id": self.tenant_id,
+            "number": self.number,
+            "caller": self.caller,
+            "caller_raw": self.caller_raw,
+            "start_time": _iso(self.start_time),
+            "ring_time": _iso(self.ring_time),
+            "answer_time": _iso(self.answer_time),
+            "connect_time": _iso(self.connect_time),
+            "end_time": _iso(self.end_time),
+            "ring_seconds": self.ring_seconds,
+            "billsec": self.billsec,
+            "duration": self.duration,
+            "disposition": self.disposition.value,
             "closed_state": self.closed_state.value if self.closed_state else None,
             "asterisk_disposition": self.asterisk_disposition,
-            "attempts": attempts_json(self.attempts), "answered_target": self.answered_target,
-            "prompts": list(self.prompts), "hangup_by": self.hangup_by,
-            "hangup_cause": self.hangup_cause, "plan_state": self.plan_state,
-            "reasons": list(self.reasons), "config_version": self.config_version,
+            "attempts": attempts_json(self.attempts),
+            "answered_target": self.answered_target,
+            "prompts": list(self.prompts),
+            "hangup_by": self.hangup_by,
+            "hangup_cause": self.hangup_cause,
+            "plan_state": self.plan_state,
+            "reasons": list(self.reasons),
+            "config_version": self.config_version,
             "node": self.node,
         }
 
@@ -121,24 +141,52 @@ class CallRecord:
         """The record back from ``to_json()``; KeyError or ValueError on a damaged line."""
         closed = data["closed_state"]
         return cls(
-            data["call_id"], data["uniqueid"], data["linkedid"], data["tenant_id"],
-            data["number"], data["caller"], data["caller_raw"],
-            _required_time(data["start_time"]), _time(data["ring_time"]),
-            _time(data["answer_time"]), _time(data["connect_time"]),
-            _required_time(data["end_time"]), float(data["ring_seconds"]),
-            int(data["billsec"]), int(data["duration"]), Disposition(data["disposition"]),
-            ClosedState(closed) if closed else None, data["asterisk_disposition"],
-            tuple(Attempt(a["target"], TargetResult(a["result"]), a["cause"],
-                          float(a["ring_seconds"])) for a in data["attempts"]),
-            data["answered_target"], tuple(data["prompts"]), data["hangup_by"],
-            data["hangup_cause"], data["plan_state"], tuple(data["reasons"]),
-            data["config_version"], data["node"])
+            data["call_id"],
+            data["uniqueid"],
+            data["linkedid"],
+            data["tenant_id"],
+            data["number"],
+            data["caller"],
+            data["caller_raw"],
+            _required_time(data["start_time"]),
+            _time(data["ring_time"]),
+            _time(data["answer_time"]),
+            _time(data["connect_time"]),
+            _required_time(data["end_time"]),
+            float(data["ring_seconds"]),
+            int(data["billsec"]),
+            int(data["duration"]),
+            Disposition(data["disposition"]),
+            ClosedState(closed) if closed else None,
+            data["asterisk_disposition"],
+            tuple(
+                Attempt(
+                    a["target"], TargetResult(a["result"]), a["cause"], float(a["ring_seconds"])
+                )
+                for a in data["attempts"]
+            ),
+            data["answered_target"],
+            tuple(data["prompts"]),
+            data["hangup_by"],
+            data["hangup_cause"],
+            data["plan_state"],
+            tuple(data["reasons"]),
+            data["config_version"],
+            data["node"],
+        )
 
 
 def attempts_json(attempts: tuple[Attempt, ...] | list[Attempt]) -> list[dict[str, Any]]:
     """Target attempts as JSON objects: target, result, cause, ring_seconds."""
-    return [{"target": a.target, "result": a.result.value, "cause": a.cause,
-             "ring_seconds": a.ring_seconds} for a in attempts]
+    return [
+        {
+            "target": a.target,
+            "result": a.result.value,
+            "cause": a.cause,
+            "ring_seconds": a.ring_seconds,
+        }
+        for a in attempts
+    ]
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -209,8 +257,9 @@ def disposition_of(trace: CallTrace) -> tuple[Disposition, ClosedState | None]:
     return _forward_disposition(trace), None
 
 
-def asterisk_disposition(answered: bool, hangup_cause: int | None,
-                         caller_left: bool = False) -> str:
+def asterisk_disposition(
+    answered: bool, hangup_cause: int | None, caller_left: bool = False
+) -> str:
     """What Asterisk's CDR would say for the caller's channel: ANSWERED once it was answered,
     otherwise from the hangup cause (17 BUSY, 34 CONGESTION, 16/19 NO ANSWER, else FAILED);
     a caller who gave up before the answer reads NO ANSWER (CANCEL is not enabled)."""
@@ -230,22 +279,38 @@ def build_record(trace: CallTrace) -> CallRecord:
     disposition, closed = disposition_of(trace)
     attempts = tuple(trace.attempts)
     return CallRecord(
-        call_id=trace.channel_id, uniqueid=trace.channel_id,
-        linkedid=trace.linkedid or trace.channel_id, tenant_id=trace.tenant_id,
-        number=trace.number, caller=trace.caller, caller_raw=trace.caller_raw,
-        start_time=trace.started, ring_time=trace.ring_started,
-        answer_time=trace.answered_at, connect_time=connect, end_time=end,
+        call_id=trace.channel_id,
+        uniqueid=trace.channel_id,
+        linkedid=trace.linkedid or trace.channel_id,
+        tenant_id=trace.tenant_id,
+        number=trace.number,
+        caller=trace.caller,
+        caller_raw=trace.caller_raw,
+        start_time=trace.started,
+        ring_time=trace.ring_started,
+        answer_time=trace.answered_at,
+        connect_time=connect,
+        end_time=end,
         ring_seconds=_ring_seconds(trace, connect, end),
-        billsec=whole_seconds(connect, end), duration=whole_seconds(trace.started, end),
-        disposition=disposition, closed_state=closed,
+        billsec=whole_seconds(connect, end),
+        duration=whole_seconds(trace.started, end),
+        disposition=disposition,
+        closed_state=closed,
         asterisk_disposition=asterisk_disposition(
-            trace.answered_at is not None, trace.hangup_cause,
-            caller_left=trace.hangup_by == "caller" or disposition is Disposition.ABANDONED),
-        attempts=attempts, answered_target=trace.answered_target,
-        prompts=tuple(trace.prompts()), hangup_by=trace.hangup_by,
-        hangup_cause=trace.hangup_cause, plan_state=trace.state,
+            trace.answered_at is not None,
+            trace.hangup_cause,
+            caller_left=trace.hangup_by == "caller" or disposition is Disposition.ABANDONED,
+        ),
+        attempts=attempts,
+        answered_target=trace.answered_target,
+        prompts=tuple(trace.prompts()),
+        hangup_by=trace.hangup_by,
+        hangup_cause=trace.hangup_cause,
+        plan_state=trace.state,
         reasons=tuple(trace.reasons) + _extra_reasons(trace),
-        config_version=trace.config_version, node=trace.node)
+        config_version=trace.config_version,
+        node=trace.node,
+    )
 
 
 def _extra_reasons(trace: CallTrace) -> tuple[str, ...]:

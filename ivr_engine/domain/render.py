@@ -25,9 +25,15 @@ from ivr_engine.domain.planner import (
 if TYPE_CHECKING:
     from ivr_engine.domain.timeline import TimelinePeriod
 
-CAUSE_NAMES = {1: "unallocated number", 3: "no route to destination",
-               16: "normal call clearing", 17: "user busy", 19: "no answer",
-               20: "subscriber absent", 21: "call rejected"}
+CAUSE_NAMES = {
+    1: "unallocated number",
+    3: "no route to destination",
+    16: "normal call clearing",
+    17: "user busy",
+    19: "no answer",
+    20: "subscriber absent",
+    21: "call rejected",
+}
 
 
 def _prompt(kind: PromptKind | None, prompt: Prompt | None, system: str | None) -> str:
@@ -55,11 +61,16 @@ def describe_step(step: Step) -> str:
     if isinstance(step, MenuStep | QueueStep):
         return step.describe()
     if isinstance(step, DialStep):
-        shown = (format_number(step.caller_id) if step.caller_id_mode.value == "virtual_number"
-                 else mask(step.caller_id))
-        parts = [f"dial: {_ring(step)} ({step.strategy.value})",
-                 f"caller ID shown {shown or 'anonymous'}",
-                 f"coloring {step.coloring.describe()}" if step.coloring else "normal ringback"]
+        shown = (
+            format_number(step.caller_id)
+            if step.caller_id_mode.value == "virtual_number"
+            else mask(step.caller_id)
+        )
+        parts = [
+            f"dial: {_ring(step)} ({step.strategy.value})",
+            f"caller ID shown {shown or 'anonymous'}",
+            f"coloring {step.coloring.describe()}" if step.coloring else "normal ringback",
+        ]
         if step.whisper is not None:
             parts.append(f"whisper to the callee {step.whisper.describe()}")
         if step.max_talk_seconds:
@@ -79,8 +90,7 @@ def describe_hearing(plan: CallPlan) -> str:
         if isinstance(step, PlayStep):
             heard.append(_prompt(step.prompt_kind, step.prompt, step.system_prompt))
         elif isinstance(step, DialStep):
-            heard.append(f"coloring {step.coloring.describe()}" if step.coloring
-                         else "ringback")
+            heard.append(f"coloring {step.coloring.describe()}" if step.coloring else "ringback")
             heard.append(_ring(step))
         elif isinstance(step, MenuStep | QueueStep):
             heard.append(step.describe())
@@ -89,10 +99,14 @@ def describe_hearing(plan: CallPlan) -> str:
 
 def format_plan(plan: CallPlan) -> str:
     """A plan step by step with its reasons, for ``ivr-engine plan``."""
-    tenant = f"tenant {plan.tenant_id}, config v{plan.config_version}" if plan.tenant_id \
-        else "no tenant"
-    lines = [f"{format_number(plan.number)} ({tenant}) called by {masked_caller(plan.caller)}",
-             f"state: {plan.state.value}    outcome: {plan.outcome.value}", "steps:"]
+    tenant = (
+        f"tenant {plan.tenant_id}, config v{plan.config_version}" if plan.tenant_id else "no tenant"
+    )
+    lines = [
+        f"{format_number(plan.number)} ({tenant}) called by {masked_caller(plan.caller)}",
+        f"state: {plan.state.value}    outcome: {plan.outcome.value}",
+        "steps:",
+    ]
     lines += [f"  {i}. {describe_step(step)}" for i, step in enumerate(plan.steps, 1)]
     lines.append("reasons:")
     lines += [f"  - {reason}" for reason in plan.reasons]
@@ -122,8 +136,10 @@ def _day_pieces(period: TimelinePeriod) -> list[tuple[datetime, datetime]]:
 
 def format_week(config: NumberConfig, periods: list[TimelinePeriod]) -> str:
     """A readable timeline: one line per period, grouped by day (blank line between days)."""
-    lines = [f"{format_number(config.number)}  {config.tenant_name} ({config.tenant_id}), "
-             f"{config.timezone}, status {config.status.value}, config v{config.version}"]
+    lines = [
+        f"{format_number(config.number)}  {config.tenant_name} ({config.tenant_id}), "
+        f"{config.timezone}, status {config.status.value}, config v{config.version}"
+    ]
     current = None
     for period in periods:
         for begin, end in _day_pieces(period):

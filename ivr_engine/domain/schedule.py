@@ -34,8 +34,11 @@ from ivr_engine.domain.model import BlockPeriod, Holiday, Interval, NumberConfig
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_INDEX = {name: i for i, name in enumerate(DAY_NAMES)}
 _DAY_GROUPS = {
-    "daily": frozenset(range(7)), "everyday": frozenset(range(7)), "all": frozenset(range(7)),
-    "weekdays": frozenset(range(5)), "weekend": frozenset({5, 6}),
+    "daily": frozenset(range(7)),
+    "everyday": frozenset(range(7)),
+    "all": frozenset(range(7)),
+    "weekdays": frozenset(range(5)),
+    "weekend": frozenset({5, 6}),
     "weekends": frozenset({5, 6}),
 }
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
@@ -65,6 +68,7 @@ class StateAt:
 
 # ---- the words of a schedule: days and intervals -------------------------------------------
 
+
 def parse_days(spec: str) -> frozenset[int]:
     """Weekdays (0 = Monday) named by ``mon``, ``mon-fri``, ``fri-mon``, ``sat,sun``,
     ``daily``, ``weekdays`` or ``weekend``; raises ValueError for anything else."""
@@ -75,8 +79,9 @@ def parse_days(spec: str) -> frozenset[int]:
             continue
         first, sep, last = part.partition("-")
         if first not in _DAY_INDEX or (sep and last not in _DAY_INDEX):
-            raise ValueError(f"{spec!r} is not a day (use mon..sun, mon-fri, daily, "
-                             "weekdays or weekend)")
+            raise ValueError(
+                f"{spec!r} is not a day (use mon..sun, mon-fri, daily, weekdays or weekend)"
+            )
         start, stop = _DAY_INDEX[first], _DAY_INDEX[last or first]
         days.update((start + i) % 7 for i in range((stop - start) % 7 + 1))
     return frozenset(days)
@@ -92,8 +97,9 @@ def format_days(days: frozenset[int]) -> str:
             runs[-1].append(day)
         else:
             runs.append([day])
-    parts = [DAY_NAMES[r[0]] if len(r) == 1 else f"{DAY_NAMES[r[0]]}-{DAY_NAMES[r[-1]]}"
-             for r in runs]
+    parts = [
+        DAY_NAMES[r[0]] if len(r) == 1 else f"{DAY_NAMES[r[0]]}-{DAY_NAMES[r[-1]]}" for r in runs
+    ]
     return ",".join(parts)
 
 
@@ -122,6 +128,7 @@ def format_interval(interval: Interval) -> str:
 
 # ---- a schedule compiled per calendar weekday -------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Segment:
     """A piece of an interval on one calendar weekday, in seconds of the day [start, end)."""
@@ -148,8 +155,9 @@ def _seconds(t: time) -> int:
     return t.hour * 3600 + t.minute * 60 + t.second
 
 
-def _segments(entries: list[tuple[int, Interval, str, BlockPeriod | None]]
-              ) -> tuple[tuple[Segment, ...], ...]:
+def _segments(
+    entries: list[tuple[int, Interval, str, BlockPeriod | None]],
+) -> tuple[tuple[Segment, ...], ...]:
     """Split intervals (weekday, interval, label) into per-calendar-day segments."""
     days: list[list[Segment]] = [[] for _ in range(7)]
     for weekday, iv, label, period in entries:
@@ -187,8 +195,11 @@ def _compile(schedule: Schedule) -> CompiledSchedule:
     """Compile one schedule (cached per equal schedule)."""
     opened = [(wd, iv, "open hours", None) for wd, ivs in schedule.open for iv in ivs]
     lunch = [(wd, iv, "lunch break", None) for wd, ivs in schedule.lunch for iv in ivs]
-    block = [(wd, bp.interval, f"block period {bp.name}", bp)
-             for bp in schedule.block_periods for wd in sorted(bp.days)]
+    block = [
+        (wd, bp.interval, f"block period {bp.name}", bp)
+        for bp in schedule.block_periods
+        for wd in sorted(bp.days)
+    ]
     return CompiledSchedule(_segments(opened), _segments(lunch), _segments(block))
 
 
@@ -234,13 +245,16 @@ def holiday_state(config: NumberConfig, local: datetime) -> StateAt | None:
     holiday = own_holiday(config.holidays, day)
     if holiday is not None:
         kind = "yearly holiday" if holiday.yearly else "holiday"
-        return StateAt(ScheduleState.HOLIDAY, f"{kind} {holiday.name} ({day.isoformat()})",
-                       holiday=holiday)
+        return StateAt(
+            ScheduleState.HOLIDAY, f"{kind} {holiday.name} ({day.isoformat()})", holiday=holiday
+        )
     name = national_holiday(config.national_holidays, day)
     if name is not None:
-        return StateAt(ScheduleState.HOLIDAY,
-                       f"national holiday {name} ({config.national_holidays}, {day.isoformat()})",
-                       national_holiday_name=name)
+        return StateAt(
+            ScheduleState.HOLIDAY,
+            f"national holiday {name} ({config.national_holidays}, {day.isoformat()})",
+            national_holiday_name=name,
+        )
     return None
 
 

@@ -65,8 +65,12 @@ MISSED = frozenset({Trigger.NO_ANSWER, Trigger.BUSY, Trigger.ABANDONED, Trigger.
 TEMPLATE_KEYS = ("answered", "missed", "no_answer", "busy", "abandoned", "closed", "outbound")
 VARIABLES = ("business", "number", "caller", "time")
 # Longest values a variable can take, for the save-time length check.
-_WORST = {"business": "가" * 20, "number": "0505-1234-5678", "caller": "010-1234-5678",
-          "time": "12/31 23:59"}
+_WORST = {
+    "business": "가" * 20,
+    "number": "0505-1234-5678",
+    "caller": "010-1234-5678",
+    "time": "12/31 23:59",
+}
 _VAR = re.compile(r"\{([^{}]*)\}")
 
 
@@ -200,8 +204,10 @@ def merge_policies(base: SmsPolicy | None, own: SmsPolicy | None) -> SmsPolicy |
     merge per trigger. None when neither layer has a policy."""
     if base is None or own is None:
         return own if base is None else base
-    values = {f.name: getattr(own, f.name) if getattr(own, f.name) is not None
-              else getattr(base, f.name) for f in fields(SmsPolicy)}
+    values = {
+        f.name: getattr(own, f.name) if getattr(own, f.name) is not None else getattr(base, f.name)
+        for f in fields(SmsPolicy)
+    }
     if base.templates is not None and own.templates is not None:
         merged = dict(base.templates) | dict(own.templates)
         values["templates"] = tuple((k, merged[k]) for k in TEMPLATE_KEYS if k in merged)
@@ -265,8 +271,11 @@ def _optout(value: object, path: str) -> str:
     except ValidationError as exc:
         raise PolicyError(str(exc), path) from None
     if parsed.kind is not NumberKind.FREEPHONE:
-        raise PolicyError(f"{value!r} is not a free 080 number; the opt-out line must be "
-                          "free for the recipient (무료거부 080-...)", path)
+        raise PolicyError(
+            f"{value!r} is not a free 080 number; the opt-out line must be "
+            "free for the recipient (무료거부 080-...)",
+            path,
+        )
     return parsed.digits
 
 
@@ -283,15 +292,20 @@ def _template(value: object, path: str) -> Template:
         raise PolicyError("expected text or a mapping {text, subject, image}", path)
     unknown = sorted(set(data) - {"text", "subject", "image"})
     if unknown:
-        raise PolicyError(f"unknown key {unknown[0]!r} (known keys: text, subject, image)",
-                          _at(path, str(unknown[0])))
+        raise PolicyError(
+            f"unknown key {unknown[0]!r} (known keys: text, subject, image)",
+            _at(path, str(unknown[0])),
+        )
     if "text" not in data:
         raise PolicyError("missing key 'text'", path)
     text = _text(data["text"], _at(path, "text"))
     for name in _VAR.findall(text):
         if name not in VARIABLES:
-            raise PolicyError(f"unknown variable {{{name}}} (known: "
-                              f"{', '.join('{' + v + '}' for v in VARIABLES)})", _at(path, "text"))
+            raise PolicyError(
+                f"unknown variable {{{name}}} (known: "
+                f"{', '.join('{' + v + '}' for v in VARIABLES)})",
+                _at(path, "text"),
+            )
     subject = data.get("subject")
     image = data.get("image")
     if subject is not None:
@@ -299,8 +313,9 @@ def _template(value: object, path: str) -> Template:
     if image is not None:
         image = _text(image, _at(path, "image"))
         if not image.lower().endswith((".jpg", ".jpeg")):
-            raise PolicyError(f"{image!r}: only JPEG images (.jpg, .jpeg) can be sent",
-                              _at(path, "image"))
+            raise PolicyError(
+                f"{image!r}: only JPEG images (.jpg, .jpeg) can be sent", _at(path, "image")
+            )
     return Template(text, subject, image)
 
 
@@ -310,19 +325,23 @@ def _templates(value: object, path: str) -> tuple[tuple[str, Template], ...]:
     out = {}
     for key, item in value.items():
         if key not in TEMPLATE_KEYS:
-            raise PolicyError(f"{key!r} is not one of {', '.join(TEMPLATE_KEYS)}",
-                              _at(path, str(key)))
+            raise PolicyError(
+                f"{key!r} is not one of {', '.join(TEMPLATE_KEYS)}", _at(path, str(key))
+            )
         out[key] = _template(item, _at(path, key))
     return tuple((k, out[k]) for k in TEMPLATE_KEYS if k in out)
 
 
 _PARSERS: dict[str, Any] = {
-    "enabled": _bool, "advertising": _bool,
-    "business": _text, "triggers": _triggers,
+    "enabled": _bool,
+    "advertising": _bool,
+    "business": _text,
+    "triggers": _triggers,
     "min_duration": lambda v, p: _int(v, p, 0, 3600),
     "delay": lambda v, p: _int(v, p, 0, 86400),
     "approval": lambda v, p: _choice(v, Approval, p),
-    "templates": _templates, "optout_number": _optout,
+    "templates": _templates,
+    "optout_number": _optout,
     "night": lambda v, p: _choice(v, OffHours, p),
     "window": _window,
     "outside_window": lambda v, p: _choice(v, OffHours, p),
@@ -346,14 +365,20 @@ def worst_case_size(policy: SmsPolicy | EffectivePolicy, template: Template) -> 
 def _check(policy: SmsPolicy, path: str) -> None:
     """Rules that span fields: advertising needs its opt-out number; texts must fit."""
     if policy.advertising and not policy.optout_number:
-        raise PolicyError("an advertising text needs optout_number (a free 080 number for "
-                          "the line 무료거부 080-...); set it next to advertising", path)
+        raise PolicyError(
+            "an advertising text needs optout_number (a free 080 number for "
+            "the line 무료거부 080-...); set it next to advertising",
+            path,
+        )
     for key, template in policy.templates or ():
         size = worst_case_size(policy, template)
         if size > LMS_MAX_BYTES:
-            raise PolicyError(f"can reach {size} bytes with its variables and frame; a text "
-                              f"holds at most {LMS_MAX_BYTES} bytes (a Hangul syllable "
-                              "counts 2)", _at(_at(path, "templates"), key))
+            raise PolicyError(
+                f"can reach {size} bytes with its variables and frame; a text "
+                f"holds at most {LMS_MAX_BYTES} bytes (a Hangul syllable "
+                "counts 2)",
+                _at(_at(path, "templates"), key),
+            )
 
 
 def parse_policy(data: object, path: str = "callback_sms") -> SmsPolicy:
@@ -365,8 +390,9 @@ def parse_policy(data: object, path: str = "callback_sms") -> SmsPolicy:
         raise PolicyError(f"expected a mapping, got {type(data).__name__}", path)
     for key in data:
         if key not in KEYS:
-            raise PolicyError(f"unknown key {str(key)!r} (known keys: {', '.join(KEYS)})",
-                              _at(path, str(key)))
+            raise PolicyError(
+                f"unknown key {str(key)!r} (known keys: {', '.join(KEYS)})", _at(path, str(key))
+            )
     values = {k: _PARSERS[k](v, _at(path, k)) for k, v in data.items() if v is not None}
     policy = SmsPolicy(**values)
     _check(policy, path)

@@ -73,9 +73,12 @@ class Reason(StrEnum):
 
 # Call record dispositions and the trigger they are; the rest never get a text.
 DISPOSITION_TRIGGERS: Mapping[str, Trigger] = {
-    "ANSWERED": Trigger.ANSWERED, "NO_ANSWER": Trigger.NO_ANSWER,
+    "ANSWERED": Trigger.ANSWERED,
+    "NO_ANSWER": Trigger.NO_ANSWER,
     "FAILED": Trigger.NO_ANSWER,  # no target could be reached: the caller was missed
-    "BUSY": Trigger.BUSY, "ABANDONED": Trigger.ABANDONED, "CLOSED": Trigger.CLOSED,
+    "BUSY": Trigger.BUSY,
+    "ABANDONED": Trigger.ABANDONED,
+    "CLOSED": Trigger.CLOSED,
 }
 
 
@@ -112,11 +115,12 @@ class HistoryFacts:
         if decision.action not in (Action.SEND, Action.HOLD_UNTIL) or decision.send_day is None:
             return self
         day = decision.send_day
-        return replace(self, last_texted=max(self.last_texted or when, when),
-                       caller_counts={**self.caller_counts,
-                                      day: self.caller_counts.get(day, 0) + 1},
-                       number_counts={**self.number_counts,
-                                      day: self.number_counts.get(day, 0) + 1})
+        return replace(
+            self,
+            last_texted=max(self.last_texted or when, when),
+            caller_counts={**self.caller_counts, day: self.caller_counts.get(day, 0) + 1},
+            number_counts={**self.number_counts, day: self.number_counts.get(day, 0) + 1},
+        )
 
 
 @dataclass(frozen=True)
@@ -172,8 +176,7 @@ def next_allowed(policy: EffectivePolicy, tz: ZoneInfo, start: datetime) -> date
     return start  # unreachable for any window that opens at all  # pragma: no cover
 
 
-def _timing(policy: EffectivePolicy, tz: ZoneInfo, due: datetime
-            ) -> tuple[datetime, Reason | None]:
+def _timing(policy: EffectivePolicy, tz: ZoneInfo, due: datetime) -> tuple[datetime, Reason | None]:
     """When a text due at ``due`` goes out, or the reason it is dropped instead."""
     local = due.astimezone(tz).timetz().replace(tzinfo=None)
     if policy.advertising and is_night(local) and policy.night is OffHours.DROP:
@@ -186,21 +189,34 @@ def _timing(policy: EffectivePolicy, tz: ZoneInfo, due: datetime
 _VAR = re.compile(r"\{(business|number|caller|time)\}")
 
 
-def render(policy: EffectivePolicy, template: Template, *, business: str, number: str,
-           caller: str, when: datetime) -> Message:
+def render(
+    policy: EffectivePolicy,
+    template: Template,
+    *,
+    business: str,
+    number: str,
+    caller: str,
+    when: datetime,
+) -> Message:
     """The message for one call: variables filled, advertising framed, kind chosen.
     Raises TextError when the result cannot be sent."""
-    values = {"business": business, "number": format_number(number),
-              "caller": format_number(caller), "time": when.strftime("%m/%d %H:%M")}
+    values = {
+        "business": business,
+        "number": format_number(number),
+        "caller": format_number(caller),
+        "time": when.strftime("%m/%d %H:%M"),
+    }
     body = _VAR.sub(lambda m: values[m.group(1)], template.text).strip()
     if policy.advertising:
         body = ad_frame(body, business, format_number(policy.optout_number or ""))
-    return build_message(body, subject=template.subject, image=template.image,
-                         default_subject=business)
+    return build_message(
+        body, subject=template.subject, image=template.image, default_subject=business
+    )
 
 
-def _recipient_reason(policy: EffectivePolicy, config: NumberConfig, call: CallFacts,
-                      history: HistoryFacts) -> Reason | None:
+def _recipient_reason(
+    policy: EffectivePolicy, config: NumberConfig, call: CallFacts, history: HistoryFacts
+) -> Reason | None:
     """The first rule about this caller that stops the text, if any."""
     if call.duration < policy.min_duration:
         return Reason.TOO_SHORT
@@ -212,14 +228,16 @@ def _recipient_reason(policy: EffectivePolicy, config: NumberConfig, call: CallF
         return Reason.BLOCKED
     if history.excluded:
         return Reason.EXCLUDED_CONTACT
-    if (policy.dedupe_days and history.last_texted is not None
-            and call.ended - history.last_texted < timedelta(days=policy.dedupe_days)):
+    if (
+        policy.dedupe_days
+        and history.last_texted is not None
+        and call.ended - history.last_texted < timedelta(days=policy.dedupe_days)
+    ):
         return Reason.DUPLICATE
     return None
 
 
-def decide(config: NumberConfig, call: CallFacts, history: HistoryFacts,
-           now: datetime) -> Decision:
+def decide(config: NumberConfig, call: CallFacts, history: HistoryFacts, now: datetime) -> Decision:
     """The callback text decision for one finished call (see the module docstring)."""
     layered = getattr(config, "callback_sms", None)
     if layered is None:
@@ -252,9 +270,19 @@ def decide(config: NumberConfig, call: CallFacts, history: HistoryFacts,
         return replace(base, reason=Reason.DAILY_CAP)
     business = policy.business or config.tenant_name
     try:
-        message = render(policy, template, business=business, number=config.number,
-                         caller=call.caller, when=call.started.astimezone(tz))
+        message = render(
+            policy,
+            template,
+            business=business,
+            number=config.number,
+            caller=call.caller,
+            when=call.started.astimezone(tz),
+        )
     except TextError:
         return replace(base, reason=Reason.INVALID_TEXT)
-    return replace(base, action=Action.HOLD_UNTIL if send_at > due else Action.SEND,
-                   message=message, needs_approval=policy.approval is Approval.MANUAL)
+    return replace(
+        base,
+        action=Action.HOLD_UNTIL if send_at > due else Action.SEND,
+        message=message,
+        needs_approval=policy.approval is Approval.MANUAL,
+    )

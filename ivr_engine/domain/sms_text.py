@@ -48,9 +48,11 @@ def byte_length(text: str) -> int:
     try:
         return len(text.encode(ENCODING))
     except UnicodeEncodeError as exc:
-        bad = text[exc.start:exc.end]
-        raise TextError(f"{bad!r} (U+{ord(bad[0]):04X}) cannot be sent in a text message "
-                        "(not in the Korean character set CP949)") from None
+        bad = text[exc.start : exc.end]
+        raise TextError(
+            f"{bad!r} (U+{ord(bad[0]):04X}) cannot be sent in a text message "
+            "(not in the Korean character set CP949)"
+        ) from None
 
 
 def truncate_bytes(text: str, limit: int) -> str:
@@ -69,8 +71,10 @@ def choose_kind(body: str, *, image: bool = False) -> MessageKind:
     """MMS with an image; SMS up to 90 bytes; LMS up to 2,000 bytes; else TextError."""
     size = byte_length(body)
     if size > LMS_MAX_BYTES:
-        raise TextError(f"the text is {size} bytes; a text message holds at most "
-                        f"{LMS_MAX_BYTES} bytes (a Hangul syllable counts 2)")
+        raise TextError(
+            f"the text is {size} bytes; a text message holds at most "
+            f"{LMS_MAX_BYTES} bytes (a Hangul syllable counts 2)"
+        )
     if image:
         return MessageKind.MMS
     return MessageKind.SMS if size <= SMS_MAX_BYTES else MessageKind.LMS
@@ -80,7 +84,7 @@ def strip_ad_frame(body: str, business: str) -> str:
     """The body without an advertising head or opt-out line a template may already carry."""
     text, heads = _AD_HEAD.subn("", body, count=1)
     if heads and business and text.startswith(business):
-        text = text[len(business):]
+        text = text[len(business) :]
     text = _OPTOUT_LINE.sub("", text)
     return text.strip()
 
@@ -90,14 +94,18 @@ def ad_frame(body: str, business: str, optout_number: str) -> str:
     last. Any frame the body already had is replaced, so it is never doubled."""
     inner = strip_ad_frame(body, business)
     head = f"{AD_PREFIX}{business}"
-    return f"{head}\n{inner}\n{OPTOUT_PREFIX} {optout_number}" if inner else (
-        f"{head}\n{OPTOUT_PREFIX} {optout_number}")
+    return (
+        f"{head}\n{inner}\n{OPTOUT_PREFIX} {optout_number}"
+        if inner
+        else (f"{head}\n{OPTOUT_PREFIX} {optout_number}")
+    )
 
 
 def is_ad_framed(text: str, business: str, optout_number: str) -> bool:
     """True when the text starts with ``(광고)<business>`` and ends with the opt-out line."""
-    return (text.startswith(f"{AD_PREFIX}{business}")
-            and text.rstrip().endswith(f"{OPTOUT_PREFIX} {optout_number}"))
+    return text.startswith(f"{AD_PREFIX}{business}") and text.rstrip().endswith(
+        f"{OPTOUT_PREFIX} {optout_number}"
+    )
 
 
 @dataclass(frozen=True)
@@ -115,8 +123,9 @@ class Message:
         return byte_length(self.body)
 
 
-def build_message(body: str, *, subject: str | None = None, image: str | None = None,
-                  default_subject: str = "") -> Message:
+def build_message(
+    body: str, *, subject: str | None = None, image: str | None = None, default_subject: str = ""
+) -> Message:
     """A message whose kind follows from the body's size and the image; LMS and MMS get a
     subject (``default_subject`` when none is given), cut to 40 bytes."""
     kind = choose_kind(body, image=image is not None)
@@ -131,8 +140,7 @@ def build_message(body: str, *, subject: str | None = None, image: str | None = 
 
 # -- JPEG ------------------------------------------------------------------------------------
 
-_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE,
-                  0xCF})
+_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
 _STANDALONE = frozenset({0x01, *range(0xD0, 0xD8)})
 
 
@@ -155,7 +163,7 @@ def jpeg_problem(data: bytes) -> str | None:
         if marker == 0xDA:  # start of scan: entropy-coded data follows
             break
         frame = frame or marker in _SOF
-        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+        pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
     else:
         return "damaged JPEG: it ends before the image data"
     if not frame:
@@ -168,8 +176,9 @@ def jpeg_problem(data: bytes) -> str | None:
 def check_image(data: bytes, max_bytes: int = MMS_MAX_IMAGE_BYTES) -> None:
     """Raise TextError unless ``data`` is a JPEG image of at most ``max_bytes``."""
     if len(data) > max_bytes:
-        raise TextError(f"the image is {len(data):,} bytes; at most {max_bytes:,} bytes "
-                        "can be sent")
+        raise TextError(
+            f"the image is {len(data):,} bytes; at most {max_bytes:,} bytes can be sent"
+        )
     problem = jpeg_problem(data)
     if problem:
         raise TextError(problem)

@@ -48,8 +48,7 @@ class TargetChange:
         return self.kind is not TargetChangeKind.UNCHANGED
 
 
-def classify(old: tuple[ForwardTarget, ...],
-             new: tuple[ForwardTarget, ...]) -> TargetChangeKind:
+def classify(old: tuple[ForwardTarget, ...], new: tuple[ForwardTarget, ...]) -> TargetChangeKind:
     """The kind of modification from ``old`` to ``new`` targets."""
     if old == new:
         return TargetChangeKind.UNCHANGED
@@ -60,9 +59,16 @@ def classify(old: tuple[ForwardTarget, ...],
     return TargetChangeKind.CHANGE
 
 
-def decide_target_change(old: tuple[ForwardTarget, ...], new: tuple[ForwardTarget, ...], *,
-                         last_change_at: datetime | None, now: datetime, force: bool = False,
-                         number: str = "", tz: tzinfo = SEOUL) -> TargetChange:
+def decide_target_change(
+    old: tuple[ForwardTarget, ...],
+    new: tuple[ForwardTarget, ...],
+    *,
+    last_change_at: datetime | None,
+    now: datetime,
+    force: bool = False,
+    number: str = "",
+    tz: tzinfo = SEOUL,
+) -> TargetChange:
     """Decide whether ``old`` may become ``new`` at ``now``.
 
     ``last_change_at`` is when the number's targets last had a CHANGE (None: never).
@@ -80,7 +86,8 @@ def decide_target_change(old: tuple[ForwardTarget, ...], new: tuple[ForwardTarge
         raise ConflictError(
             f"{who}forward targets were changed at {_show(last_change_at, tz)}; another "
             f"change is allowed from {_show(allowed_from, tz)} (24 hours), or force it "
-            "with --force-targets")
+            "with --force-targets"
+        )
     return TargetChange(kind, old, new, forced=True)
 
 

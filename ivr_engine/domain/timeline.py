@@ -37,9 +37,14 @@ class TimelinePeriod:
 
     def to_json(self) -> dict[str, Any]:
         """The period as JSON (ISO times with their offset)."""
-        return {"start": self.start.isoformat(), "end": self.end.isoformat(),
-                "state": self.state.value, "outcome": self.outcome.value,
-                "hears": self.hears, "reason": self.reason}
+        return {
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "state": self.state.value,
+            "outcome": self.outcome.value,
+            "hears": self.hears,
+            "reason": self.reason,
+        }
 
 
 def local_midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -90,8 +95,14 @@ def _boundaries(config: NumberConfig, tz: ZoneInfo, start: date, days: int) -> s
 
 def _period(begin: datetime, end: datetime, plan: CallPlan, tz: ZoneInfo) -> TimelinePeriod:
     """A period from a plan."""
-    return TimelinePeriod(begin.astimezone(tz), end.astimezone(tz), plan.state, plan.outcome,
-                          describe_hearing(plan), "; ".join(plan.reasons))
+    return TimelinePeriod(
+        begin.astimezone(tz),
+        end.astimezone(tz),
+        plan.state,
+        plan.outcome,
+        describe_hearing(plan),
+        "; ".join(plan.reasons),
+    )
 
 
 def week_timeline(config: NumberConfig, start: date, days: int = 7) -> list[TimelinePeriod]:
@@ -104,17 +115,25 @@ def week_timeline(config: NumberConfig, start: date, days: int = 7) -> list[Time
     end = local_midnight(start + timedelta(days=days), tz)
     if config.status is not NumberStatus.ACTIVE:
         return [_period(begin, end, plan_for(config, ANY_CALLER, begin), tz)]
-    inside = {t for t in _boundaries(config, tz, start, days) | set(_transitions(tz, begin, end))
-              if begin < t < end}
+    inside = {
+        t
+        for t in _boundaries(config, tz, start, days) | set(_transitions(tz, begin, end))
+        if begin < t < end
+    }
     instants = [begin.astimezone(UTC), *sorted(inside), end.astimezone(UTC)]
     periods: list[TimelinePeriod] = []
     for at, until in pairwise(instants):
         period = _period(at, until, plan_for(config, ANY_CALLER, at), tz)
         last = periods[-1] if periods else None
         if last is not None and (last.state, last.outcome, last.hears, last.reason) == (
-                period.state, period.outcome, period.hears, period.reason):
-            periods[-1] = TimelinePeriod(last.start, period.end, last.state, last.outcome,
-                                         last.hears, last.reason)
+            period.state,
+            period.outcome,
+            period.hears,
+            period.reason,
+        ):
+            periods[-1] = TimelinePeriod(
+                last.start, period.end, last.state, last.outcome, last.hears, last.reason
+            )
         else:
             periods.append(period)
     return periods

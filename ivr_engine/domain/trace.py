@@ -65,8 +65,14 @@ class CallTrace:
         out = []
         for e in self.entries:
             if e.kind in ("play", "whisper", "coloring") and e.data.get("media"):
-                out.append({"kind": e.kind, "label": e.data.get("label", e.kind),
-                            "media": e.data["media"], "result": e.data.get("result", "")})
+                out.append(
+                    {
+                        "kind": e.kind,
+                        "label": e.data.get("label", e.kind),
+                        "media": e.data["media"],
+                        "result": e.data.get("result", ""),
+                    }
+                )
         return out
 
     def kinds(self) -> list[str]:
@@ -84,8 +90,21 @@ class CallTrace:
 
 
 _TIMES = ("started", "answered_at", "ended_at", "ring_started")
-_PLAIN = ("channel_id", "number", "caller_raw", "linkedid", "caller", "tenant_id", "node",
-          "answered_target", "hangup_by", "hangup_cause", "state", "outcome", "config_version")
+_PLAIN = (
+    "channel_id",
+    "number",
+    "caller_raw",
+    "linkedid",
+    "caller",
+    "tenant_id",
+    "node",
+    "answered_target",
+    "hangup_by",
+    "hangup_cause",
+    "state",
+    "outcome",
+    "config_version",
+)
 
 
 def trace_to_json(trace: CallTrace) -> dict[str, Any]:
@@ -95,14 +114,14 @@ def trace_to_json(trace: CallTrace) -> dict[str, Any]:
         value = getattr(trace, name)
         data[name] = value.isoformat() if value is not None else None
     data["reasons"] = list(trace.reasons)
-    data["attempts"] = [[a.target, a.result.value, a.cause, a.ring_seconds]
-                        for a in trace.attempts]
+    data["attempts"] = [[a.target, a.result.value, a.cause, a.ring_seconds] for a in trace.attempts]
     data["entries"] = [[e.at.isoformat(), e.kind, e.text, e.data] for e in trace.entries]
     return data
 
 
 def trace_from_json(data: dict[str, Any]) -> CallTrace:
     """The inverse of ``trace_to_json``; raises ValueError / KeyError on malformed data."""
+
     def when(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value) if value else None
 
@@ -115,8 +134,11 @@ def trace_from_json(data: dict[str, Any]) -> CallTrace:
     trace.answered_at, trace.ended_at = when(data.get("answered_at")), when(data.get("ended_at"))
     trace.ring_started = when(data.get("ring_started"))
     trace.reasons = tuple(data.get("reasons", ()))
-    trace.attempts = [Attempt(t, TargetResult(r), c, float(s))
-                      for t, r, c, s in data.get("attempts", ())]
-    trace.entries = [TraceEntry(datetime.fromisoformat(at), kind, text, dict(extra))
-                     for at, kind, text, extra in data.get("entries", ())]
+    trace.attempts = [
+        Attempt(t, TargetResult(r), c, float(s)) for t, r, c, s in data.get("attempts", ())
+    ]
+    trace.entries = [
+        TraceEntry(datetime.fromisoformat(at), kind, text, dict(extra))
+        for at, kind, text, extra in data.get("entries", ())
+    ]
     return trace

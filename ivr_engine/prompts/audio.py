@@ -48,7 +48,10 @@ class WavInfo:
     def asterisk_native(self) -> bool:
         """True for the one WAV flavour Asterisk reads as ``.wav``: 8 kHz mono 16-bit."""
         return (self.rate, self.channels, self.sample_width) == (
-            SAMPLE_RATE, CHANNELS, SAMPLE_WIDTH)
+            SAMPLE_RATE,
+            CHANNELS,
+            SAMPLE_WIDTH,
+        )
 
 
 class AudioError(Exception):
@@ -59,8 +62,9 @@ def wav_info(path: Path) -> WavInfo | None:
     """Read a WAV header; None when the file is missing or not a readable RIFF WAV."""
     try:
         with wave.open(str(path), "rb") as wav:
-            return WavInfo(wav.getframerate(), wav.getnchannels(), wav.getsampwidth(),
-                           wav.getnframes())
+            return WavInfo(
+                wav.getframerate(), wav.getnchannels(), wav.getsampwidth(), wav.getnframes()
+            )
     except (OSError, EOFError, wave.Error):
         return None
 
@@ -73,8 +77,7 @@ def is_valid_sound(path: Path) -> bool:
 
 def to_telephony(segment: AudioSegment, normalise: bool = True) -> AudioSegment:
     """Resample to 8 kHz mono 16-bit and bring the loudness to a common level."""
-    seg = segment.set_channels(CHANNELS).set_frame_rate(SAMPLE_RATE).set_sample_width(
-        SAMPLE_WIDTH)
+    seg = segment.set_channels(CHANNELS).set_frame_rate(SAMPLE_RATE).set_sample_width(SAMPLE_WIDTH)
     if normalise and seg.max_dBFS != -math.inf:
         gain = min(TARGET_DBFS - seg.dBFS, -PEAK_HEADROOM_DB - seg.max_dBFS)
         seg = seg.apply_gain(gain)
@@ -123,8 +126,12 @@ def convert_file(src: Path, dest: Path, normalise: bool = True) -> WavInfo:
     return write_atomic(seg, dest)
 
 
-def chime(notes: tuple[float, ...] = (659.25, 523.25, 587.33, 392.0),
-          note_ms: int = 380, gap_ms: int = 70, tail_ms: int = 1600) -> AudioSegment:
+def chime(
+    notes: tuple[float, ...] = (659.25, 523.25, 587.33, 392.0),
+    note_ms: int = 380,
+    gap_ms: int = 70,
+    tail_ms: int = 1600,
+) -> AudioSegment:
     """A soft bell-like melody followed by silence: the default coloring, looped by the
     engine while the target rings. Decaying sine notes with a gentle octave overtone."""
     frames = bytearray()
@@ -137,5 +144,6 @@ def chime(notes: tuple[float, ...] = (659.25, 523.25, 587.33, 392.0),
             frames += struct.pack("<h", int(9000 * env * value))
         frames += bytes(2 * SAMPLE_RATE * gap_ms // 1000)
     frames += bytes(2 * SAMPLE_RATE * tail_ms // 1000)
-    return AudioSegment(data=bytes(frames), sample_width=SAMPLE_WIDTH, frame_rate=SAMPLE_RATE,
-                        channels=CHANNELS)
+    return AudioSegment(
+        data=bytes(frames), sample_width=SAMPLE_WIDTH, frame_rate=SAMPLE_RATE, channels=CHANNELS
+    )

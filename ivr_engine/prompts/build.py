@@ -83,15 +83,18 @@ class BuildReport:
 
     def summary(self) -> str:
         """A plain multi-line summary: counts, then each failure with its reason."""
-        lines = [f"prompts: {self.count(BUILT)} built, {self.count(CACHED)} cached, "
-                 f"{self.count(FAILED)} failed"]
+        lines = [
+            f"prompts: {self.count(BUILT)} built, {self.count(CACHED)} cached, "
+            f"{self.count(FAILED)} failed"
+        ]
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"failed: {r.name + ': ' if r.name else ''}{r.reason}" for r in self.failures]
         return "\n".join(lines)
 
 
-def plan_jobs(refs: Iterable[PromptRef], voice: str, engine: str,
-              base_dir: Path) -> tuple[list[BuildJob], list[BuildResult]]:
+def plan_jobs(
+    refs: Iterable[PromptRef], voice: str, engine: str, base_dir: Path
+) -> tuple[list[BuildJob], list[BuildResult]]:
     """Turn the configuration's prompts into distinct jobs; refuse bad ones up front.
 
     Prompts sharing a sound are merged (their places kept). Upload paths are resolved
@@ -108,8 +111,9 @@ def plan_jobs(refs: Iterable[PromptRef], voice: str, engine: str,
     return list(jobs.values()), refused
 
 
-def _job_for(ref: PromptRef, voice: str, engine: str, base_dir: Path,
-             refused: list[BuildResult]) -> BuildJob | None:
+def _job_for(
+    ref: PromptRef, voice: str, engine: str, base_dir: Path, refused: list[BuildResult]
+) -> BuildJob | None:
     """The job for one prompt, or None (refusal appended, or nothing to build)."""
     prompt = ref.prompt
     if prompt.text is not None:
@@ -118,16 +122,33 @@ def _job_for(ref: PromptRef, voice: str, engine: str, base_dir: Path,
             refused.append(BuildResult("", FAILED, f"{ref.where}: prompt text is empty"))
             return None
         if len(text) > PROMPT_TEXT_MAX:
-            refused.append(BuildResult("", FAILED, f"{ref.where}: prompt text is {len(text)} "
-                                       f"characters; the limit is {PROMPT_TEXT_MAX}"))
+            refused.append(
+                BuildResult(
+                    "",
+                    FAILED,
+                    f"{ref.where}: prompt text is {len(text)} "
+                    f"characters; the limit is {PROMPT_TEXT_MAX}",
+                )
+            )
             return None
-        return BuildJob(tts_sound_name(text, voice, engine), "tts", (ref.where,), text=text,
-                        voice=voice, engine=engine)
+        return BuildJob(
+            tts_sound_name(text, voice, engine),
+            "tts",
+            (ref.where,),
+            text=text,
+            voice=voice,
+            engine=engine,
+        )
     if prompt.audio is not None and is_upload(prompt.audio):
         label = prompt.audio.strip()
         src = Path(label).expanduser()
-        return BuildJob(audio_sound_name(label), "audio", (ref.where,),
-                        source=src if src.is_absolute() else base_dir / src, source_label=label)
+        return BuildJob(
+            audio_sound_name(label),
+            "audio",
+            (ref.where,),
+            source=src if src.is_absolute() else base_dir / src,
+            source_label=label,
+        )
     return None
 
 
@@ -136,8 +157,16 @@ def system_jobs(voice: str = "ko", engine: str = "espeak") -> list[BuildJob]:
     jobs = []
     for name, text in SYSTEM_PROMPTS.items():
         kind = "tone" if name in TONE_PROMPTS else "tts"
-        jobs.append(BuildJob(system_sound_name(name), kind, (f"system prompt {name}",),
-                             text=text or None, voice=voice, engine=engine))
+        jobs.append(
+            BuildJob(
+                system_sound_name(name),
+                kind,
+                (f"system prompt {name}",),
+                text=text or None,
+                voice=voice,
+                engine=engine,
+            )
+        )
     return jobs
 
 
@@ -149,8 +178,9 @@ def _sha256(path: Path) -> str | None:
         return None
 
 
-def is_current(job: BuildJob, sounds_dir: Path, entry: ManifestEntry | None,
-               requested_reachable: bool = True) -> bool:
+def is_current(
+    job: BuildJob, sounds_dir: Path, entry: ManifestEntry | None, requested_reachable: bool = True
+) -> bool:
     """True when the job's file exists, is valid, and need not be remade."""
     if not audio.is_valid_sound(job.path(sounds_dir)):
         return False
@@ -167,14 +197,22 @@ def run_job(job: BuildJob, synth: Synth, sounds_dir: Path, workdir: Path) -> Bui
     try:
         if job.kind == "tone":
             info = audio.write_atomic(audio.chime(), dest)
-            return BuildResult(job.name, BUILT, entry=ManifestEntry(
-                "tone", duration_ms=info.duration_ms))
+            return BuildResult(
+                job.name, BUILT, entry=ManifestEntry("tone", duration_ms=info.duration_ms)
+            )
         if job.kind == "audio":
             assert job.source is not None
             info = audio.convert_file(job.source, dest)
-            return BuildResult(job.name, BUILT, entry=ManifestEntry(
-                "audio", duration_ms=info.duration_ms, source=job.source_label,
-                source_sha256=_sha256(job.source)))
+            return BuildResult(
+                job.name,
+                BUILT,
+                entry=ManifestEntry(
+                    "audio",
+                    duration_ms=info.duration_ms,
+                    source=job.source_label,
+                    source_sha256=_sha256(job.source),
+                ),
+            )
         return _speak(job, synth, dest, workdir)
     except Exception as exc:
         where = job.where[0] if job.where else job.name
@@ -193,15 +231,30 @@ def _speak(job: BuildJob, synth: Synth, dest: Path, workdir: Path) -> BuildResul
         info = audio.convert_file(raw, dest)
     finally:
         raw.unlink(missing_ok=True)
-    return BuildResult(job.name, BUILT, entry=ManifestEntry(
-        "tts", text=job.text, voice=job.voice, engine=used, requested_engine=job.engine,
-        duration_ms=info.duration_ms))
+    return BuildResult(
+        job.name,
+        BUILT,
+        entry=ManifestEntry(
+            "tts",
+            text=job.text,
+            voice=job.voice,
+            engine=used,
+            requested_engine=job.engine,
+            duration_ms=info.duration_ms,
+        ),
+    )
 
 
-def build_sounds(jobs: list[BuildJob], sounds_dir: Path, engine: str = "espeak",
-                 force: bool = False, workers: int = 2, synth: Synth | None = None,
-                 progress: Progress | None = None, gtts: GttsSynth | None = None
-                 ) -> BuildReport:
+def build_sounds(
+    jobs: list[BuildJob],
+    sounds_dir: Path,
+    engine: str = "espeak",
+    force: bool = False,
+    workers: int = 2,
+    synth: Synth | None = None,
+    progress: Progress | None = None,
+    gtts: GttsSynth | None = None,
+) -> BuildReport:
     """Build every job not already current, in parallel, and update the manifest.
 
     ``synth`` overrides the engine choice; ``gtts`` sets where gTTS is probed."""
@@ -220,8 +273,10 @@ def build_sounds(jobs: list[BuildJob], sounds_dir: Path, engine: str = "espeak",
         else:
             todo.append(job)
     progress = progress or Progress(len(todo))
-    with tempfile.TemporaryDirectory(prefix="ivr-prompts-") as tmp, \
-            ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="ivr-prompts-") as tmp,
+        ThreadPoolExecutor(max_workers=max(1, workers)) as pool,
+    ):
         futures = [pool.submit(run_job, job, synth, sounds_dir, Path(tmp)) for job in todo]
         for future in as_completed(futures):
             result = future.result()
@@ -235,15 +290,22 @@ def build_sounds(jobs: list[BuildJob], sounds_dir: Path, engine: str = "espeak",
     return report
 
 
-def say(text: str, out: Path, voice: str = "ko", engine: str = "espeak",
-        synth: Synth | None = None, gtts: GttsSynth | None = None) -> BuildResult:
+def say(
+    text: str,
+    out: Path,
+    voice: str = "ko",
+    engine: str = "espeak",
+    synth: Synth | None = None,
+    gtts: GttsSynth | None = None,
+) -> BuildResult:
     """Speak one ad-hoc text into ``out`` (an Asterisk-native WAV), outside any manifest."""
     text = normalise_text(text)
     if not text:
         return BuildResult(str(out), FAILED, "the text is empty")
     if len(text) > PROMPT_TEXT_MAX:
-        return BuildResult(str(out), FAILED, f"the text is {len(text)} characters; the limit "
-                           f"is {PROMPT_TEXT_MAX}")
+        return BuildResult(
+            str(out), FAILED, f"the text is {len(text)} characters; the limit is {PROMPT_TEXT_MAX}"
+        )
     if synth is None:
         synth, warning = choose_synth(engine, gtts)
         if warning:

@@ -38,8 +38,11 @@ def _settings_prompts(settings: NumberSettings, where: str) -> Iterator[PromptRe
     for place, prompt in menu_prompts(settings.menus or ()):
         yield PromptRef(f"{where} / {place}", prompt)
     for queue in settings.queues or ():
-        for name, prompt in (("coloring", queue.coloring), ("announcement", queue.announcement),
-                             ("overflow.prompt", queue.overflow.prompt)):
+        for name, prompt in (
+            ("coloring", queue.coloring),
+            ("announcement", queue.announcement),
+            ("overflow.prompt", queue.overflow.prompt),
+        ):
             if prompt is not None:
                 yield PromptRef(f"{where} / queues[{queue.id}].{name}", prompt)
 

@@ -69,8 +69,10 @@ def save_manifest(sounds_dir: Path, entries: dict[str, ManifestEntry]) -> Path:
     """Write the manifest atomically (temporary file, then rename), sorted by name."""
     path = manifest_path(sounds_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
-    body = {name: {k: v for k, v in asdict(e).items() if v is not None}
-            for name, e in sorted(entries.items())}
+    body = {
+        name: {k: v for k, v in asdict(e).items() if v is not None}
+        for name, e in sorted(entries.items())
+    }
     fd, tmp = tempfile.mkstemp(prefix=".manifest-", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

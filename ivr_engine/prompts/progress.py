@@ -12,8 +12,9 @@ BAR_WIDTH = 30
 class Progress:
     """Counts finished items and redraws one line on a TTY."""
 
-    def __init__(self, total: int, stream: TextIO | None = None,
-                 enabled: bool | None = None) -> None:
+    def __init__(
+        self, total: int, stream: TextIO | None = None, enabled: bool | None = None
+    ) -> None:
         """Show progress of ``total`` items on ``stream`` (stderr); a bar only on a TTY
         unless ``enabled`` says otherwise."""
         self.total = total

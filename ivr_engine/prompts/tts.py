@@ -61,11 +61,9 @@ class EspeakSynth:
     def synthesise(self, text: str, voice: str, out: Path) -> Path:
         """Speak ``text`` into ``out.wav`` (espeak's own 22 kHz WAV)."""
         dest = out.with_suffix(".wav")
-        cmd = [self._binary(), "-v", voice, "-s", str(self.speed_wpm), "-w", str(dest),
-               "--", text]
+        cmd = [self._binary(), "-v", voice, "-s", str(self.speed_wpm), "-w", str(dest), "--", text]
         try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=ESPEAK_TIMEOUT_S,
-                                  check=False)
+            proc = subprocess.run(cmd, capture_output=True, timeout=ESPEAK_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired as exc:
             raise TtsError(f"espeak-ng took longer than {ESPEAK_TIMEOUT_S:.0f} s") from exc
         if proc.returncode != 0 or not dest.is_file():
@@ -123,8 +121,12 @@ class FallbackSynth:
             return self.primary.synthesise(text, voice, out), self.primary.engine
         except TtsError as exc:
             if self.warn:
-                log.warning("%s unavailable (%s); speaking with %s instead",
-                            self.primary.engine, exc, self.fallback.engine)
+                log.warning(
+                    "%s unavailable (%s); speaking with %s instead",
+                    self.primary.engine,
+                    exc,
+                    self.fallback.engine,
+                )
             return self.fallback.synthesise(text, voice, out), self.fallback.engine
 
     def synthesise(self, text: str, voice: str, out: Path) -> Path:
@@ -140,9 +142,11 @@ def choose_synth(engine: str, gtts: GttsSynth | None = None) -> tuple[Synth, str
         return espeak, None
     gtts = gtts or GttsSynth()
     if not gtts.reachable():
-        return (FallbackSynth(_Unreachable(gtts.host), espeak, warn=False),
-                f"gTTS host {gtts.host}:{gtts.port} unreachable; prompts are spoken with "
-                "espeak-ng and rebuilt with gTTS once it is reachable")
+        return (
+            FallbackSynth(_Unreachable(gtts.host), espeak, warn=False),
+            f"gTTS host {gtts.host}:{gtts.port} unreachable; prompts are spoken with "
+            "espeak-ng and rebuilt with gTTS once it is reachable",
+        )
     return FallbackSynth(gtts, espeak), None
 
 

@@ -11,8 +11,18 @@ if TYPE_CHECKING:
 
 MAX_LINE = 64 * 1024
 # ast_state2str order: the numeric ChannelState of the AMI channel block.
-STATE_NUMBERS = {"Down": 0, "Rsrvd": 1, "OffHook": 2, "Dialing": 3, "Ring": 4, "Ringing": 5,
-                 "Up": 6, "Busy": 7, "Dialing Offhook": 8, "Pre-ring": 9}
+STATE_NUMBERS = {
+    "Down": 0,
+    "Rsrvd": 1,
+    "OffHook": 2,
+    "Dialing": 3,
+    "Ring": 4,
+    "Ringing": 5,
+    "Up": 6,
+    "Busy": 7,
+    "Dialing Offhook": 8,
+    "Pre-ring": 9,
+}
 
 
 @dataclass
@@ -62,8 +72,13 @@ def format_message(fields: list[tuple[str, str]]) -> str:
     return "".join(f"{k}: {v}\r\n" for k, v in fields) + "\r\n"
 
 
-def response(msg: Message, status: str, message: str | None,
-             extra: list[tuple[str, str]] | None = None, list_flag: str = "") -> str:
+def response(
+    msg: Message,
+    status: str,
+    message: str | None,
+    extra: list[tuple[str, str]] | None = None,
+    list_flag: str = "",
+) -> str:
     """``Response:``, ``ActionID``, optional ``EventList``, ``Message`` (astman_send_response)."""
     fields = [("Response", status), *msg.action_id_header()]
     if list_flag:
@@ -76,14 +91,26 @@ def response(msg: Message, status: str, message: str | None,
 
 def channel_block(ch: Channel, prefix: str = "") -> list[tuple[str, str]]:
     """The channel snapshot block of AMI events (``Dest`` prefix for the second channel)."""
+
     def unknown(value: str) -> str:
         return value or "<unknown>"
 
-    return [(prefix + k, v) for k, v in (
-        ("Channel", ch.name), ("ChannelState", str(STATE_NUMBERS.get(ch.state, 0))),
-        ("ChannelStateDesc", ch.state), ("CallerIDNum", unknown(ch.caller_number)),
-        ("CallerIDName", unknown(ch.caller_name)),
-        ("ConnectedLineNum", unknown(ch.connected_number)),
-        ("ConnectedLineName", unknown(ch.connected_name)), ("Language", ch.language),
-        ("AccountCode", ch.accountcode), ("Context", ch.context), ("Exten", ch.exten),
-        ("Priority", str(ch.priority)), ("Uniqueid", ch.id), ("Linkedid", ch.linkedid or ch.id))]
+    return [
+        (prefix + k, v)
+        for k, v in (
+            ("Channel", ch.name),
+            ("ChannelState", str(STATE_NUMBERS.get(ch.state, 0))),
+            ("ChannelStateDesc", ch.state),
+            ("CallerIDNum", unknown(ch.caller_number)),
+            ("CallerIDName", unknown(ch.caller_name)),
+            ("ConnectedLineNum", unknown(ch.connected_number)),
+            ("ConnectedLineName", unknown(ch.connected_name)),
+            ("Language", ch.language),
+            ("AccountCode", ch.accountcode),
+            ("Context", ch.context),
+            ("Exten", ch.exten),
+            ("Priority", str(ch.priority)),
+            ("Uniqueid", ch.id),
+            ("Linkedid", ch.linkedid or ch.id),
+        )
+    ]

@@ -37,8 +37,9 @@ OPEN_ACTIONS = {"login", "logoff", "challenge"}
 class AmiSession:
     """One AMI client connection."""
 
-    def __init__(self, server: AmiServer, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self, server: AmiServer, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
         self.server = server
         self.reader = reader
         self.writer = writer
@@ -76,8 +77,14 @@ class AmiSession:
             return
         handler = getattr(self, f"act_{name}", None)
         if handler is None:
-            self.send(response(msg, "Error", f"Invalid/unknown command: {action}. Use Action: "
-                                             "ListCommands to show available commands."))
+            self.send(
+                response(
+                    msg,
+                    "Error",
+                    f"Invalid/unknown command: {action}. Use Action: "
+                    "ListCommands to show available commands.",
+                )
+            )
             return
         await handler(msg)
 
@@ -93,9 +100,17 @@ class AmiSession:
         self.send(response(msg, "Success", "Authentication accepted"))
         if self.events:
             uptime = int(time.time() - self.server.started)
-            self.send(format_message([("Event", "FullyBooted"), ("Privilege", "system,all"),
-                                      ("Uptime", str(uptime)), ("LastReload", str(uptime)),
-                                      ("Status", "Fully Booted")]))
+            self.send(
+                format_message(
+                    [
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Uptime", str(uptime)),
+                        ("LastReload", str(uptime)),
+                        ("Status", "Fully Booted"),
+                    ]
+                )
+            )
 
     async def act_logoff(self, msg: Message) -> None:
         """Logoff: Goodbye, then the connection is closed."""
@@ -104,8 +119,9 @@ class AmiSession:
 
     async def act_ping(self, msg: Message) -> None:
         """Ping: Pong with a timestamp."""
-        self.send(response(msg, "Success", None, [("Ping", "Pong"),
-                                                  ("Timestamp", f"{time.time():.6f}")]))
+        self.send(
+            response(msg, "Success", None, [("Ping", "Pong"), ("Timestamp", f"{time.time():.6f}")])
+        )
 
     async def act_events(self, msg: Message) -> None:
         """Events: on/off."""
@@ -138,10 +154,16 @@ class AmiSession:
             return
         aid = msg.action_id_header()
         self.send(response(msg, "Success", "Result will follow", list_flag="start"))
-        self.send(format_message([("Event", "DBGetResponse"), ("Family", family), ("Key", key),
-                                  ("Val", value), *aid]))
-        self.send(format_message([("Event", "DBGetComplete"), *aid, ("EventList", "Complete"),
-                                  ("ListItems", "1")]))
+        self.send(
+            format_message(
+                [("Event", "DBGetResponse"), ("Family", family), ("Key", key), ("Val", value), *aid]
+            )
+        )
+        self.send(
+            format_message(
+                [("Event", "DBGetComplete"), *aid, ("EventList", "Complete"), ("ListItems", "1")]
+            )
+        )
 
     async def act_dbdel(self, msg: Message) -> None:
         """DBDel Family/Key."""
@@ -163,18 +185,44 @@ class AmiSession:
         chans = list(world.channels.values())
         for ch in chans:
             bridge = world.bridges.get(ch.bridge_id or "")
-            peer = next((world.channels[c] for c in bridge.channels
-                         if c != ch.id and c in world.channels), None) if bridge else None
+            peer = (
+                next(
+                    (
+                        world.channels[c]
+                        for c in bridge.channels
+                        if c != ch.id and c in world.channels
+                    ),
+                    None,
+                )
+                if bridge
+                else None
+            )
             secs = int(world.clock.now() - ch.started_epoch)
-            self.send(format_message([
-                ("Event", "CoreShowChannel"), *aid, *channel_block(ch),
-                ("BridgeId", ch.bridge_id or ""), ("Application", ch.app_name),
-                ("ApplicationData", ch.app_data),
-                ("Duration", f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"),
-                ("BridgedChannel", peer.name if peer else ""),
-                ("BridgedUniqueID", peer.id if peer else "")]))
-        self.send(format_message([("Event", "CoreShowChannelsComplete"), *aid,
-                                  ("EventList", "Complete"), ("ListItems", str(len(chans)))]))
+            self.send(
+                format_message(
+                    [
+                        ("Event", "CoreShowChannel"),
+                        *aid,
+                        *channel_block(ch),
+                        ("BridgeId", ch.bridge_id or ""),
+                        ("Application", ch.app_name),
+                        ("ApplicationData", ch.app_data),
+                        ("Duration", f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}"),
+                        ("BridgedChannel", peer.name if peer else ""),
+                        ("BridgedUniqueID", peer.id if peer else ""),
+                    ]
+                )
+            )
+        self.send(
+            format_message(
+                [
+                    ("Event", "CoreShowChannelsComplete"),
+                    *aid,
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(chans))),
+                ]
+            )
+        )
 
     async def act_originate(self, msg: Message) -> None:
         """Originate (Timeout in ms); with Async an OriginateResponse follows."""
@@ -190,8 +238,15 @@ class AmiSession:
 class AmiServer:
     """Listens for AMI clients and turns world happenings into AMI events."""
 
-    def __init__(self, world: World, user: str, secret: str, *, version: str = "11.0.0",
-                 system_name: str = "") -> None:
+    def __init__(
+        self,
+        world: World,
+        user: str,
+        secret: str,
+        *,
+        version: str = "11.0.0",
+        system_name: str = "",
+    ) -> None:
         self.world = world
         self.user = user
         self.secret = secret
@@ -250,22 +305,35 @@ class AmiServer:
             self.broadcast([*head, *channel_block(ch)])
         elif what == "Hangup":
             cause = int(info.get("cause", 16))
-            self.broadcast([*head, *channel_block(ch), ("Cause", str(cause)),
-                            ("Cause-txt", cause_txt(cause))])
+            self.broadcast(
+                [*head, *channel_block(ch), ("Cause", str(cause)), ("Cause-txt", cause_txt(cause))]
+            )
         elif what in ("DialBegin", "DialEnd"):
             caller = info.get("caller")
-            fields = [*head, *(channel_block(caller) if caller else []),
-                      *channel_block(ch, "Dest"), ("DialString", ch.dialstring or "")]
+            fields = [
+                *head,
+                *(channel_block(caller) if caller else []),
+                *channel_block(ch, "Dest"),
+                ("DialString", ch.dialstring or ""),
+            ]
             if what == "DialEnd":
                 fields.append(("DialStatus", str(info.get("status", ""))))
             self.broadcast(fields)
         elif what in ("BridgeEnter", "BridgeLeave"):
             bridge: Bridge = info["bridge"]
-            self.broadcast([*head, ("BridgeUniqueid", bridge.id),
-                            ("BridgeType", "stasis"), ("BridgeTechnology", bridge.technology),
-                            ("BridgeCreator", "Stasis"), ("BridgeName", bridge.name),
-                            ("BridgeNumChannels", str(len(bridge.channels))),
-                            ("BridgeVideoSourceMode", "none"), *channel_block(ch)])
+            self.broadcast(
+                [
+                    *head,
+                    ("BridgeUniqueid", bridge.id),
+                    ("BridgeType", "stasis"),
+                    ("BridgeTechnology", bridge.technology),
+                    ("BridgeCreator", "Stasis"),
+                    ("BridgeName", bridge.name),
+                    ("BridgeNumChannels", str(len(bridge.channels))),
+                    ("BridgeVideoSourceMode", "none"),
+                    *channel_block(ch),
+                ]
+            )
 
     async def originate(self, session: AmiSession, msg: Message) -> None:
         """Originate a call; reply at once (Async) or when it is answered or failed."""
@@ -282,11 +350,15 @@ class AmiServer:
         is_async = msg.get("async", "false").lower() in ("true", "yes", "1", "on")
         try:
             ch = self.world.originate(
-                endpoint, extension=msg.get("exten") or "s",
+                endpoint,
+                extension=msg.get("exten") or "s",
                 context=msg.get("context") or "default",
-                priority=int(msg.get("priority") or 1), caller_id=msg.get("callerid"),
-                timeout=timeout_ms / 1000.0, channel_id=msg.get("channelid") or None,
-                variables=variables)
+                priority=int(msg.get("priority") or 1),
+                caller_id=msg.get("callerid"),
+                timeout=timeout_ms / 1000.0,
+                channel_id=msg.get("channelid") or None,
+                variables=variables,
+            )
         except (EndpointError, ValueError):
             session.send(response(msg, "Error", "Originate failed"))
             return
@@ -297,17 +369,33 @@ class AmiServer:
         reason = await self._outcome(ch)
         ok = reason == OriginateReason.ANSWERED
         if not is_async:
-            session.send(response(msg, "Success" if ok else "Error",
-                                  "Originate successfully queued" if ok else "Originate failed"))
+            session.send(
+                response(
+                    msg,
+                    "Success" if ok else "Error",
+                    "Originate successfully queued" if ok else "Originate failed",
+                )
+            )
             return
-        session.send(format_message([
-            ("Event", "OriginateResponse"), ("Privilege", "call,all"), *msg.action_id_header(),
-            ("Response", "Success" if ok else "Failure"), ("Channel", ch.name),
-            ("Context", msg.get("context")), ("Exten", msg.get("exten")),
-            ("Application", msg.get("application")), ("Data", msg.get("data")),
-            ("Reason", str(reason)), ("Uniqueid", ch.id),
-            ("CallerIDNum", ch.caller_number or "<unknown>"),
-            ("CallerIDName", ch.caller_name or "<unknown>")]))
+        session.send(
+            format_message(
+                [
+                    ("Event", "OriginateResponse"),
+                    ("Privilege", "call,all"),
+                    *msg.action_id_header(),
+                    ("Response", "Success" if ok else "Failure"),
+                    ("Channel", ch.name),
+                    ("Context", msg.get("context")),
+                    ("Exten", msg.get("exten")),
+                    ("Application", msg.get("application")),
+                    ("Data", msg.get("data")),
+                    ("Reason", str(reason)),
+                    ("Uniqueid", ch.id),
+                    ("CallerIDNum", ch.caller_number or "<unknown>"),
+                    ("CallerIDName", ch.caller_name or "<unknown>"),
+                ]
+            )
+        )
 
     async def _outcome(self, ch: Channel) -> int:
         """Wait for answer or hangup of an originated leg and map it to a Reason code."""
@@ -320,8 +408,13 @@ class AmiServer:
                 done.set_result(OriginateReason.ANSWERED)
             elif what == "Hangup":
                 cause = int(info.get("cause", 0))
-                done.set_result({17: OriginateReason.BUSY, 34: OriginateReason.CONGESTION,
-                                 19: OriginateReason.RINGING}.get(cause, OriginateReason.HUNG_UP))
+                done.set_result(
+                    {
+                        17: OriginateReason.BUSY,
+                        34: OriginateReason.CONGESTION,
+                        19: OriginateReason.RINGING,
+                    }.get(cause, OriginateReason.HUNG_UP)
+                )
 
         self.world.observers.append(watch)
         try:

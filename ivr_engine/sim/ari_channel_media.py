@@ -59,14 +59,16 @@ class ChannelMediaHandlers:
         snoop_id = request.match_info.get("snoopId") or p.text("snoopId") or None
         if snoop_id and snoop_id in self.world.channels:
             raise AriError(500, "Snoop channel could not be created")
-        ch = self.world.new_channel(SNOOP, f"Snoop/{target.id}", channel_id=snoop_id,
-                                    state=ChannelState.UP)
+        ch = self.world.new_channel(
+            SNOOP, f"Snoop/{target.id}", channel_id=snoop_id, state=ChannelState.UP
+        )
         ch.snoop_target, ch.whisper = target.id, whisper != "none"
         ch.language = target.language
         self.world.registry.subscribe(app, "channels", ch.id)
         args = split_args(p.text("appArgs"))
-        self.world.clock.call_later(self.world.stasis_start_delay, self._snoop_enters, ch, app,
-                                    args)
+        self.world.clock.call_later(
+            self.world.stasis_start_delay, self._snoop_enters, ch, app, args
+        )
         return json_reply(ch.to_json())
 
     def _snoop_enters(self, ch: Channel, app: str, args: list[str]) -> None:
@@ -76,19 +78,23 @@ class ChannelMediaHandlers:
     # ------------------------------------------------------------------ indications
     def indication(self, kind: str, start: bool):  # type: ignore[no-untyped-def]
         """POST/DELETE moh and silence."""
+
         async def handler(request: web.Request) -> web.Response:
             p = await Params.read(request)
             ch = self.media_channel(request)
             if start:
-                self.world.start_indication(ch, kind, p.text("mohClass", "default")
-                                            if kind == tl.MOH else "")
+                self.world.start_indication(
+                    ch, kind, p.text("mohClass", "default") if kind == tl.MOH else ""
+                )
             else:
                 self.world.stop_indication(ch, kind)
             return no_content()
+
         return handler
 
     def hold(self, start: bool):  # type: ignore[no-untyped-def]
         """POST/DELETE hold (ChannelHold / ChannelUnhold)."""
+
         async def handler(request: web.Request) -> web.Response:
             ch = self.media_channel(request)
             if start:
@@ -98,6 +104,7 @@ class ChannelMediaHandlers:
                 self.world.stop_indication(ch, tl.HOLD)
                 self.world.emit_channel("ChannelUnhold", ch)
             return no_content()
+
         return handler
 
     async def ring(self, request: web.Request) -> web.Response:
@@ -140,7 +147,7 @@ class ChannelMediaHandlers:
         before, between = p.integer("before") / 1000, p.integer("between", 100) / 1000
         duration, after = p.integer("duration", 100) / 1000, p.integer("after") / 1000
         assert ch.control is not None
-        ch.control.submit(lambda: self.world.send_dtmf(ch, digits, before, between, duration,
-                                                       after))
+        ch.control.submit(
+            lambda: self.world.send_dtmf(ch, digits, before, between, duration, after)
+        )
         return no_content()
-

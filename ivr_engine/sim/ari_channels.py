@@ -125,11 +125,18 @@ class ChannelsResource(ChannelMediaHandlers):
         timeout = p.integer("timeout", 30)
         try:
             ch = self.world.originate(
-                endpoint, app=app, app_args=split_args(p.text("appArgs")),
-                extension=extension, context=p.text("context"),
-                priority=p.integer("priority", 1), caller_id=p.text("callerId"),
+                endpoint,
+                app=app,
+                app_args=split_args(p.text("appArgs")),
+                extension=extension,
+                context=p.text("context"),
+                priority=p.integer("priority", 1),
+                caller_id=p.text("callerId"),
                 timeout=None if timeout == -1 else float(timeout or 30),
-                channel_id=channel_id or None, originator=originator, variables=variables)
+                channel_id=channel_id or None,
+                originator=originator,
+                variables=variables,
+            )
         except EndpointError as exc:
             raise AriError(exc.status, exc.message) from None
         return json_reply(ch.to_json())
@@ -147,9 +154,14 @@ class ChannelsResource(ChannelMediaHandlers):
         channel_id = p.text("channelId")
         self._check_ids(p, channel_id)
         try:
-            ch = self.world.create_leg(endpoint, app, split_args(p.text("appArgs")),
-                                       channel_id=channel_id or None, originator=originator,
-                                       variables=variables)
+            ch = self.world.create_leg(
+                endpoint,
+                app,
+                split_args(p.text("appArgs")),
+                channel_id=channel_id or None,
+                originator=originator,
+                variables=variables,
+            )
         except EndpointError as exc:
             raise AriError(500, "Allocation failed" if exc.status == 500 else exc.message) from None
         return json_reply(ch.to_json())
@@ -218,9 +230,14 @@ class ChannelsResource(ChannelMediaHandlers):
         ch = self.world.channels.get(request.match_info["channelId"])
         if ch is None:
             raise AriError(404, "Provided channel was not found")
-        functions = {"CALLERID(num)": ch.caller_number, "CALLERID(name)": ch.caller_name,
-                     "CHANNEL(state)": ch.state, "CHANNEL(language)": ch.language,
-                     "CHANNEL(name)": ch.name, "UNIQUEID": ch.id}
+        functions = {
+            "CALLERID(num)": ch.caller_number,
+            "CALLERID(name)": ch.caller_name,
+            "CHANNEL(state)": ch.state,
+            "CHANNEL(language)": ch.language,
+            "CHANNEL(name)": ch.name,
+            "UNIQUEID": ch.id,
+        }
         if name in functions:
             return json_reply({"value": functions[name]})
         if name.endswith(")"):
@@ -241,8 +258,14 @@ class ChannelsResource(ChannelMediaHandlers):
         if p.integer("offsetms") < 0:
             raise AriError(400, "offsetms cannot be negative")
         pb_id = request.match_info.get("playbackId") or p.text("playbackId") or None
-        pb = self.world.new_playback(media, f"channel:{ch.id}", p.text("lang") or ch.language,
-                                     pb_id, p.integer("offsetms"), p.integer("skipms", 3000))
+        pb = self.world.new_playback(
+            media,
+            f"channel:{ch.id}",
+            p.text("lang") or ch.language,
+            pb_id,
+            p.integer("offsetms"),
+            p.integer("skipms", 3000),
+        )
         self.world.play_on_channel(ch, pb)
         return created(f"/ari/playbacks/{pb.id}", pb.to_json())
 
@@ -268,8 +291,9 @@ class ChannelsResource(ChannelMediaHandlers):
         exists = name in self.world.recordings or name in self.world.stored_recordings
         if exists and if_exists == "fail":
             raise AriError(409, f"Recording '{name}' already exists and can not be overwritten")
-        rec = self.world.new_recording(name, fmt, f"channel:{ch.id}",
-                                       float(p.integer("maxDurationSeconds")), terminate)
+        rec = self.world.new_recording(
+            name, fmt, f"channel:{ch.id}", float(p.integer("maxDurationSeconds")), terminate
+        )
         assert ch.control is not None
         ch.control.submit(lambda: self.world.run_recording(rec, ch))
         return created(f"/ari/recordings/live/{name}", rec.to_json())
@@ -335,8 +359,8 @@ class ChannelsResource(ChannelMediaHandlers):
             raise AriError(422, f"No resource provided in endpoint parameter '{endpoint}'")
         own = ch.name.split("/", 1)[0]
         if tech.lower() != own.lower():
-            raise AriError(422, f"Endpoint technology '{tech}' does not match channel "
-                                f"technology '{own}'")
+            raise AriError(
+                422, f"Endpoint technology '{tech}' does not match channel technology '{own}'"
+            )
         ch.timeline.add("redirect", endpoint, ended=True)
         return no_content()
-

@@ -78,10 +78,15 @@ class App:
 
     def to_json(self, filt: EventFilter) -> dict[str, Any]:
         """The ARI Application object."""
-        return {"name": self.name, "channel_ids": sorted(+self.channels),
-                "bridge_ids": sorted(+self.bridges), "endpoint_ids": sorted(+self.endpoints),
-                "device_names": sorted(+self.devices), "events_allowed": filt.allowed,
-                "events_disallowed": filt.disallowed}
+        return {
+            "name": self.name,
+            "channel_ids": sorted(+self.channels),
+            "bridge_ids": sorted(+self.bridges),
+            "endpoint_ids": sorted(+self.endpoints),
+            "device_names": sorted(+self.devices),
+            "events_allowed": filt.allowed,
+            "events_disallowed": filt.disallowed,
+        }
 
 
 class AppRegistry:
@@ -151,15 +156,23 @@ class AppRegistry:
         for app in self.apps.values():
             getattr(app, kind).pop(oid, None)
 
-    def deliver(self, event: dict[str, Any], timestamp: str, channels: tuple[str, ...] = (),
-                bridges: tuple[str, ...] = ()) -> int:
+    def deliver(
+        self,
+        event: dict[str, Any],
+        timestamp: str,
+        channels: tuple[str, ...] = (),
+        bridges: tuple[str, ...] = (),
+    ) -> int:
         """Send an event to every active application subscribed to one of its objects."""
         sent = 0
         for app in self.active_apps():
             sock = app.socket
             assert sock is not None
-            wanted = sock.subscribe_all or any(app.channels.get(c) for c in channels) or any(
-                app.bridges.get(b) for b in bridges)
+            wanted = (
+                sock.subscribe_all
+                or any(app.channels.get(c) for c in channels)
+                or any(app.bridges.get(b) for b in bridges)
+            )
             if wanted and self.filter_of(app.name).passes(event["type"]):
                 self._send(sock, app.name, {**event, "timestamp": timestamp})
                 sent += 1

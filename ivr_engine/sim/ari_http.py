@@ -9,9 +9,11 @@ from aiohttp import web
 
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
-HTML_TEMPLATE = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n'
-                 "<title>{code} {title}</title>\r\n</head><body>\r\n<h1>{title}</h1>\r\n"
-                 "<p>{text}</p>\r\n<hr />\r\n<address>{server}</address>\r\n</body></html>\r\n")
+HTML_TEMPLATE = (
+    '<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\r\n<html><head>\r\n'
+    "<title>{code} {title}</title>\r\n</head><body>\r\n<h1>{title}</h1>\r\n"
+    "<p>{text}</p>\r\n<hr />\r\n<address>{server}</address>\r\n</body></html>\r\n"
+)
 
 
 class AriError(Exception):
@@ -25,8 +27,9 @@ class AriError(Exception):
 
 def json_reply(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON reply as ARI sends it (compact)."""
-    return web.Response(status=status, text=_DUMPS(body), content_type="application/json",
-                        headers=headers)
+    return web.Response(
+        status=status, text=_DUMPS(body), content_type="application/json", headers=headers
+    )
 
 
 def error(status: int, message: str) -> web.Response:

@@ -18,8 +18,15 @@ from ivr_engine.sim.model import Bridge, Channel
 if TYPE_CHECKING:
     from ivr_engine.sim.world import World
 
-BRIDGE_TYPES = {"mixing", "holding", "dtmf_events", "proxy_media", "video_sfu", "video_single",
-                "sdp_label"}
+BRIDGE_TYPES = {
+    "mixing",
+    "holding",
+    "dtmf_events",
+    "proxy_media",
+    "video_sfu",
+    "video_single",
+    "sdp_label",
+}
 PLAYBACK_OPS = {"restart", "pause", "unpause", "reverse", "forward"}
 
 
@@ -92,8 +99,12 @@ class OtherResources:
             raise AriError(400, "Invalid bridge type")
         if bridge_id in self.world.bridges:
             raise AriError(409, f"Bridge with id '{bridge_id}' already exists")
-        bridge = Bridge(bridge_id, p.text("name"), "holding" if "holding" in types else "mixing",
-                        self.world.clock.timestamp())
+        bridge = Bridge(
+            bridge_id,
+            p.text("name"),
+            "holding" if "holding" in types else "mixing",
+            self.world.clock.timestamp(),
+        )
         self.world.bridges[bridge_id] = bridge
         return json_reply(bridge.to_json())
 
@@ -139,6 +150,7 @@ class OtherResources:
     async def _queued(self, ch: Channel, fn: Any) -> None:
         async def command() -> None:
             fn()
+
         if ch.control is None:  # hung up between the lookup and the queued command
             raise AriError(400, "Channel not found")
         try:
@@ -174,9 +186,14 @@ class OtherResources:
         if not media:
             raise AriError(400, "Missing parameter media")
         pb_id = request.match_info.get("playbackId") or p.text("playbackId") or None
-        pb = self.world.new_playback(media, f"bridge:{bridge.id}",
-                                     p.text("lang") or self.world.language, pb_id,
-                                     p.integer("offsetms"), p.integer("skipms", 3000))
+        pb = self.world.new_playback(
+            media,
+            f"bridge:{bridge.id}",
+            p.text("lang") or self.world.language,
+            pb_id,
+            p.integer("offsetms"),
+            p.integer("skipms", 3000),
+        )
         self.world.play_on_bridge(bridge, pb)
         return created(f"/ari/playbacks/{pb.id}", pb.to_json())
 
@@ -251,8 +268,9 @@ class OtherResources:
 
     async def list_stored(self, request: web.Request) -> web.Response:
         """GET /recordings/stored."""
-        return json_reply([{"name": n, "format": f}
-                           for n, f in sorted(self.world.stored_recordings.items())])
+        return json_reply(
+            [{"name": n, "format": f} for n, f in sorted(self.world.stored_recordings.items())]
+        )
 
     async def get_stored(self, request: web.Request) -> web.Response:
         """GET /recordings/stored/{name}."""
@@ -296,8 +314,10 @@ class OtherResources:
         parsed = []
         for source in sources:
             scheme, _, oid = source.partition(":")
-            kinds = {"channel": ("channels", self.world.channels),
-                     "bridge": ("bridges", self.world.bridges)}
+            kinds = {
+                "channel": ("channels", self.world.channels),
+                "bridge": ("bridges", self.world.bridges),
+            }
             if scheme in kinds:
                 kind, objects = kinds[scheme]
                 if oid not in objects:
@@ -332,12 +352,20 @@ class OtherResources:
         """GET /asterisk/info[?only=build,system,config,status]."""
         p = await Params.read(request)
         sections = {
-            "build": {"os": platform.system(), "kernel": platform.release(),
-                      "options": "", "machine": platform.machine(),
-                      "date": "", "user": "ivr-engine"},
+            "build": {
+                "os": platform.system(),
+                "kernel": platform.release(),
+                "options": "",
+                "machine": platform.machine(),
+                "date": "",
+                "user": "ivr-engine",
+            },
             "system": {"version": self.version, "entity_id": self.entity_id},
-            "config": {"name": self.system_name, "default_language": self.world.language,
-                       "setid": {"user": "asterisk", "group": "asterisk"}},
+            "config": {
+                "name": self.system_name,
+                "default_language": self.world.language,
+                "setid": {"user": "asterisk", "group": "asterisk"},
+            },
             "status": {"startup_time": self.started, "last_reload_time": self.started},
         }
         only = p.items("only")
@@ -347,13 +375,28 @@ class OtherResources:
 
     async def ping(self, request: web.Request) -> web.Response:
         """GET /asterisk/ping."""
-        return json_reply({"ping": "pong", "timestamp": self.world.clock.timestamp(),
-                           "asterisk_id": self.entity_id})
+        return json_reply(
+            {
+                "ping": "pong",
+                "timestamp": self.world.clock.timestamp(),
+                "asterisk_id": self.entity_id,
+            }
+        )
 
     async def endpoints(self, request: web.Request) -> web.Response:
         """GET /endpoints: the carrier trunk."""
-        ids = [c.id for c in self.world.channels.values() if c.name.startswith(
-            f"PJSIP/{self.world.trunk}-")]
-        return json_reply([{"technology": "PJSIP", "resource": self.world.trunk,
-                            "state": "online", "channel_ids": ids}])
-
+        ids = [
+            c.id
+            for c in self.world.channels.values()
+            if c.name.startswith(f"PJSIP/{self.world.trunk}-")
+        ]
+        return json_reply(
+            [
+                {
+                    "technology": "PJSIP",
+                    "resource": self.world.trunk,
+                    "state": "online",
+                    "channel_ids": ids,
+                }
+            ]
+        )

@@ -35,8 +35,16 @@ REALM = 'Basic realm="Asterisk REST Interface"'
 class AriServer:
     """Builds the aiohttp application that serves /ari (and extra routes such as /sim)."""
 
-    def __init__(self, world: World, user: str, password: str, *, version: str,
-                 entity_id: str, system_name: str = "ivr-sim") -> None:
+    def __init__(
+        self,
+        world: World,
+        user: str,
+        password: str,
+        *,
+        version: str,
+        entity_id: str,
+        system_name: str = "ivr-sim",
+    ) -> None:
         self.world = world
         self.user = user
         self.password = password
@@ -82,8 +90,9 @@ class AriServer:
                 resp: web.StreamResponse = error(401, "Authentication required")
                 resp.headers["WWW-Authenticate"] = REALM
             elif request.path.endswith("/") and len(request.path) > 1:
-                resp = error(404, "ARI URLs do not end with a slash. Try "
-                                  f"{request.path.rstrip('/')}")
+                resp = error(
+                    404, f"ARI URLs do not end with a slash. Try {request.path.rstrip('/')}"
+                )
             else:
                 resp = await handler(request)
         except AriError as exc:
@@ -102,8 +111,9 @@ class AriServer:
             return html_error(426, "Upgrade Required", "", self.server_header)
         apps = [a for a in request.query.get("app", "").split(",") if a]
         if not apps:
-            return html_error(400, "Bad Request", "HTTP request is missing param: [app]",
-                              self.server_header)
+            return html_error(
+                400, "Bad Request", "HTTP request is missing param: [app]", self.server_header
+            )
         subscribe_all = request.query.get("subscribeAll", "false").lower() == "true"
         ws = web.WebSocketResponse(protocols=("ari",), autoping=True)
         await ws.prepare(request)

@@ -29,8 +29,12 @@ class Behaviour:
     rings: bool = True  # sends 180 Ringing first
 
     @classmethod
-    def answer_after(cls, seconds: float = 1.0, talk: float | None = None,
-                     dtmf: tuple[tuple[float, str], ...] = ()) -> Behaviour:
+    def answer_after(
+        cls,
+        seconds: float = 1.0,
+        talk: float | None = None,
+        dtmf: tuple[tuple[float, str], ...] = (),
+    ) -> Behaviour:
         """Rings ``seconds``, answers, optionally hangs up after ``talk`` and sends DTMF."""
         return cls(ANSWER, seconds, talk, tuple(dtmf))
 
@@ -78,6 +82,7 @@ class Behaviour:
             return cls.sip_response(int(arg))
         if name == "answer":
             ring, _, talk = arg.partition(":")
-            return cls.answer_after(float(ring.rstrip("s")) if ring else 1.0,
-                                    float(talk.rstrip("s")) if talk else None)
+            return cls.answer_after(
+                float(ring.rstrip("s")) if ring else 1.0, float(talk.rstrip("s")) if talk else None
+            )
         raise ValueError(f"unknown behaviour {text!r}")

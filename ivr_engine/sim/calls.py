@@ -73,17 +73,30 @@ class CallsMixin(_Base):
     def _leg(self, kind: str, endpoint: str, channel_id: str | None) -> Channel:
         tech, resource, number = self.parse_endpoint(endpoint)
         trunk = resource.partition("@")[2] or number
-        ch = self.new_channel(kind, f"{tech}/{trunk}", channel_id=channel_id,
-                              context=self.inbound_context, exten="s", priority=1)
+        ch = self.new_channel(
+            kind,
+            f"{tech}/{trunk}",
+            channel_id=channel_id,
+            context=self.inbound_context,
+            exten="s",
+            priority=1,
+        )
         ch.dialstring = resource
         ch.endpoint_resource = number
         ch.behaviour = self.behaviour_for(number)
         return ch
 
     # ------------------------------------------------------------------ ARI-made legs
-    def create_leg(self, endpoint: str, app: str, app_args: list[str], *,
-                   channel_id: str | None = None, originator: Channel | None = None,
-                   variables: dict[str, str] | None = None) -> Channel:
+    def create_leg(
+        self,
+        endpoint: str,
+        app: str,
+        app_args: list[str],
+        *,
+        channel_id: str | None = None,
+        originator: Channel | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> Channel:
         """POST /channels/create: a Down leg that enters Stasis just after the reply."""
         ch = self._leg(CREATED, endpoint, channel_id)
         ch.variables.update(variables or {})
@@ -100,8 +113,9 @@ class CallsMixin(_Base):
     def _created_enters(self, ch: Channel, app: str, args: list[str]) -> None:
         if ch.gone:
             return
-        self.emit_channel(AriEvent.CHANNEL_DIALPLAN, ch, dialplan_app="Stasis",
-                          dialplan_app_data=ch.app_data)
+        self.emit_channel(
+            AriEvent.CHANNEL_DIALPLAN, ch, dialplan_app="Stasis", dialplan_app_data=ch.app_data
+        )
         if not self.registry.is_active(app):
             ch.variables[ChannelVar.STASISSTATUS] = StasisStatus.FAILED
             ch.timeline.add(tl.STASIS_FAILED, app, ended=True)
@@ -109,11 +123,21 @@ class CallsMixin(_Base):
             return
         self.enter_stasis(ch, app, args)
 
-    def originate(self, endpoint: str, *, app: str = "", app_args: list[str] | None = None,
-                  extension: str = "", context: str = "", priority: int = 1,
-                  caller_id: str = "", timeout: float | None = 30.0,
-                  channel_id: str | None = None, originator: Channel | None = None,
-                  variables: dict[str, str] | None = None) -> Channel:
+    def originate(
+        self,
+        endpoint: str,
+        *,
+        app: str = "",
+        app_args: list[str] | None = None,
+        extension: str = "",
+        context: str = "",
+        priority: int = 1,
+        caller_id: str = "",
+        timeout: float | None = 30.0,
+        channel_id: str | None = None,
+        originator: Channel | None = None,
+        variables: dict[str, str] | None = None,
+    ) -> Channel:
         """POST /channels: dial now; the leg enters Stasis (or the dialplan) once answered."""
         ch = self._leg(ORIGINATED, endpoint, channel_id)
         ch.variables.update(variables or {})
@@ -130,8 +154,9 @@ class CallsMixin(_Base):
         self.start_dial(ch, None, timeout, originate=True)
         return ch
 
-    def start_dial(self, ch: Channel, caller: Channel | None, timeout: float | None,
-                   originate: bool = False) -> None:
+    def start_dial(
+        self, ch: Channel, caller: Channel | None, timeout: float | None, originate: bool = False
+    ) -> None:
         """Send the INVITE: Dial events, ringing, then the far end's scripted answer."""
         ch.dialled = True
         if caller is not None:
@@ -143,12 +168,19 @@ class CallsMixin(_Base):
 
     def dial_event(self, ch: Channel, status: str, dialstring: str) -> None:
         """A Dial event about a leg (no ``caller`` key, as observed)."""
-        self.emit("Dial", {"dialstatus": status, "forward": "", "dialstring": dialstring,
-                           "peer": ch.to_json()}, (ch.id,))
+        self.emit(
+            "Dial",
+            {"dialstatus": status, "forward": "", "dialstring": dialstring, "peer": ch.to_json()},
+            (ch.id,),
+        )
         self.notify("DialEnd" if status and status != "RINGING" else "Dial", ch, status=status)
 
-    async def _outbound(self, ch: Channel, timeout: float | None,  # noqa: ASYNC109
-                        originate: bool) -> None:
+    async def _outbound(
+        self,
+        ch: Channel,
+        timeout: float | None,  # noqa: ASYNC109
+        originate: bool,
+    ) -> None:
         dialstring = ch.dialstring or ""
         self.dial_event(ch, "", dialstring)
         self.notify("DialBegin", ch)
@@ -230,18 +262,27 @@ class CallsMixin(_Base):
         self.hangup(ch, BY_FAR_END, 16)
 
     # ------------------------------------------------------------------ inbound
-    def inbound_call(self, to: str, caller: str, app: str, args: list[str],
-                     caller_name: str = "") -> Channel:
+    def inbound_call(
+        self, to: str, caller: str, app: str, args: list[str], caller_name: str = ""
+    ) -> Channel:
         """A SIP INVITE from the trunk into the inbound context (state Ring)."""
-        ch = self.new_channel(INBOUND, f"PJSIP/{self.trunk}", state=ChannelState.RING,
-                              caller_number=caller, caller_name=caller_name,
-                              context=self.inbound_context, exten=to, priority=1)
+        ch = self.new_channel(
+            INBOUND,
+            f"PJSIP/{self.trunk}",
+            state=ChannelState.RING,
+            caller_number=caller,
+            caller_name=caller_name,
+            context=self.inbound_context,
+            exten=to,
+            priority=1,
+        )
         ch.timeline.add(tl.DIAL, f"INVITE {to}", ended=True, caller=caller)
         self.spawn(ch, self.run_dialplan(ch, 2, app, args))
         return ch
 
-    async def run_dialplan(self, ch: Channel, priority: int, app: str = "",
-                           args: list[str] | None = None) -> None:
+    async def run_dialplan(
+        self, ch: Channel, priority: int, app: str = "", args: list[str] | None = None
+    ) -> None:
         """The inbound context: 2 Stasis(app,args); 3 fallback Dial from AstDB, else Hangup()."""
         await asyncio.sleep(0)
         if ch.context != self.inbound_context:
@@ -254,8 +295,9 @@ class CallsMixin(_Base):
                 self.enter_stasis(ch, app, list(args or []))
                 return
             ch.variables[ChannelVar.STASISSTATUS] = StasisStatus.FAILED
-            ch.timeline.add(tl.STASIS_FAILED, app, ended=True,
-                            message=f"Stasis app '{app}' doesn't exist")
+            ch.timeline.add(
+                tl.STASIS_FAILED, app, ended=True, message=f"Stasis app '{app}' doesn't exist"
+            )
         ch.priority = 3
         await self._fallback(ch)
 
@@ -312,8 +354,7 @@ class CallsMixin(_Base):
         else:
             self.hangup(ch, BY_CANCEL, 127, 487)
 
-    def continue_in_dialplan(self, ch: Channel, context: str, exten: str,
-                             priority: int) -> None:
+    def continue_in_dialplan(self, ch: Channel, context: str, exten: str, priority: int) -> None:
         """POST /continue: leave Stasis and run the dialplan from the given place."""
         self.leave_stasis(ch)
         if ch.kind == CREATED or ch.kind == ORIGINATED:

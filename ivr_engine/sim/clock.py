@@ -41,8 +41,9 @@ class SimClock:
         """Wait ``sim_seconds`` of simulated time."""
         await asyncio.sleep(self.wall(sim_seconds))
 
-    def call_later(self, sim_seconds: float, callback: Callable[..., Any],
-                   *args: Any) -> asyncio.TimerHandle:
+    def call_later(
+        self, sim_seconds: float, callback: Callable[..., Any], *args: Any
+    ) -> asyncio.TimerHandle:
         """Run ``callback(*args)`` after ``sim_seconds`` of simulated time."""
         loop = asyncio.get_running_loop()
         return loop.call_later(self.wall(sim_seconds), callback, *args)

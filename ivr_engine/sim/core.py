@@ -57,10 +57,18 @@ Observer = Callable[[str, Channel, dict[str, Any]], None]
 class WorldCore:
     """State of the simulated Asterisk and the primitives every scenario is made of."""
 
-    def __init__(self, clock: SimClock, sounds: SoundLibrary, registry: AppRegistry, *,
-                 trunk: str = "carrier", inbound_context: str = "from-carrier",
-                 language: str = "en", host: str = "127.0.0.1",
-                 stasis_start_delay: float = 0.002) -> None:
+    def __init__(
+        self,
+        clock: SimClock,
+        sounds: SoundLibrary,
+        registry: AppRegistry,
+        *,
+        trunk: str = "carrier",
+        inbound_context: str = "from-carrier",
+        language: str = "en",
+        host: str = "127.0.0.1",
+        stasis_start_delay: float = 0.002,
+    ) -> None:
         self.clock = clock
         self.sounds = sounds
         self.registry = registry
@@ -83,20 +91,37 @@ class WorldCore:
         self._names = itertools.count(1)
 
     # ------------------------------------------------------------------ objects
-    def new_channel(self, kind: str, tech_name: str, *, channel_id: str | None = None,
-                    state: str = ChannelState.DOWN, **fields: Any) -> Channel:
+    def new_channel(
+        self,
+        kind: str,
+        tech_name: str,
+        *,
+        channel_id: str | None = None,
+        state: str = ChannelState.DOWN,
+        **fields: Any,
+    ) -> Channel:
         """Allocate a channel with an Asterisk-style id and name and announce it."""
         seq = next(self._ids)
         cid = channel_id or f"{int(self.clock.now())}.{seq}"
         name = f"{tech_name}-{next(self._names):08x}"
         timeline = Timeline(self.clock.elapsed)
-        ch = Channel(id=cid, name=name, kind=kind, state=state,
-                     creationtime=self.clock.timestamp(), timeline=timeline,
-                     language=self.language, **fields)
+        ch = Channel(
+            id=cid,
+            name=name,
+            kind=kind,
+            state=state,
+            creationtime=self.clock.timestamp(),
+            timeline=timeline,
+            language=self.language,
+            **fields,
+        )
         ch.started_epoch = self.clock.now()
         if not ch.protocol_id:
-            ch.protocol_id = (f"{seq}-{uuid.uuid4().hex[:6]}@{self.host}" if kind == INBOUND
-                              else str(uuid.uuid4()))
+            ch.protocol_id = (
+                f"{seq}-{uuid.uuid4().hex[:6]}@{self.host}"
+                if kind == INBOUND
+                else str(uuid.uuid4())
+            )
         self.channels[cid] = ch
         self.all_channels[cid] = ch
         self.timelines[cid] = timeline
@@ -126,8 +151,13 @@ class WorldCore:
         return task
 
     # ------------------------------------------------------------------ events
-    def emit(self, event_type: str, body: dict[str, Any], channels: tuple[str, ...] = (),
-             bridges: tuple[str, ...] = ()) -> None:
+    def emit(
+        self,
+        event_type: str,
+        body: dict[str, Any],
+        channels: tuple[str, ...] = (),
+        bridges: tuple[str, ...] = (),
+    ) -> None:
         """Deliver one ARI event to the applications subscribed to its objects."""
         event = {"type": event_type, **body}
         self.registry.deliver(event, self.clock.timestamp(), channels, bridges)
@@ -220,18 +250,23 @@ class WorldCore:
             fields = {"cause": cause}
         else:
             return
-        self.emit_channel(AriEvent.CHANNEL_HANGUP_REQUEST, ch,
-                          **{k: v for k, v in fields.items() if v is not None})
+        self.emit_channel(
+            AriEvent.CHANNEL_HANGUP_REQUEST,
+            ch,
+            **{k: v for k, v in fields.items() if v is not None},
+        )
 
     def _emit_qos(self, ch: Channel) -> None:
-        stats = {"RTPAUDIOQOS": "ssrc=0;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;"
-                                "txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;"
-                                "rxmes=0.000000;txmes=0.000000",
-                 "RTPAUDIOQOSJITTER": "minrxjitter=000.000000;maxrxjitter=000.000000;"
-                                      "avgrxjitter=000.000000;stdevrxjitter=000.000000;",
-                 "RTPAUDIOQOSLOSS": "  minrxlost=000.000000;  maxrxlost=000.000000;",
-                 "RTPAUDIOQOSRTT": "     minrtt=000.000000;     maxrtt=000.000000;",
-                 "RTPAUDIOQOSMES": "   minrxmes=000.000000;   maxrxmes=000.000000;"}
+        stats = {
+            "RTPAUDIOQOS": "ssrc=0;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;"
+            "txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;"
+            "rxmes=0.000000;txmes=0.000000",
+            "RTPAUDIOQOSJITTER": "minrxjitter=000.000000;maxrxjitter=000.000000;"
+            "avgrxjitter=000.000000;stdevrxjitter=000.000000;",
+            "RTPAUDIOQOSLOSS": "  minrxlost=000.000000;  maxrxlost=000.000000;",
+            "RTPAUDIOQOSRTT": "     minrtt=000.000000;     maxrtt=000.000000;",
+            "RTPAUDIOQOSMES": "   minrxmes=000.000000;   maxrxmes=000.000000;",
+        }
         for name, value in stats.items():
             self.set_var(ch, name, value)
 
@@ -266,8 +301,12 @@ class WorldCore:
             self.leave_bridge(ch)
         ch.bridge_id = bridge.id
         bridge.channels.append(ch.id)
-        self.emit("ChannelEnteredBridge", {"bridge": bridge.to_json(), "channel": ch.to_json()},
-                  (ch.id,), (bridge.id,))
+        self.emit(
+            "ChannelEnteredBridge",
+            {"bridge": bridge.to_json(), "channel": ch.to_json()},
+            (ch.id,),
+            (bridge.id,),
+        )
         self.notify("BridgeEnter", ch, bridge=bridge)
         self._bridge_peers(bridge)
         for other_id in bridge.channels:
@@ -316,8 +355,12 @@ class WorldCore:
             self.set_var(ch, "BRIDGEPEER", "")
             self.set_var(ch, "BRIDGEPVTCALLID", "")
         bridge.channels.remove(ch.id)
-        self.emit("ChannelLeftBridge", {"bridge": bridge.to_json(), "channel": ch.to_json()},
-                  (ch.id,), (bridge.id,))
+        self.emit(
+            "ChannelLeftBridge",
+            {"bridge": bridge.to_json(), "channel": ch.to_json()},
+            (ch.id,),
+            (bridge.id,),
+        )
         self.notify("BridgeLeave", ch, bridge=bridge)
         for entry in ch.timeline.entries:
             if entry.kind == tl.BRIDGED and entry.t_end is None:

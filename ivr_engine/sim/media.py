@@ -33,12 +33,24 @@ class MediaMixin(_Base):
     """Media operations of the simulated world."""
 
     # ------------------------------------------------------------------ playback
-    def new_playback(self, media: list[str], target_uri: str, language: str,
-                     playback_id: str | None = None, offsetms: int = 0,
-                     skipms: int = 3000) -> Playback:
+    def new_playback(
+        self,
+        media: list[str],
+        target_uri: str,
+        language: str,
+        playback_id: str | None = None,
+        offsetms: int = 0,
+        skipms: int = 3000,
+    ) -> Playback:
         """Create a queued playback object (POST .../play)."""
-        pb = Playback(playback_id or str(uuid.uuid4()), media, target_uri, language,
-                      offsetms=offsetms, skipms=skipms)
+        pb = Playback(
+            playback_id or str(uuid.uuid4()),
+            media,
+            target_uri,
+            language,
+            offsetms=offsetms,
+            skipms=skipms,
+        )
         self.playbacks[pb.id] = pb
         return pb
 
@@ -85,11 +97,22 @@ class MediaMixin(_Base):
             for listener in self._listeners(ch, bridge):
                 listener.had_media = True
                 via = {"via": ch.name} if ch is not None and listener is not ch else {}
-                entries.append((listener, listener.timeline.add(
-                    tl.PLAY, uri, early_media=not listener.is_up, playback=pb.id, **via)))
+                entries.append(
+                    (
+                        listener,
+                        listener.timeline.add(
+                            tl.PLAY, uri, early_media=not listener.is_up, playback=pb.id, **via
+                        ),
+                    )
+                )
             outcome = await self._play_one(pb, media) if media.found else _DONE
-            result = (tl.FAILED if not media.found else
-                      tl.INTERRUPTED if outcome == _STOPPED else tl.COMPLETE)
+            result = (
+                tl.FAILED
+                if not media.found
+                else tl.INTERRUPTED
+                if outcome == _STOPPED
+                else tl.COMPLETE
+            )
             for listener, entry in entries:
                 listener.timeline.close(entry, result)
             if pb.finished:
@@ -128,8 +151,9 @@ class MediaMixin(_Base):
             op_task = asyncio.ensure_future(pb.control.get())
             stop_task = asyncio.ensure_future(pb.stop.wait())
             try:
-                done, _ = await asyncio.wait({op_task, stop_task}, timeout=timeout,
-                                             return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {op_task, stop_task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                )
             finally:
                 for task in (op_task, stop_task):
                     task.cancel()
@@ -144,8 +168,9 @@ class MediaMixin(_Base):
             op = op_task.result()
             paused, remaining = self._apply_op(pb, op, paused, remaining, total)
 
-    def _apply_op(self, pb: Playback, op: str, paused: bool, remaining: float | None,
-                  total: float | None) -> tuple[bool, float | None]:
+    def _apply_op(
+        self, pb: Playback, op: str, paused: bool, remaining: float | None, total: float | None
+    ) -> tuple[bool, float | None]:
         skip = pb.skipms / 1000.0
         if op == "pause":
             pb.state = PlaybackState.PAUSED
@@ -197,8 +222,9 @@ class MediaMixin(_Base):
             if entry.kind == kind and entry.t_end is None:
                 ch.timeline.close(entry, tl.COMPLETE)
 
-    async def send_dtmf(self, ch: Channel, digits: str, before: float, between: float,
-                        duration: float, after: float) -> None:
+    async def send_dtmf(
+        self, ch: Channel, digits: str, before: float, between: float, duration: float, after: float
+    ) -> None:
         """Stream DTMF to the party (it occupies the command queue while it plays)."""
         await self.clock.sleep(before)
         for i, digit in enumerate(digits):
@@ -218,19 +244,22 @@ class MediaMixin(_Base):
         bridge = self.bridges.get(ch.bridge_id or "")
         for other_id in bridge.channels if bridge else []:
             if other_id != ch.id and other_id in self.channels:
-                self.channels[other_id].timeline.add(tl.DTMF_RECEIVED, digit, ended=True,
-                                                     peer=ch.id)
+                self.channels[other_id].timeline.add(
+                    tl.DTMF_RECEIVED, digit, ended=True, peer=ch.id
+                )
         for rec in self.recordings.values():
             if rec.target_uri == f"channel:{ch.id}" and rec.terminate_on in ("any", digit):
                 rec.stop_state = RecordingState.DONE
                 rec.stop.set()
 
     # ------------------------------------------------------------------ recording
-    def new_recording(self, name: str, fmt: str, target_uri: str, max_duration: float,
-                      terminate_on: str) -> LiveRecording:
+    def new_recording(
+        self, name: str, fmt: str, target_uri: str, max_duration: float, terminate_on: str
+    ) -> LiveRecording:
         """Create a queued live recording."""
-        rec = LiveRecording(name, fmt, target_uri, max_duration=max_duration,
-                            terminate_on=terminate_on)
+        rec = LiveRecording(
+            name, fmt, target_uri, max_duration=max_duration, terminate_on=terminate_on
+        )
         self.recordings[name] = rec
         return rec
 

@@ -81,8 +81,13 @@ class Channel:
             "caller": {"name": self.caller_name, "number": self.caller_number},
             "connected": {"name": self.connected_name, "number": self.connected_number},
             "accountcode": self.accountcode,
-            "dialplan": {"context": self.context, "exten": self.exten, "priority": self.priority,
-                         "app_name": self.app_name, "app_data": self.app_data},
+            "dialplan": {
+                "context": self.context,
+                "exten": self.exten,
+                "priority": self.priority,
+                "app_name": self.app_name,
+                "app_data": self.app_data,
+            },
             "creationtime": self.creationtime,
             "language": self.language,
         }
@@ -148,8 +153,7 @@ class Playback:
         body: dict[str, Any] = {"id": self.id, "media_uri": self.media_uri}
         if self.index + 1 < len(self.media):
             body["next_media_uri"] = self.media[self.index + 1]
-        body.update({"target_uri": self.target_uri, "language": self.language,
-                     "state": self.state})
+        body.update({"target_uri": self.target_uri, "language": self.language, "state": self.state})
         return body
 
 
@@ -171,8 +175,12 @@ class LiveRecording:
 
     def to_json(self) -> dict[str, Any]:
         """The ARI LiveRecording object."""
-        body: dict[str, Any] = {"name": self.name, "format": self.format, "state": self.state,
-                                "target_uri": self.target_uri}
+        body: dict[str, Any] = {
+            "name": self.name,
+            "format": self.format,
+            "state": self.state,
+            "target_uri": self.target_uri,
+        }
         if self.duration is not None:
             body["duration"] = int(self.duration)
             body["talking_duration"] = int(self.duration)

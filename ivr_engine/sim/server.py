@@ -1,11 +1,11 @@
 """The Simulator facade: starts the simulated Asterisk (ARI, AMI, control API) in-process.
 
-    sim = Simulator(SimConfig(ari_port=0, ami_port=0, speed=20))
-    await sim.start()
-    call = await sim.place_call(to="05051234567", caller="01020003000")
-    await call.wait_ended(timeout=5)
-    sim.timeline(call.channel_id)
-    await sim.stop()
+sim = Simulator(SimConfig(ari_port=0, ami_port=0, speed=20))
+await sim.start()
+call = await sim.place_call(to="05051234567", caller="01020003000")
+await call.wait_ended(timeout=5)
+sim.timeline(call.channel_id)
+await sim.stop()
 """
 
 from __future__ import annotations
@@ -95,11 +95,17 @@ class Simulator:
         self.config = config or SimConfig()
         self.clock = SimClock(self.config.speed, _zone(self.config.timezone))
         self.registry = AppRegistry(self.config.entity_id)
-        self.world = World(self.clock, SoundLibrary(self.config.sounds_dirs), self.registry,
-                           trunk=self.config.trunk, inbound_context=self.config.inbound_context,
-                           language=self.config.language, host=self.config.host,
-                           default_behaviour=self.config.default_behaviour,
-                           stasis_start_delay=self.config.stasis_start_delay)
+        self.world = World(
+            self.clock,
+            SoundLibrary(self.config.sounds_dirs),
+            self.registry,
+            trunk=self.config.trunk,
+            inbound_context=self.config.inbound_context,
+            language=self.config.language,
+            host=self.config.host,
+            default_behaviour=self.config.default_behaviour,
+            stasis_start_delay=self.config.stasis_start_delay,
+        )
         self._runner: web.AppRunner | None = None
         self._ari_port = 0
         self.ami = None
@@ -111,9 +117,14 @@ class Simulator:
         from ivr_engine.sim.sim_api import control_routes
 
         cfg = self.config
-        ari = AriServer(self.world, cfg.ari_user, cfg.ari_password,
-                        version=cfg.asterisk_version, entity_id=cfg.entity_id,
-                        system_name=cfg.system_name)
+        ari = AriServer(
+            self.world,
+            cfg.ari_user,
+            cfg.ari_password,
+            version=cfg.asterisk_version,
+            entity_id=cfg.entity_id,
+            system_name=cfg.system_name,
+        )
         app = ari.build(control_routes(self))
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -125,8 +136,13 @@ class Simulator:
         if cfg.ami_enabled:
             from ivr_engine.sim.ami_server import AmiServer
 
-            self.ami = AmiServer(self.world, cfg.ami_user, cfg.ami_secret,
-                                 version=cfg.ami_version, system_name=cfg.system_name)
+            self.ami = AmiServer(
+                self.world,
+                cfg.ami_user,
+                cfg.ami_secret,
+                version=cfg.ami_version,
+                system_name=cfg.system_name,
+            )
             self._ami_port = await self.ami.start(cfg.host, cfg.ami_port)
 
     async def stop(self) -> None:
@@ -182,16 +198,24 @@ class Simulator:
         """Script how the far end ``number`` (``PJSIP/<number>@<trunk>``) answers."""
         self.world.behaviours[number] = behaviour
 
-    async def place_call(self, to: str, caller: str, *, app: str | None = None,
-                         app_args: tuple[str, ...] = ("inbound",),
-                         dtmf: tuple[tuple[float, str], ...] = (),
-                         hangup_after: float | None = None, caller_name: str = "") -> SimCall:
+    async def place_call(
+        self,
+        to: str,
+        caller: str,
+        *,
+        app: str | None = None,
+        app_args: tuple[str, ...] = ("inbound",),
+        dtmf: tuple[tuple[float, str], ...] = (),
+        hangup_after: float | None = None,
+        caller_name: str = "",
+    ) -> SimCall:
         """An inbound SIP call into ``Stasis(<app>,<args>)`` via the inbound context.
 
         ``dtmf`` times and ``hangup_after`` are simulated seconds from the call's start.
         """
-        ch = self.world.inbound_call(to, caller, app or self.config.default_app,
-                                     list(app_args), caller_name)
+        ch = self.world.inbound_call(
+            to, caller, app or self.config.default_app, list(app_args), caller_name
+        )
         for at, digits in dtmf:
             self.world.spawn(ch, self.world._send_digits(ch, at, digits))
         if hangup_after is not None:

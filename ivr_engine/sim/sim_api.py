@@ -28,10 +28,12 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
     calls: dict[str, SimCall] = {}
 
     def describe(call: SimCall) -> dict[str, Any]:
-        return {"channel_id": call.channel_id, "ended": call.ended,
-                "timeline": [e.to_json() for e in call.timeline],
-                "callees": {cid: [e.to_json() for e in sim.timeline(cid)]
-                            for cid in call.callees()}}
+        return {
+            "channel_id": call.channel_id,
+            "ended": call.ended,
+            "timeline": [e.to_json() for e in call.timeline],
+            "callees": {cid: [e.to_json() for e in sim.timeline(cid)] for cid in call.callees()},
+        }
 
     async def place(request: web.Request) -> web.Response:
         body = await request.json()
@@ -39,10 +41,14 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
             dtmf = tuple((float(at), str(d)) for at, d in body.get("dtmf") or ())
             hangup_after = body.get("hangup_after")
             call = await sim.place_call(
-                to=str(body["to"]), caller=str(body.get("from", "")),
-                app=body.get("app") or None, app_args=tuple(body.get("args") or ("inbound",)),
-                dtmf=dtmf, hangup_after=float(hangup_after) if hangup_after else None,
-                caller_name=str(body.get("caller_name", "")))
+                to=str(body["to"]),
+                caller=str(body.get("from", "")),
+                app=body.get("app") or None,
+                app_args=tuple(body.get("args") or ("inbound",)),
+                dtmf=dtmf,
+                hangup_after=float(hangup_after) if hangup_after else None,
+                caller_name=str(body.get("caller_name", "")),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             return json_reply({"message": f"bad call request: {exc}"}, 400)
         calls[call.channel_id] = call
@@ -51,8 +57,9 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
     def find(request: web.Request) -> SimCall:
         call = calls.get(request.match_info["id"])
         if call is None:
-            raise web.HTTPNotFound(text='{"message":"Call not found"}',
-                                   content_type="application/json")
+            raise web.HTTPNotFound(
+                text='{"message":"Call not found"}', content_type="application/json"
+            )
         return call
 
     async def get(request: web.Request) -> web.Response:
@@ -83,10 +90,16 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
         return web.Response(status=204)
 
     async def info(request: web.Request) -> web.Response:
-        return json_reply({"ari_url": sim.ari_url, "ami_port": sim.ami_port,
-                           "trunk": sim.config.trunk, "default_app": sim.config.default_app,
-                           "apps": [a.name for a in sim.registry.active_apps()],
-                           "speed": sim.config.speed})
+        return json_reply(
+            {
+                "ari_url": sim.ari_url,
+                "ami_port": sim.ami_port,
+                "trunk": sim.config.trunk,
+                "default_app": sim.config.default_app,
+                "apps": [a.name for a in sim.registry.active_apps()],
+                "speed": sim.config.speed,
+            }
+        )
 
     return [
         web.post("/sim/calls", place),

@@ -15,8 +15,14 @@ from pathlib import Path
 
 # Extension -> bytes per second of 8 kHz audio (None: read the header).
 _FORMATS: dict[str, int | None] = {
-    "wav": None, "sln": 16000, "ulaw": 8000, "alaw": 8000, "gsm": 1650, "g722": 8000,
-    "sln16": 32000, "wav16": None,
+    "wav": None,
+    "sln": 16000,
+    "ulaw": 8000,
+    "alaw": 8000,
+    "gsm": 1650,
+    "g722": 8000,
+    "sln16": 32000,
+    "wav16": None,
 }
 # Nominal length of one spoken character for digits:/number:/characters: media.
 SPOKEN_CHAR_SECONDS = 0.5

@@ -76,12 +76,22 @@ class Timeline:
         self._elapsed = elapsed
         self.entries: list[MediaEvent] = []
 
-    def add(self, kind: str, media: str = "", *, early_media: bool = False, peer: str = "",
-            result: str = "", ended: bool = False, **detail: Any) -> MediaEvent:
+    def add(
+        self,
+        kind: str,
+        media: str = "",
+        *,
+        early_media: bool = False,
+        peer: str = "",
+        result: str = "",
+        ended: bool = False,
+        **detail: Any,
+    ) -> MediaEvent:
         """Append an entry starting now; ``ended`` closes it at once (instant events)."""
         now = self._elapsed()
-        entry = MediaEvent(now, kind, media, now if ended else None, early_media, result, peer,
-                           dict(detail))
+        entry = MediaEvent(
+            now, kind, media, now if ended else None, early_media, result, peer, dict(detail)
+        )
         self.entries.append(entry)
         return entry
 

@@ -14,12 +14,28 @@ from ivr_engine.sim.sounds import SoundLibrary
 class World(CallsMixin, MediaMixin, WorldCore):
     """Channels, bridges, playbacks and the scripted carrier around one simulated Asterisk."""
 
-    def __init__(self, clock: SimClock, sounds: SoundLibrary, registry: AppRegistry, *,
-                 trunk: str = "carrier", inbound_context: str = "from-carrier",
-                 language: str = "en", host: str = "127.0.0.1",
-                 default_behaviour: Behaviour | None = None,
-                 stasis_start_delay: float = 0.002) -> None:
-        super().__init__(clock, sounds, registry, trunk=trunk, inbound_context=inbound_context,
-                         language=language, host=host, stasis_start_delay=stasis_start_delay)
+    def __init__(
+        self,
+        clock: SimClock,
+        sounds: SoundLibrary,
+        registry: AppRegistry,
+        *,
+        trunk: str = "carrier",
+        inbound_context: str = "from-carrier",
+        language: str = "en",
+        host: str = "127.0.0.1",
+        default_behaviour: Behaviour | None = None,
+        stasis_start_delay: float = 0.002,
+    ) -> None:
+        super().__init__(
+            clock,
+            sounds,
+            registry,
+            trunk=trunk,
+            inbound_context=inbound_context,
+            language=language,
+            host=host,
+            stasis_start_delay=stasis_start_delay,
+        )
         self.behaviours: dict[str, Behaviour] = {}
         self.default_behaviour = default_behaviour or Behaviour.answer_after(1.0)

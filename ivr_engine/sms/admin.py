@@ -24,8 +24,14 @@ Db = asyncpg.Pool | asyncpg.Connection
 Clock = Callable[[], datetime]
 
 
-async def list_texts(db: Db, *, state: str | None = None, number: str | None = None,
-                     tenant: str | None = None, limit: int = 50) -> list[asyncpg.Record]:
+async def list_texts(
+    db: Db,
+    *,
+    state: str | None = None,
+    number: str | None = None,
+    tenant: str | None = None,
+    limit: int = 50,
+) -> list[asyncpg.Record]:
     """Texts newest first, filtered by state, virtual number and tenant."""
     digits = normalize(number) if number else None
     return await db.fetch(queries()["sms_list"], state, digits, tenant, limit)
@@ -44,8 +50,7 @@ async def approve(db: Db, ids: Sequence[int], clock: Clock = utc_now) -> list[in
         start = max(clock(), row["send_after"])
         if config is not None and config.callback_sms is not None:
             start = next_allowed(effective(config.callback_sms), tz, start)
-        if await db.fetchval(queries()["sms_approve"], text_id, start,
-                             start.astimezone(tz).date()):
+        if await db.fetchval(queries()["sms_approve"], text_id, start, start.astimezone(tz).date()):
             done.append(text_id)
     return done
 
@@ -68,8 +73,10 @@ async def resend(db: Db, text_id: int, clock: Clock = utc_now) -> int:
     tz = ZoneInfo(config.timezone if config else "Asia/Seoul")
     new_id = await db.fetchval(queries()["sms_resend"], text_id, now, now.astimezone(tz).date())
     if new_id is None:
-        raise ValidationError(f"text {text_id} is {row['state']}: only sent, failed or "
-                              "discarded texts with a body can be sent again")
+        raise ValidationError(
+            f"text {text_id} is {row['state']}: only sent, failed or "
+            "discarded texts with a body can be sent again"
+        )
     return int(new_id)
 
 
@@ -87,8 +94,10 @@ async def purge(db: Db, before: datetime, batch: int = 5000) -> int:
 
 # -- policies ----------------------------------------------------------------------------
 
-async def _layers(db: Db, *, number: str | None, tenant: str | None
-                  ) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
+
+async def _layers(
+    db: Db, *, number: str | None, tenant: str | None
+) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
     """The (number row, tenant row) a policy command is about, locked for update."""
     q = queries()
     if number:
@@ -102,8 +111,9 @@ async def _layers(db: Db, *, number: str | None, tenant: str | None
     return None, trow
 
 
-async def show_policy(db: Db, *, number: str | None = None, tenant: str | None = None
-                      ) -> tuple[SmsPolicy | None, SmsPolicy | None]:
+async def show_policy(
+    db: Db, *, number: str | None = None, tenant: str | None = None
+) -> tuple[SmsPolicy | None, SmsPolicy | None]:
     """(the layer's own policy, the resolved policy) of a number, or a tenant's."""
     nrow, trow = await _layers(db, number=number, tenant=tenant)
     assert trow is not None
@@ -114,8 +124,14 @@ async def show_policy(db: Db, *, number: str | None = None, tenant: str | None =
     return own, merge_policies(base, own)
 
 
-async def set_policy(db: asyncpg.Pool, policy: SmsPolicy | None, *, number: str | None = None,
-                     tenant: str | None = None, image_dir: str = ".") -> SmsPolicy | None:
+async def set_policy(
+    db: asyncpg.Pool,
+    policy: SmsPolicy | None,
+    *,
+    number: str | None = None,
+    tenant: str | None = None,
+    image_dir: str = ".",
+) -> SmsPolicy | None:
     """Save (or with None, remove) the policy of a number or a tenant through the settings
     layer, as ``ivr-engine load`` does; returns the resolved policy. Refuses images that
     are not JPEG or too large, and advertising without an opt-out number once merged."""
@@ -130,8 +146,9 @@ async def set_policy(db: asyncpg.Pool, policy: SmsPolicy | None, *, number: str 
         if resolved is not None:
             full = effective(resolved)
             if full.advertising and not full.optout_number:
-                raise PolicyError("an advertising text needs optout_number (무료거부 080-...)",
-                                  "callback_sms")
+                raise PolicyError(
+                    "an advertising text needs optout_number (무료거부 080-...)", "callback_sms"
+                )
             check_policy_images(full, image_dir)
         data = settings_to_data(dataclasses.replace(layer, callback_sms=policy))
         settings_from_data(data)  # what the store reads back must parse
@@ -147,8 +164,8 @@ async def set_policy(db: asyncpg.Pool, policy: SmsPolicy | None, *, number: str 
 
 # -- opt-outs and excluded contacts ---------------------------------------------------------
 
-async def add_optouts(db: Db, tenant: str, numbers: Sequence[str],
-                      source: str = "manual") -> int:
+
+async def add_optouts(db: Db, tenant: str, numbers: Sequence[str], source: str = "manual") -> int:
     """Add recipients to the tenant's opt-out list; returns how many were new."""
     added = 0
     for raw in numbers:

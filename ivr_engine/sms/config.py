@@ -10,10 +10,21 @@ from dataclasses import dataclass
 
 from ivr_engine.errors import ConfigError
 
-DEFAULT_FIELDS = ("to=recipient,from=sender,type=kind,subject=subject,text=body,"
-                  "key=idempotency_key,image=image")
-SOURCES = ("recipient", "sender", "kind", "subject", "body", "idempotency_key", "image",
-           "image_name", "tenant_id", "number")
+DEFAULT_FIELDS = (
+    "to=recipient,from=sender,type=kind,subject=subject,text=body,key=idempotency_key,image=image"
+)
+SOURCES = (
+    "recipient",
+    "sender",
+    "kind",
+    "subject",
+    "body",
+    "idempotency_key",
+    "image",
+    "image_name",
+    "tenant_id",
+    "number",
+)
 
 
 @dataclass(frozen=True)
@@ -48,8 +59,10 @@ def parse_fields(spec: str) -> tuple[tuple[str, str], ...]:
         name, sep, source = item.partition("=")
         name, source = name.strip(), source.strip()
         if not sep or not name or source not in SOURCES:
-            raise ConfigError(f"sms.fields: {item!r} must be gateway_field=source with source "
-                              f"one of {', '.join(SOURCES)}")
+            raise ConfigError(
+                f"sms.fields: {item!r} must be gateway_field=source with source "
+                f"one of {', '.join(SOURCES)}"
+            )
         pairs.append((name, source))
     if not any(source == "recipient" for _, source in pairs):
         raise ConfigError("sms.fields: no gateway field carries the recipient")
@@ -74,9 +87,17 @@ def validate_sms(settings: SmsSettings) -> SmsSettings:
         raise ConfigError("sms.url: the http provider needs the gateway's http(s) URL")
     parse_fields(settings.fields)
     parse_auth_header(settings.auth_header)
-    for name in ("timeout_seconds", "concurrency", "batch_size", "lease_seconds",
-                 "max_attempts", "retry_base_seconds", "retry_max_seconds", "poll_seconds",
-                 "retention_days"):
+    for name in (
+        "timeout_seconds",
+        "concurrency",
+        "batch_size",
+        "lease_seconds",
+        "max_attempts",
+        "retry_base_seconds",
+        "retry_max_seconds",
+        "poll_seconds",
+        "retention_days",
+    ):
         if getattr(settings, name) < 1:
             raise ConfigError(f"sms.{name}: must be at least 1")
     if settings.lease_seconds <= settings.timeout_seconds:

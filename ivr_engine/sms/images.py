@@ -15,8 +15,9 @@ def image_path(name: str, image_dir: str | Path = ".") -> Path:
     return path if path.is_absolute() else Path(image_dir) / path
 
 
-def read_image(name: str, image_dir: str | Path = ".",
-               max_bytes: int = MMS_MAX_IMAGE_BYTES) -> bytes:
+def read_image(
+    name: str, image_dir: str | Path = ".", max_bytes: int = MMS_MAX_IMAGE_BYTES
+) -> bytes:
     """The image's bytes; TextError when it is missing, not a JPEG or too large."""
     path = image_path(name, image_dir)
     try:
@@ -30,8 +31,9 @@ def read_image(name: str, image_dir: str | Path = ".",
     return data
 
 
-async def read_image_async(name: str, image_dir: str | Path = ".",
-                           max_bytes: int = MMS_MAX_IMAGE_BYTES) -> bytes:
+async def read_image_async(
+    name: str, image_dir: str | Path = ".", max_bytes: int = MMS_MAX_IMAGE_BYTES
+) -> bytes:
     """``read_image`` off the event loop."""
     return await asyncio.to_thread(read_image, name, image_dir, max_bytes)
 

@@ -27,9 +27,15 @@ log = logging.getLogger(__name__)
 class SmsMetrics(Collector):
     """Exposes the callback-text figures; ``start()`` keeps the database gauges fresh."""
 
-    def __init__(self, pool: asyncpg.Pool, registry: CollectorRegistry, *,
-                 clock: Callable[[], datetime] = utc_now, interval: float = 5.0,
-                 counters: SmsCounters = COUNTERS) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        registry: CollectorRegistry,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        interval: float = 5.0,
+        counters: SmsCounters = COUNTERS,
+    ) -> None:
         self.pool = pool
         self.clock = clock
         self.interval = interval
@@ -71,27 +77,32 @@ class SmsMetrics(Collector):
         sent.add_metric([], c.sent)
         yield sent
         for name, doc, values in (
-                ("ivr_sms_failed", "Callback texts that failed, by reason.", c.failed),
-                ("ivr_sms_suppressed", "Callback texts not sent, by reason.", c.suppressed)):
+            ("ivr_sms_failed", "Callback texts that failed, by reason.", c.failed),
+            ("ivr_sms_suppressed", "Callback texts not sent, by reason.", c.suppressed),
+        ):
             family = CounterMetricFamily(name, doc, labels=["reason"])
             for reason, n in sorted(values.items()):
                 family.add_metric([reason], n)
             yield family
-        for name, doc, value in (("ivr_sms_retries", "Send attempts retried.", c.retries),
-                                 ("ivr_sms_discarded", "Texts discarded by a person.",
-                                  c.discarded),
-                                 ("ivr_sms_errors", "Decisions that could not be made.",
-                                  c.errors)):
+        for name, doc, value in (
+            ("ivr_sms_retries", "Send attempts retried.", c.retries),
+            ("ivr_sms_discarded", "Texts discarded by a person.", c.discarded),
+            ("ivr_sms_errors", "Decisions that could not be made.", c.errors),
+        ):
             family = CounterMetricFamily(name, doc)
             family.add_metric([], value)
             yield family
-        depth = GaugeMetricFamily("ivr_sms_outbox_depth", "Callback texts not finished, by "
-                                  "state.", labels=["state"])
+        depth = GaugeMetricFamily(
+            "ivr_sms_outbox_depth", "Callback texts not finished, by state.", labels=["state"]
+        )
         for state, n in sorted(self.depth.items()):
             depth.add_metric([state], n)
         yield depth
-        yield GaugeMetricFamily("ivr_sms_oldest_queued_age_seconds", "Age of the oldest "
-                                "callback text due but not sent.", value=self.oldest_age)
+        yield GaugeMetricFamily(
+            "ivr_sms_oldest_queued_age_seconds",
+            "Age of the oldest callback text due but not sent.",
+            value=self.oldest_age,
+        )
 
     def describe(self) -> Iterator[Metric]:
         """Nothing up front: the families are built at scrape time."""

@@ -33,8 +33,13 @@ from ivr_engine.store.queries import queries
 
 log = logging.getLogger(__name__)
 
-TRANSIENT = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, ConnectionError, OSError,
-             TimeoutError)
+TRANSIENT = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
 
 
 class ConfigLookup(Protocol):
@@ -52,9 +57,15 @@ def idempotency_key(call_id: str) -> str:
 
 def call_facts(record: CallRecord) -> CallFacts:
     """What the rules need from a call record."""
-    return CallFacts(call_id=record.call_id, number=record.number, caller=record.caller,
-                     disposition=record.disposition.value, started=record.start_time,
-                     ended=record.end_time, duration=float(record.duration))
+    return CallFacts(
+        call_id=record.call_id,
+        number=record.number,
+        caller=record.caller,
+        disposition=record.disposition.value,
+        started=record.start_time,
+        ended=record.end_time,
+        duration=float(record.duration),
+    )
 
 
 @dataclass
@@ -65,8 +76,10 @@ class _Batch:
     per_number: dict[str, dict[date, int]]
 
     def facts(self, number: str, caller: str) -> HistoryFacts:
-        return replace(self.pairs.get((number, caller), HistoryFacts()),
-                       number_counts=self.per_number.get(number, {}))
+        return replace(
+            self.pairs.get((number, caller), HistoryFacts()),
+            number_counts=self.per_number.get(number, {}),
+        )
 
     def count(self, number: str, caller: str, decision: Decision, when: datetime) -> None:
         after = self.facts(number, caller).counted(decision, when)
@@ -82,20 +95,35 @@ def outbox_row(record: CallRecord, config: NumberConfig, decision: Decision) -> 
         state = "held" if decision.needs_approval else "queued"
     send_at = decision.send_at or record.end_time
     day = decision.send_day or send_at.astimezone(ZoneInfo(config.timezone)).date()
-    return (idempotency_key(record.call_id), config.tenant_id, config.number, record.caller,
-            record.call_id, decision.trigger.value if decision.trigger else "",
-            state, None if decision.queued else str(decision.reason),
-            message.kind.value if message else None, message.subject if message else None,
-            message.body if message else None, message.image if message else None,
-            decision.advertising, send_at, day)
+    return (
+        idempotency_key(record.call_id),
+        config.tenant_id,
+        config.number,
+        record.caller,
+        record.call_id,
+        decision.trigger.value if decision.trigger else "",
+        state,
+        None if decision.queued else str(decision.reason),
+        message.kind.value if message else None,
+        message.subject if message else None,
+        message.body if message else None,
+        message.image if message else None,
+        decision.advertising,
+        send_at,
+        day,
+    )
 
 
 class SmsOutbox:
     """The CDR writer companion that writes callback texts (see the module docstring)."""
 
-    def __init__(self, configs: ConfigLookup | None = None, *,
-                 clock: Callable[[], datetime] = utc_now,
-                 counters: SmsCounters = COUNTERS) -> None:
+    def __init__(
+        self,
+        configs: ConfigLookup | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        counters: SmsCounters = COUNTERS,
+    ) -> None:
         self.configs = configs
         self.clock = clock
         self.counters = counters
@@ -113,11 +141,15 @@ class SmsOutbox:
             raise
         except Exception:
             self.counters.errors += 1
-            log.exception("callback texts of %d call record(s) could not be decided; "
-                          "the records are stored without texts", len(records))
+            log.exception(
+                "callback texts of %d call record(s) could not be decided; "
+                "the records are stored without texts",
+                len(records),
+            )
 
-    async def _configs(self, conn: asyncpg.Connection, records: Sequence[CallRecord]
-                       ) -> dict[str, NumberConfig]:
+    async def _configs(
+        self, conn: asyncpg.Connection, records: Sequence[CallRecord]
+    ) -> dict[str, NumberConfig]:
         """The configurations of the batch's numbers that have a callback policy."""
         get: Callable[[str], Awaitable[NumberConfig | None]]
         get = self.configs.get if self.configs else (lambda n: fetch_number_config(conn, n))
@@ -128,45 +160,60 @@ class SmsOutbox:
                 out[number] = config
         return out
 
-    async def _history(self, conn: asyncpg.Connection,
-                       todo: list[tuple[CallRecord, NumberConfig]], since: date) -> _Batch:
+    async def _history(
+        self, conn: asyncpg.Connection, todo: list[tuple[CallRecord, NumberConfig]], since: date
+    ) -> _Batch:
         """What was texted before, for every (number, caller) of the batch."""
         q = queries()
-        rows = await conn.fetch(q["sms_caller_history"], [c.tenant_id for _, c in todo],
-                                [c.number for _, c in todo], [r.caller for r, _ in todo],
-                                since)
+        rows = await conn.fetch(
+            q["sms_caller_history"],
+            [c.tenant_id for _, c in todo],
+            [c.number for _, c in todo],
+            [r.caller for r, _ in todo],
+            since,
+        )
         pairs: dict[tuple[str, str], HistoryFacts] = {}
         for row in rows:
             record, _ = todo[row["idx"] - 1]
             days = Counter(date.fromisoformat(d) for d in row["days"])
             pairs[(record.number, record.caller)] = HistoryFacts(
-                opted_out=row["opted_out"], excluded=row["excluded"],
-                last_texted=row["last_texted"], caller_counts=dict(days))
+                opted_out=row["opted_out"],
+                excluded=row["excluded"],
+                last_texted=row["last_texted"],
+                caller_counts=dict(days),
+            )
         per_number: dict[str, dict[date, int]] = {}
         numbers = sorted({c.number for _, c in todo})
         for row in await conn.fetch(q["sms_number_counts"], numbers, since):
             per_number.setdefault(row["number"], {})[row["send_day"]] = int(row["n"])
         return _Batch(pairs, per_number)
 
-    async def _write(self, conn: asyncpg.Connection,
-                     todo: list[tuple[CallRecord, NumberConfig]]) -> None:
+    async def _write(
+        self, conn: asyncpg.Connection, todo: list[tuple[CallRecord, NumberConfig]]
+    ) -> None:
         """Lock the numbers, decide every text, insert the rows."""
         now = self.clock()
         await conn.execute(queries()["sms_lock_numbers"], sorted({c.number for _, c in todo}))
         batch = await self._history(conn, todo, (now - timedelta(days=2)).date())
         rows = []
         for record, config in todo:
-            decision = decide(config, call_facts(record), batch.facts(record.number,
-                                                                      record.caller), now)
+            decision = decide(
+                config, call_facts(record), batch.facts(record.number, record.caller), now
+            )
             self.decisions[decision.action.value] += 1
             if decision.action is Action.DROP:
                 continue
             batch.count(record.number, record.caller, decision, decision.send_at or now)
             if decision.action is Action.SUPPRESS:
                 self.counters.suppressed[str(decision.reason)] += 1
-                log.info("callback text for call %s to %s suppressed: %s", record.call_id,
-                         mask(record.caller), decision.reason)
+                log.info(
+                    "callback text for call %s to %s suppressed: %s",
+                    record.call_id,
+                    mask(record.caller),
+                    decision.reason,
+                )
             rows.append(outbox_row(record, config, decision))
         if rows:
-            await conn.execute(queries()["sms_insert"], *(list(col) for col in zip(*rows,
-                                                                                   strict=True)))
+            await conn.execute(
+                queries()["sms_insert"], *(list(col) for col in zip(*rows, strict=True))
+            )

@@ -7,8 +7,9 @@ import random
 from ivr_engine.sms.providers import Outcome
 
 
-def retry_delay(attempt: int, *, base: float, cap: float, rng: random.Random,
-                hint: float | None = None) -> float:
+def retry_delay(
+    attempt: int, *, base: float, cap: float, rng: random.Random, hint: float | None = None
+) -> float:
     """Seconds before attempt ``attempt + 1``: exponential (base, 2x base, 4x base, ...)
     up to ``cap``, with jitter over its upper half so workers do not retry in step; a
     gateway's Retry-After ``hint`` is a floor (itself capped)."""

@@ -31,23 +31,33 @@ def make_provider(sms: SmsSettings) -> Provider:
 
 def worker_options(sms: SmsSettings) -> WorkerOptions:
     """The worker's pace from the settings."""
-    return WorkerOptions(lanes=max(1, sms.concurrency // sms.batch_size),
-                         batch_size=sms.batch_size, lease=float(sms.lease_seconds),
-                         max_attempts=sms.max_attempts,
-                         retry_base=float(sms.retry_base_seconds),
-                         retry_max=float(sms.retry_max_seconds), poll=float(sms.poll_seconds),
-                         retention_days=sms.retention_days, image_dir=sms.image_dir)
+    return WorkerOptions(
+        lanes=max(1, sms.concurrency // sms.batch_size),
+        batch_size=sms.batch_size,
+        lease=float(sms.lease_seconds),
+        max_attempts=sms.max_attempts,
+        retry_base=float(sms.retry_base_seconds),
+        retry_max=float(sms.retry_max_seconds),
+        poll=float(sms.poll_seconds),
+        retention_days=sms.retention_days,
+        image_dir=sms.image_dir,
+    )
 
 
 @asynccontextmanager
-async def running_sms_worker(pool: asyncpg.Pool, listen_url: str, sms: SmsSettings, *,
-                             provider: Provider | None = None,
-                             clock: Callable[[], datetime] = utc_now
-                             ) -> AsyncIterator[SmsWorker]:
+async def running_sms_worker(
+    pool: asyncpg.Pool,
+    listen_url: str,
+    sms: SmsSettings,
+    *,
+    provider: Provider | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> AsyncIterator[SmsWorker]:
     """A started worker on ``pool`` (LISTEN on ``listen_url``), stopped on exit."""
     provider = provider or make_provider(sms)
-    worker = SmsWorker(pool, provider, listen_url=listen_url, options=worker_options(sms),
-                       clock=clock)
+    worker = SmsWorker(
+        pool, provider, listen_url=listen_url, options=worker_options(sms), clock=clock
+    )
     await worker.start()
     try:
         yield worker

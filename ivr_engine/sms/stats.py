@@ -36,9 +36,14 @@ class SmsCounters:
 
     def snapshot(self) -> dict[str, Any]:
         """The counters as plain data."""
-        return {"sent": self.sent, "retries": self.retries, "discarded": self.discarded,
-                "errors": self.errors, "failed": dict(self.failed),
-                "suppressed": dict(self.suppressed)}
+        return {
+            "sent": self.sent,
+            "retries": self.retries,
+            "discarded": self.discarded,
+            "errors": self.errors,
+            "failed": dict(self.failed),
+            "suppressed": dict(self.suppressed),
+        }
 
 
 COUNTERS = SmsCounters()
@@ -49,9 +54,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def stats(pool: asyncpg.Pool | asyncpg.Connection,
-                clock: Callable[[], datetime] = utc_now,
-                counters: SmsCounters = COUNTERS) -> dict[str, Any]:
+async def stats(
+    pool: asyncpg.Pool | asyncpg.Connection,
+    clock: Callable[[], datetime] = utc_now,
+    counters: SmsCounters = COUNTERS,
+) -> dict[str, Any]:
     """Counters of this process plus the outbox depth by state and the age in seconds of
     the oldest text that is due but still queued (0 when none is)."""
     now = clock()

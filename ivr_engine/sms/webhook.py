@@ -60,19 +60,29 @@ def parse_reports(data: Any) -> list[tuple[str | None, str | None, str, str | No
         else:
             raise ReportError(f"report {i}: unknown status {item.get('status')!r}")
         error = item.get("error")
-        out.append((str(key) if key else None, str(message_id) if message_id else None,
-                    status, str(error) if error is not None else None))
+        out.append(
+            (
+                str(key) if key else None,
+                str(message_id) if message_id else None,
+                status,
+                str(error) if error is not None else None,
+            )
+        )
     return out
 
 
-async def apply_reports(db: asyncpg.Pool | asyncpg.Connection,
-                        reports: list[tuple[str | None, str | None, str, str | None]],
-                        when: datetime, counters: SmsCounters = COUNTERS) -> tuple[int, int]:
+async def apply_reports(
+    db: asyncpg.Pool | asyncpg.Connection,
+    reports: list[tuple[str | None, str | None, str, str | None]],
+    when: datetime,
+    counters: SmsCounters = COUNTERS,
+) -> tuple[int, int]:
     """Apply delivery reports; returns (updated, unknown)."""
     updated = unknown = 0
     for key, message_id, status, error in reports:
-        row = await db.fetchrow(queries()["sms_delivery_report"], key, message_id, status,
-                                error, when)
+        row = await db.fetchrow(
+            queries()["sms_delivery_report"], key, message_id, status, error, when
+        )
         if row is None:
             unknown += 1
             continue
@@ -82,9 +92,13 @@ async def apply_reports(db: asyncpg.Pool | asyncpg.Connection,
     return updated, unknown
 
 
-def webhook_routes(pool: asyncpg.Pool, *, token: str = "",
-                   clock: Callable[[], datetime] = utc_now,
-                   path: str = PATH) -> list[web.RouteDef]:
+def webhook_routes(
+    pool: asyncpg.Pool,
+    *,
+    token: str = "",
+    clock: Callable[[], datetime] = utc_now,
+    path: str = PATH,
+) -> list[web.RouteDef]:
     """The aiohttp routes that receive delivery reports (to mount on the engine's server)."""
 
     async def reports(request: web.Request) -> web.Response:

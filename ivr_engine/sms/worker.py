@@ -70,10 +70,18 @@ class WorkerOptions:
 class SmsWorker:
     """Sends due texts from the outbox (see the module docstring)."""
 
-    def __init__(self, pool: asyncpg.Pool, provider: Provider, *,
-                 listen_url: str | None = None, options: WorkerOptions | None = None,
-                 name: str | None = None, clock: Callable[[], datetime] = utc_now,
-                 rng: random.Random | None = None, counters: SmsCounters = COUNTERS) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        provider: Provider,
+        *,
+        listen_url: str | None = None,
+        options: WorkerOptions | None = None,
+        name: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        rng: random.Random | None = None,
+        counters: SmsCounters = COUNTERS,
+    ) -> None:
         self.pool = pool
         self.provider = provider
         self.listen_url = listen_url
@@ -94,8 +102,10 @@ class SmsWorker:
     async def start(self) -> None:
         """Listen for notifications (when a URL is given) and start the lanes."""
         await self._listen()
-        self._tasks = [asyncio.create_task(self._lane(w), name=f"sms-lane-{i}")
-                       for i, w in enumerate(self._wakes)]
+        self._tasks = [
+            asyncio.create_task(self._lane(w), name=f"sms-lane-{i}")
+            for i, w in enumerate(self._wakes)
+        ]
         self._tasks.append(asyncio.create_task(self._housekeeping(), name="sms-housekeeping"))
 
     async def stop(self, grace: float = 10.0) -> None:
@@ -134,8 +144,7 @@ class SmsWorker:
 
     async def _listen(self) -> None:
         """(Re)open the LISTEN connection; without one, the worker polls."""
-        if not self.listen_url or (self._listener is not None
-                                   and not self._listener.is_closed()):
+        if not self.listen_url or (self._listener is not None and not self._listener.is_closed()):
             return
         try:
             self._listener = await connect(self.listen_url)
@@ -172,9 +181,13 @@ class SmsWorker:
         """Claim one batch of due texts, send them and record the outcomes; returns how
         many were claimed (0: nothing was due)."""
         now = self.clock()
-        rows = await self.pool.fetch(queries()["sms_claim"], now,
-                                     limit or self.options.batch_size,
-                                     float(self.options.lease), self.name)
+        rows = await self.pool.fetch(
+            queries()["sms_claim"],
+            now,
+            limit or self.options.batch_size,
+            float(self.options.lease),
+            self.name,
+        )
         if not rows:
             return 0
         outcomes = await asyncio.gather(*(self._attempt(r) for r in rows))
@@ -198,10 +211,18 @@ class SmsWorker:
                 image = await read_image_async(row["image"], self.options.image_dir)
             except TextError as exc:
                 return "failed", "image_invalid", str(exc), None, None
-        text = OutgoingText(id=row["id"], idempotency_key=row["idempotency_key"],
-                            tenant_id=row["tenant_id"], sender=row["number"],
-                            recipient=row["recipient"], kind=row["kind"], body=row["body"],
-                            subject=row["subject"], image=row["image"], image_data=image)
+        text = OutgoingText(
+            id=row["id"],
+            idempotency_key=row["idempotency_key"],
+            tenant_id=row["tenant_id"],
+            sender=row["number"],
+            recipient=row["recipient"],
+            kind=row["kind"],
+            body=row["body"],
+            subject=row["subject"],
+            image=row["image"],
+            image_data=image,
+        )
         try:
             result = await self.provider.send(text)
         except asyncio.CancelledError:
@@ -212,22 +233,35 @@ class SmsWorker:
         state, reason = next_state(result.outcome, row["attempts"], self.options.max_attempts)
         retry_at = None
         if state == "queued":
-            delay = retry_delay(row["attempts"], base=self.options.retry_base,
-                                cap=self.options.retry_max, rng=self.rng,
-                                hint=result.retry_after)
+            delay = retry_delay(
+                row["attempts"],
+                base=self.options.retry_base,
+                cap=self.options.retry_max,
+                rng=self.rng,
+                hint=result.retry_after,
+            )
             retry_at = self.clock() + timedelta(seconds=delay)
         elif state == "failed":
-            log.warning("text %s to %s failed (%s): %s", text.idempotency_key,
-                        mask(text.recipient), reason, result.error)
+            log.warning(
+                "text %s to %s failed (%s): %s",
+                text.idempotency_key,
+                mask(text.recipient),
+                reason,
+                result.error,
+            )
         return state, reason, result.error, result.message_id, retry_at
 
-    async def _record(self, rows: Sequence[asyncpg.Record], outcomes: Sequence[Result]
-                      ) -> None:
+    async def _record(self, rows: Sequence[asyncpg.Record], outcomes: Sequence[Result]) -> None:
         """Write every outcome of a batch in one statement, then count them."""
         cols = list(zip(*outcomes, strict=True))
-        await self.pool.execute(queries()["sms_complete"], self.name, self.clock(),
-                                [r["id"] for r in rows], [r["attempts"] for r in rows],
-                                *(list(c) for c in cols))
+        await self.pool.execute(
+            queries()["sms_complete"],
+            self.name,
+            self.clock(),
+            [r["id"] for r in rows],
+            [r["attempts"] for r in rows],
+            *(list(c) for c in cols),
+        )
         for state, reason, *_ in outcomes:
             if state == "sent":
                 self.counters.sent += 1
@@ -247,8 +281,7 @@ class SmsWorker:
         """Put texts whose lease ran out back in the queue; returns how many."""
         rows = await self.pool.fetch(queries()["sms_recover_leases"], self.clock())
         if rows:
-            log.warning("%d text(s) left mid-send by a stopped worker are queued again",
-                        len(rows))
+            log.warning("%d text(s) left mid-send by a stopped worker are queued again", len(rows))
             self.wake()
         return len(rows)
 

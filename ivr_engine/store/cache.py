@@ -36,8 +36,15 @@ ALL = "*"  # what invalidation listeners receive when the whole cache is cleared
 class ConfigCache:
     """Read-through cache of ``NumberConfig`` by normalised virtual number."""
 
-    def __init__(self, pool: asyncpg.Pool, listen_url: str, *, channel: str = CHANNEL,
-                 reconnect_delay: float = 0.2, health_interval: float = 5.0) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        listen_url: str,
+        *,
+        channel: str = CHANNEL,
+        reconnect_delay: float = 0.2,
+        health_interval: float = 5.0,
+    ) -> None:
         self._pool = pool
         self._url = listen_url
         self._channel = channel
@@ -135,12 +142,17 @@ class ConfigCache:
         epoch = self._epoch
         try:
             config = await fetch_number_config(self._pool, key)
-        except (TimeoutError, OSError, asyncpg.PostgresConnectionError,
-                asyncpg.InterfaceError) as exc:
+        except (
+            TimeoutError,
+            OSError,
+            asyncpg.PostgresConnectionError,
+            asyncpg.InterfaceError,
+        ) as exc:
             if key not in self._last_known:
                 raise
-            log.warning("configuration of %s from memory: database unreachable (%s)",
-                        key[:4] + "...", exc)
+            log.warning(
+                "configuration of %s from memory: database unreachable (%s)", key[:4] + "...", exc
+            )
             return self._last_known[key]
         if epoch == self._epoch and self.listening:
             self._store(key, config)

@@ -59,13 +59,23 @@ class CallbackRequest:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CallbackRequest:
         """A request from a ``callback_requests`` row."""
-        return cls(id=row["id"], tenant_id=row["tenant_id"], number=row["number"],
-                   caller=row["caller"], source=row["source"], queue=row["queue"],
-                   status=CallbackStatus(row["status"]), agent=row["agent"],
-                   repeats=row["repeats"], attempts=row["attempts"],
-                   last_result=row["last_result"], note=row["note"],
-                   requested_at=row["requested_at"], assigned_at=row["assigned_at"],
-                   completed_at=row["completed_at"])
+        return cls(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            number=row["number"],
+            caller=row["caller"],
+            source=row["source"],
+            queue=row["queue"],
+            status=CallbackStatus(row["status"]),
+            agent=row["agent"],
+            repeats=row["repeats"],
+            attempts=row["attempts"],
+            last_result=row["last_result"],
+            note=row["note"],
+            requested_at=row["requested_at"],
+            assigned_at=row["assigned_at"],
+            completed_at=row["completed_at"],
+        )
 
     @property
     def masked_caller(self) -> str:
@@ -78,20 +88,29 @@ def _caller_digits(caller: str) -> str:
     try:
         parsed = parse_number(caller)
     except ValidationError:
-        raise ValidationError(f"{mask(caller)} is not a phone number to call back",
-                              "caller") from None
+        raise ValidationError(
+            f"{mask(caller)} is not a phone number to call back", "caller"
+        ) from None
     if parsed.kind is NumberKind.ANONYMOUS or not parsed.digits:
         raise ValidationError("an anonymous caller cannot be called back", "caller")
     return parsed.digits
 
 
-async def register_callback(pool: Executor, *, tenant_id: str, number: str, caller: str,
-                            source: str, queue: str | None = None,
-                            at: datetime | None = None) -> int:
+async def register_callback(
+    pool: Executor,
+    *,
+    tenant_id: str,
+    number: str,
+    caller: str,
+    source: str,
+    queue: str | None = None,
+    at: datetime | None = None,
+) -> int:
     """Register a callback request (or count a repeat of the caller's pending one for this
     number); returns the request's id."""
-    row = await pool.fetchrow(queries()["callback_register"], tenant_id, number,
-                              _caller_digits(caller), source, queue, at)
+    row = await pool.fetchrow(
+        queries()["callback_register"], tenant_id, number, _caller_digits(caller), source, queue, at
+    )
     assert row is not None
     return int(row["id"])
 
@@ -104,12 +123,15 @@ async def get_callback(db: Executor, request_id: int) -> CallbackRequest:
     return CallbackRequest.from_row(row)
 
 
-async def list_callbacks(db: Executor, *, tenant_id: str | None = None,
-                         statuses: Sequence[CallbackStatus] = PENDING,
-                         limit: int = 100) -> list[CallbackRequest]:
+async def list_callbacks(
+    db: Executor,
+    *,
+    tenant_id: str | None = None,
+    statuses: Sequence[CallbackStatus] = PENDING,
+    limit: int = 100,
+) -> list[CallbackRequest]:
     """Requests in the given statuses (pending by default), oldest first."""
-    rows = await db.fetch(queries()["callback_list"], tenant_id,
-                          [s.value for s in statuses], limit)
+    rows = await db.fetch(queries()["callback_list"], tenant_id, [s.value for s in statuses], limit)
     return [CallbackRequest.from_row(r) for r in rows]
 
 
@@ -122,8 +144,9 @@ async def _change(db: Executor, query: str, request_id: int, *args: Any) -> Call
     raise ConflictError(f"callback request {request_id} is already {current.status.value}")
 
 
-async def assign_callback(db: Executor, request_id: int, agent: str,
-                          at: datetime | None = None) -> CallbackRequest:
+async def assign_callback(
+    db: Executor, request_id: int, agent: str, at: datetime | None = None
+) -> CallbackRequest:
     """Assign a pending request to an agent (an agent id or a phone); reassigning is
     allowed, a finished request is a ConflictError."""
     if not agent.strip():
@@ -131,27 +154,38 @@ async def assign_callback(db: Executor, request_id: int, agent: str,
     return await _change(db, "callback_assign", request_id, agent.strip(), at)
 
 
-async def complete_callback(db: Executor, request_id: int, *, note: str = "",
-                            cancelled: bool = False,
-                            at: datetime | None = None) -> CallbackRequest:
+async def complete_callback(
+    db: Executor,
+    request_id: int,
+    *,
+    note: str = "",
+    cancelled: bool = False,
+    at: datetime | None = None,
+) -> CallbackRequest:
     """Mark a pending request completed (or cancelled) with an optional note."""
     if len(note) > NOTE_MAX:
-        raise ValidationError(f"the note has {len(note)} characters; at most {NOTE_MAX}",
-                              "note")
+        raise ValidationError(f"the note has {len(note)} characters; at most {NOTE_MAX}", "note")
     status = CallbackStatus.CANCELLED if cancelled else CallbackStatus.COMPLETED
     return await _change(db, "callback_complete", request_id, status.value, note, at)
 
 
-async def record_attempt(db: Executor, request_id: int, result: str,
-                         at: datetime | None = None, *, agent: str | None = None,
-                         cause: int | None = None,
-                         talk_seconds: float | None = None) -> CallbackRequest:
+async def record_attempt(
+    db: Executor,
+    request_id: int,
+    result: str,
+    at: datetime | None = None,
+    *,
+    agent: str | None = None,
+    cause: int | None = None,
+    talk_seconds: float | None = None,
+) -> CallbackRequest:
     """Count one call-back made through the engine and its result, and keep the attempt
     (agent, hangup cause, talk time) in the request's history."""
     if not result:
         raise ValidationError("an attempt needs a result", "result")
-    row = await db.fetchrow(queries()["callback_attempt"], request_id, result, at, agent,
-                            cause, talk_seconds)
+    row = await db.fetchrow(
+        queries()["callback_attempt"], request_id, result, at, agent, cause, talk_seconds
+    )
     if row is None:
         raise NotFoundError(f"no callback request {request_id}")
     return CallbackRequest.from_row(row)
@@ -172,9 +206,15 @@ class CallbackAttempt:
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> CallbackAttempt:
         """An attempt from a ``callback_attempts`` row."""
-        return cls(id=row["id"], request_id=row["request_id"], agent=row["agent"],
-                   result=row["result"], cause=row["cause"],
-                   talk_seconds=row["talk_seconds"], attempted_at=row["attempted_at"])
+        return cls(
+            id=row["id"],
+            request_id=row["request_id"],
+            agent=row["agent"],
+            result=row["result"],
+            cause=row["cause"],
+            talk_seconds=row["talk_seconds"],
+            attempted_at=row["attempted_at"],
+        )
 
 
 async def list_attempts(db: Executor, request_id: int) -> list[CallbackAttempt]:
@@ -183,15 +223,24 @@ async def list_attempts(db: Executor, request_id: int) -> list[CallbackAttempt]:
     return [CallbackAttempt.from_row(r) for r in rows]
 
 
-async def record_call_back(db: Executor, request_id: int, result: str, *, completed: bool,
-                           agent: str | None = None, cause: int | None = None,
-                           talk_seconds: float | None = None, note: str = "",
-                           at: datetime | None = None) -> CallbackRequest:
+async def record_call_back(
+    db: Executor,
+    request_id: int,
+    result: str,
+    *,
+    completed: bool,
+    agent: str | None = None,
+    cause: int | None = None,
+    talk_seconds: float | None = None,
+    note: str = "",
+    at: datetime | None = None,
+) -> CallbackRequest:
     """Record a call-back's attempt and, when agent and customer talked, complete the
     request. A request finished meanwhile by someone else keeps its status: the attempt is
     still recorded."""
-    request = await record_attempt(db, request_id, result, at, agent=agent, cause=cause,
-                                   talk_seconds=talk_seconds)
+    request = await record_attempt(
+        db, request_id, result, at, agent=agent, cause=cause, talk_seconds=talk_seconds
+    )
     if not completed or request.status not in PENDING:
         return request
     try:

@@ -20,10 +20,30 @@ from ivr_engine.store.queries import queries
 
 # Columns of the writer's staging table, in the order ``record_row`` produces them.
 STAGING_COLUMNS: Sequence[str] = (
-    "call_id", "uniqueid", "linkedid", "tenant_id", "number", "caller", "caller_raw",
-    "start_time", "ring_time", "answer_time", "connect_time", "end_time", "ring_seconds",
-    "billsec", "duration", "disposition", "closed_state", "asterisk_disposition",
-    "answered_target", "hangup_by", "hangup_cause", "plan_state", "config_version", "node",
+    "call_id",
+    "uniqueid",
+    "linkedid",
+    "tenant_id",
+    "number",
+    "caller",
+    "caller_raw",
+    "start_time",
+    "ring_time",
+    "answer_time",
+    "connect_time",
+    "end_time",
+    "ring_seconds",
+    "billsec",
+    "duration",
+    "disposition",
+    "closed_state",
+    "asterisk_disposition",
+    "answered_target",
+    "hangup_by",
+    "hangup_cause",
+    "plan_state",
+    "config_version",
+    "node",
     "detail",
 )
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -48,12 +68,33 @@ def is_transient(exc: BaseException) -> bool:
 def record_row(r: CallRecord) -> tuple[Any, ...]:
     """A record as a row of ``STAGING_COLUMNS``; attempts, prompts and reasons travel as one
     JSON text (one encode here, one parse in the server)."""
-    return (r.call_id, r.uniqueid, r.linkedid, r.tenant_id, r.number, r.caller, r.caller_raw,
-            r.start_time, r.ring_time, r.answer_time, r.connect_time, r.end_time,
-            r.ring_seconds, r.billsec, r.duration, r.disposition.value,
-            r.closed_state.value if r.closed_state else None, r.asterisk_disposition,
-            r.answered_target, r.hangup_by, r.hangup_cause, r.plan_state, r.config_version,
-            r.node, _encode([attempts_json(r.attempts), r.prompts, r.reasons]))
+    return (
+        r.call_id,
+        r.uniqueid,
+        r.linkedid,
+        r.tenant_id,
+        r.number,
+        r.caller,
+        r.caller_raw,
+        r.start_time,
+        r.ring_time,
+        r.answer_time,
+        r.connect_time,
+        r.end_time,
+        r.ring_seconds,
+        r.billsec,
+        r.duration,
+        r.disposition.value,
+        r.closed_state.value if r.closed_state else None,
+        r.asterisk_disposition,
+        r.answered_target,
+        r.hangup_by,
+        r.hangup_cause,
+        r.plan_state,
+        r.config_version,
+        r.node,
+        _encode([attempts_json(r.attempts), r.prompts, r.reasons]),
+    )
 
 
 async def insert_record(conn: asyncpg.Connection | asyncpg.Pool, record: CallRecord) -> bool:
@@ -108,33 +149,53 @@ async def count_records(pool: asyncpg.Pool) -> int:
     return int(await pool.fetchval(queries()["cdr_count"]))
 
 
-async def list_records(pool: asyncpg.Pool, flt: CdrFilter,
-                       limit: int = 50) -> list[asyncpg.Record]:
+async def list_records(pool: asyncpg.Pool, flt: CdrFilter, limit: int = 50) -> list[asyncpg.Record]:
     """Call history matching ``flt``, newest first, at most ``limit`` rows."""
     disposition = flt.disposition.value if flt.disposition else None
-    return list(await pool.fetch(queries()["cdr_list"], flt.start, flt.end, flt.number,
-                                 flt.caller, disposition, limit))
+    return list(
+        await pool.fetch(
+            queries()["cdr_list"], flt.start, flt.end, flt.number, flt.caller, disposition, limit
+        )
+    )
 
 
-async def stats(pool: asyncpg.Pool, flt: CdrFilter, *, by: str = "day",
-                default_zone: str = "Asia/Seoul") -> list[CdrStats]:
+async def stats(
+    pool: asyncpg.Pool, flt: CdrFilter, *, by: str = "day", default_zone: str = "Asia/Seoul"
+) -> list[CdrStats]:
     """Per number and per day (``by="day"``) or hour of day (``by="hour"``), in each
     tenant's zone (``default_zone`` for records without a known tenant)."""
     if by not in ("day", "hour"):
         raise ValueError(f"by must be day or hour, not {by!r}")
-    rows = await pool.fetch(queries()[f"cdr_stats_{'daily' if by == 'day' else 'hourly'}"],
-                            flt.start, flt.end, flt.number, default_zone)
-    return [CdrStats(r["number"], r[by], r["offered"], r["answered"], r["closed"],
-                     r["blocked"], _float(r["avg_ring"]), _float(r["avg_talk"]))
-            for r in rows]
+    rows = await pool.fetch(
+        queries()[f"cdr_stats_{'daily' if by == 'day' else 'hourly'}"],
+        flt.start,
+        flt.end,
+        flt.number,
+        default_zone,
+    )
+    return [
+        CdrStats(
+            r["number"],
+            r[by],
+            r["offered"],
+            r["answered"],
+            r["closed"],
+            r["blocked"],
+            _float(r["avg_ring"]),
+            _float(r["avg_talk"]),
+        )
+        for r in rows
+    ]
 
 
-async def export_records(pool: asyncpg.Pool, flt: CdrFilter,
-                         prefetch: int = 1000) -> AsyncIterator[asyncpg.Record]:
+async def export_records(
+    pool: asyncpg.Pool, flt: CdrFilter, prefetch: int = 1000
+) -> AsyncIterator[asyncpg.Record]:
     """Every record of the period, oldest first, read through a cursor."""
     async with pool.acquire() as conn, conn.transaction():
-        async for row in conn.cursor(queries()["cdr_export"], flt.start, flt.end, flt.number,
-                                     prefetch=prefetch):
+        async for row in conn.cursor(
+            queries()["cdr_export"], flt.start, flt.end, flt.number, prefetch=prefetch
+        ):
             yield row
 
 

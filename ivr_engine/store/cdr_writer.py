@@ -68,10 +68,18 @@ class WriterStats:
 class CdrWriter:
     """Batched, journaled, idempotent writer of call records (see the module docstring)."""
 
-    def __init__(self, url: str, journal_dir: str | Path, *, batch_size: int = 2000,
-                 flush_interval: float = 0.05, queue_size: int = 50_000,
-                 timeout: float = 10.0, retry_initial: float = 0.2,
-                 retry_max: float = 15.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        journal_dir: str | Path,
+        *,
+        batch_size: int = 2000,
+        flush_interval: float = 0.05,
+        queue_size: int = 50_000,
+        timeout: float = 10.0,
+        retry_initial: float = 0.2,
+        retry_max: float = 15.0,
+    ) -> None:
         self.url = url
         self.journal = AsyncJournal(Journal(journal_dir))
         self.batch_size = batch_size
@@ -128,8 +136,11 @@ class CdrWriter:
         try:
             record = build_record(trace)
         except Exception:
-            log.exception("no call record could be built for call %s to %s",
-                          trace.channel_id, mask(trace.number))
+            log.exception(
+                "no call record could be built for call %s to %s",
+                trace.channel_id,
+                mask(trace.number),
+            )
             return
         self.submit(record)
 
@@ -137,9 +148,12 @@ class CdrWriter:
     def stats(self) -> WriterStats:
         """A snapshot of the writer's figures."""
         return dataclasses.replace(
-            self._stats, queue_depth=self._queue.qsize() + len(self._spill),
-            journal_records=self.journal.records, journal_bytes=self.journal.size_bytes,
-            db_up=not self._down)
+            self._stats,
+            queue_depth=self._queue.qsize() + len(self._spill),
+            journal_records=self.journal.records,
+            journal_bytes=self.journal.size_bytes,
+            db_up=not self._down,
+        )
 
     @property
     def db_up(self) -> bool:
@@ -151,8 +165,10 @@ class CdrWriter:
         An unreachable database is not an error: records are journaled until it returns."""
         await self.journal.open()
         await self._recover()
-        self._tasks = [asyncio.create_task(self._run(), name="cdr-flusher"),
-                       asyncio.create_task(self._run_spill(), name="cdr-spill")]
+        self._tasks = [
+            asyncio.create_task(self._run(), name="cdr-flusher"),
+            asyncio.create_task(self._run_spill(), name="cdr-spill"),
+        ]
 
     async def flush(self) -> None:
         """Wait until every record submitted so far is durable (stored or journaled)."""
@@ -262,8 +278,9 @@ class CdrWriter:
                     await self._store(batch)
                     return
                 raise
-            log.error("a batch of %d call records was refused (%s); writing one by one",
-                      len(batch), exc)
+            log.error(
+                "a batch of %d call records was refused (%s); writing one by one", len(batch), exc
+            )
             for record in batch:
                 await self._store_one(record)
 
@@ -285,12 +302,16 @@ class CdrWriter:
         conn = await self._connection()
         started = time.perf_counter()
         async with conn.transaction():
-            await conn.copy_records_to_table("cdr_staging", columns=STAGING_COLUMNS,
-                                             records=[self._row(r) for r in unique],
-                                             timeout=self.timeout)
+            await conn.copy_records_to_table(
+                "cdr_staging",
+                columns=STAGING_COLUMNS,
+                records=[self._row(r) for r in unique],
+                timeout=self.timeout,
+            )
             if self._companions:
-                rows = await conn.fetch(queries()["insert_from_staging_returning"],
-                                        timeout=self.timeout)
+                rows = await conn.fetch(
+                    queries()["insert_from_staging_returning"], timeout=self.timeout
+                )
                 keys = {r["call_id"] for r in rows}
                 inserted = [r for r in unique if r.call_id in keys]
                 if inserted:
@@ -298,8 +319,7 @@ class CdrWriter:
                         await companion(conn, inserted)
                 count = len(inserted)
             else:
-                status = await conn.execute(queries()["insert_from_staging"],
-                                            timeout=self.timeout)
+                status = await conn.execute(queries()["insert_from_staging"], timeout=self.timeout)
                 count = int(status.split()[-1])
         self._stats.last_flush_seconds = time.perf_counter() - started
         self._stats.batches += 1
@@ -336,8 +356,11 @@ class CdrWriter:
     def _mark_down(self, exc: BaseException) -> None:
         """The database is unreachable: journal from now on, retry after a backoff."""
         if not self._down:
-            log.warning("PostgreSQL unreachable for call records (%s: %s); journaling",
-                        type(exc).__name__, exc)
+            log.warning(
+                "PostgreSQL unreachable for call records (%s: %s); journaling",
+                type(exc).__name__,
+                exc,
+            )
         self._down = True
         self._up.clear()
         delay = min(self._backoff, self.retry_max)
@@ -374,7 +397,7 @@ class CdrWriter:
                 log.error("journal %s: a line is not a call record; rejected", path.name)
                 await self.journal.reject([item])
         for i in range(0, len(records), self.batch_size):
-            await self._store(records[i:i + self.batch_size])
+            await self._store(records[i : i + self.batch_size])
         await self.journal.remove(path)
         if records:
             log.info("replayed %d call record(s) from %s", len(records), path.name)

@@ -36,23 +36,31 @@ def _callers(values: Sequence[str] | None) -> frozenset[str] | None:
 def tenant_layer(row: Row) -> NumberSettings:
     """The tenant defaults layer of a ``number_config_sources`` row."""
     base = settings_from_data(row["tenant_settings"], path=f"tenant {row['tenant_id']}")
-    return dataclasses.replace(base, block_list=_callers(row["tenant_block"]),
-                               free_pass=_callers(row["tenant_free_pass"]))
+    return dataclasses.replace(
+        base, block_list=_callers(row["tenant_block"]), free_pass=_callers(row["tenant_free_pass"])
+    )
 
 
 def number_layer(row: Row) -> NumberSettings:
     """The number's own layer of a ``number_config_sources`` row (targets = effective list)."""
     base = settings_from_data(row["number_settings"], path=f"number {row['number']}")
     targets = tuple(ForwardTarget(str(n), int(s)) for n, s in row["targets"])
-    return dataclasses.replace(base, targets=targets,
-                               block_list=_callers(row["number_block"]),
-                               free_pass=_callers(row["number_free_pass"]))
+    return dataclasses.replace(
+        base,
+        targets=targets,
+        block_list=_callers(row["number_block"]),
+        free_pass=_callers(row["number_free_pass"]),
+    )
 
 
 def config_from_row(row: Row) -> NumberConfig:
     """The resolved configuration of one ``number_config_sources`` row."""
-    tenant = TenantConfig(id=row["tenant_id"], name=row["tenant_name"],
-                          timezone=row["timezone"], defaults=tenant_layer(row))
+    tenant = TenantConfig(
+        id=row["tenant_id"],
+        name=row["tenant_name"],
+        timezone=row["timezone"],
+        defaults=tenant_layer(row),
+    )
     entry = NumberEntry(number=row["number"], settings=number_layer(row), label=row["label"])
     return resolve(tenant, entry, version=int(row["version"]))
 
@@ -63,8 +71,9 @@ async def fetch_number_config(db: Executor, number: str) -> NumberConfig | None:
     return None if row is None else config_from_row(row)
 
 
-async def fetch_all_number_configs(db: Executor,
-                                   tenant_id: str | None = None) -> list[NumberConfig]:
+async def fetch_all_number_configs(
+    db: Executor, tenant_id: str | None = None
+) -> list[NumberConfig]:
     """Every number's resolved configuration (of one tenant when given), by number."""
     rows = await db.fetch(queries()["all_number_configs"], tenant_id)
     return [config_from_row(r) for r in rows]
@@ -93,7 +102,8 @@ async def export_document(db: Executor) -> ConfigDocument:
         defaults = dataclasses.replace(
             defaults,
             block_list=_callers([r["caller"] for r in lists if r["list"] == "block"]),
-            free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]))
+            free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]),
+        )
         entries = tuple(NumberEntry(r["number"], number_layer(r), r["label"]) for r in numbers)
         tenants.append(TenantConfig(t["id"], t["name"], t["timezone"], defaults, entries))
     return ConfigDocument(tuple(tenants))

@@ -40,14 +40,19 @@ def start_server(pgdata: Path) -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return pgserver.get_server(pgdata, cleanup_mode="stop")
-    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError,
-            AssertionError) as exc:
+    except (
+        subprocess.CalledProcessError,
+        subprocess.TimeoutExpired,
+        OSError,
+        AssertionError,
+    ) as exc:
         tail = ""
         logfile = pgdata / "log"
         if logfile.exists():
             tail = "\n" + "\n".join(logfile.read_text(errors="replace").splitlines()[-10:])
         raise DatabaseUnavailable(
-            f"cannot start the embedded PostgreSQL in {pgdata}: {exc}{tail}") from exc
+            f"cannot start the embedded PostgreSQL in {pgdata}: {exc}{tail}"
+        ) from exc
 
 
 def embedded_url(data_dir: str | Path) -> str:

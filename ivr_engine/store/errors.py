@@ -14,8 +14,7 @@ _CONSTRAINTS: dict[str, tuple[type[IvrError], str]] = {
     "virtual_numbers_tenant_fk": (NotFoundError, "the tenant does not exist"),
     "virtual_numbers_number_digits": (ValidationError, "a virtual number has 8 to 12 digits"),
     "virtual_numbers_status_check": (ValidationError, "unknown number status"),
-    "forward_targets_ring_seconds_check": (ValidationError,
-                                           "ring time must be 1 to 600 seconds"),
+    "forward_targets_ring_seconds_check": (ValidationError, "ring time must be 1 to 600 seconds"),
     "caller_list_entries_number_uniq": (ConflictError, "the caller is already on that list"),
     "caller_list_entries_tenant_uniq": (ConflictError, "the caller is already on that list"),
 }

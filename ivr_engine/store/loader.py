@@ -50,21 +50,28 @@ class LoadReport:
     @property
     def changed(self) -> bool:
         """True when the import modified anything."""
-        return bool(self.tenants_created or self.tenants_updated or self.numbers_created
-                    or self.numbers_updated)
+        return bool(
+            self.tenants_created
+            or self.tenants_updated
+            or self.numbers_created
+            or self.numbers_updated
+        )
 
     def lines(self) -> list[str]:
         """A human summary, one fact per line."""
-        out = [f"{self.source}: {len(self.tenants_created)} tenant(s) created, "
-               f"{len(self.tenants_updated)} updated; {len(self.numbers_created)} number(s) "
-               f"created, {len(self.numbers_updated)} updated, "
-               f"{len(self.numbers_unchanged)} unchanged"]
+        out = [
+            f"{self.source}: {len(self.tenants_created)} tenant(s) created, "
+            f"{len(self.tenants_updated)} updated; {len(self.numbers_created)} number(s) "
+            f"created, {len(self.numbers_updated)} updated, "
+            f"{len(self.numbers_unchanged)} unchanged"
+        ]
         for number, change in self.target_changes:
             forced = " (forced)" if change.forced else ""
             out.append(f"  forward targets of {format_number(number)}: {change.kind}{forced}")
         for tenant, number in self.left_alone:
-            out.append(f"  {format_number(number)} of tenant {tenant} is not in the file: "
-                       "left unchanged")
+            out.append(
+                f"  {format_number(number)} of tenant {tenant} is not in the file: left unchanged"
+            )
         return out
 
 
@@ -75,8 +82,11 @@ def _json(value: Any) -> Any:
 
 def _layer_data(settings: NumberSettings) -> Any:
     """A layer's jsonb form, without what lives in relational tables."""
-    return _json(settings_to_data(dataclasses.replace(
-        settings, targets=None, block_list=None, free_pass=None)))
+    return _json(
+        settings_to_data(
+            dataclasses.replace(settings, targets=None, block_list=None, free_pass=None)
+        )
+    )
 
 
 def _targets_json(targets: tuple[ForwardTarget, ...]) -> list[dict[str, Any]]:
@@ -85,8 +95,9 @@ def _targets_json(targets: tuple[ForwardTarget, ...]) -> list[dict[str, Any]]:
 
 def _list_pairs(settings: NumberSettings) -> set[tuple[str, str]]:
     """``{(list, caller)}`` of a layer's block list and free pass."""
-    return ({("block", c) for c in settings.block_list or ()}
-            | {("free_pass", c) for c in settings.free_pass or ()})
+    return {("block", c) for c in settings.block_list or ()} | {
+        ("free_pass", c) for c in settings.free_pass or ()
+    }
 
 
 @dataclass
@@ -104,11 +115,19 @@ class _Import:
         stored = {(r["list"], r["caller"]) for r in rows}
         gone, new = sorted(stored - desired), sorted(desired - stored)
         if gone:
-            await self.conn.execute(queries()[f"delete_{scope}_caller_entries"], key,
-                                    [g[0] for g in gone], [g[1] for g in gone])
+            await self.conn.execute(
+                queries()[f"delete_{scope}_caller_entries"],
+                key,
+                [g[0] for g in gone],
+                [g[1] for g in gone],
+            )
         if new:
-            await self.conn.execute(queries()[f"insert_{scope}_caller_entries"], key,
-                                    [n[0] for n in new], [n[1] for n in new])
+            await self.conn.execute(
+                queries()[f"insert_{scope}_caller_entries"],
+                key,
+                [n[0] for n in new],
+                [n[1] for n in new],
+            )
         return bool(gone or new)
 
     async def tenant(self, tenant: TenantConfig) -> None:
@@ -117,18 +136,22 @@ class _Import:
         data = _layer_data(tenant.defaults)
         row = await self.conn.fetchrow(q["tenant_for_update"], tenant.id)
         if row is None:
-            await self.conn.execute(q["insert_tenant"], tenant.id, tenant.name,
-                                    tenant.timezone, data)
+            await self.conn.execute(
+                q["insert_tenant"], tenant.id, tenant.name, tenant.timezone, data
+            )
             await self._sync_lists("tenant", tenant.id, _list_pairs(tenant.defaults))
             self.report.tenants_created.append(tenant.id)
             return
         fields_changed = (row["name"], row["timezone"], row["settings"]) != (
-            tenant.name, tenant.timezone, data)
+            tenant.name,
+            tenant.timezone,
+            data,
+        )
         if fields_changed:
-            await self.conn.execute(q["update_tenant"], tenant.id, tenant.name,
-                                    tenant.timezone, data)
-        lists_changed = await self._sync_lists("tenant", tenant.id,
-                                               _list_pairs(tenant.defaults))
+            await self.conn.execute(
+                q["update_tenant"], tenant.id, tenant.name, tenant.timezone, data
+            )
+        lists_changed = await self._sync_lists("tenant", tenant.id, _list_pairs(tenant.defaults))
         if lists_changed and not fields_changed:
             await self.conn.execute(q["bump_tenant_version"], tenant.id)
         if fields_changed or lists_changed:
@@ -151,8 +174,7 @@ class _Import:
             if changed:
                 await self.conn.execute(q["update_number"], entry.number, *fields)
         targets_changed = await self._sync_targets(entry.number, resolved.targets, tenant)
-        lists_changed = await self._sync_lists("number", entry.number,
-                                               _list_pairs(entry.settings))
+        lists_changed = await self._sync_lists("number", entry.number, _list_pairs(entry.settings))
         if row is None:
             return
         if (targets_changed or lists_changed) and not changed:
@@ -168,25 +190,43 @@ class _Import:
         if row["tenant_id"] != tenant.id and row["status"] != NumberStatus.TERMINATED:
             raise ConflictError(
                 f"belongs to tenant {row['tenant_id']}; "
-                "terminate it there before issuing it to another tenant")
+                "terminate it there before issuing it to another tenant"
+            )
 
-    async def _sync_targets(self, number: str, new: tuple[ForwardTarget, ...],
-                            tenant: TenantConfig) -> bool:
+    async def _sync_targets(
+        self, number: str, new: tuple[ForwardTarget, ...], tenant: TenantConfig
+    ) -> bool:
         q = queries()
         rows = await self.conn.fetch(q["forward_targets"], number)
         old = tuple(ForwardTarget(r["target"], r["ring_seconds"]) for r in rows)
         if old == new:
             return False
         last = await self.conn.fetchval(q["last_target_change"], number)
-        change = decide_target_change(old, new, last_change_at=last, now=self.now,
-                                      force=self.force_targets, tz=ZoneInfo(tenant.timezone))
+        change = decide_target_change(
+            old,
+            new,
+            last_change_at=last,
+            now=self.now,
+            force=self.force_targets,
+            tz=ZoneInfo(tenant.timezone),
+        )
         await self.conn.execute(q["delete_forward_targets"], number)
         if new:
-            await self.conn.execute(q["insert_forward_targets"], number,
-                                    [t.number for t in new], [t.ring_seconds for t in new])
-        await self.conn.execute(q["insert_target_change"], number, _targets_json(old),
-                                _targets_json(new), str(change.kind), change.forced,
-                                self.origin)
+            await self.conn.execute(
+                q["insert_forward_targets"],
+                number,
+                [t.number for t in new],
+                [t.ring_seconds for t in new],
+            )
+        await self.conn.execute(
+            q["insert_target_change"],
+            number,
+            _targets_json(old),
+            _targets_json(new),
+            str(change.kind),
+            change.forced,
+            self.origin,
+        )
         self.report.target_changes.append((number, change))
         return True
 
@@ -198,9 +238,15 @@ class _Import:
                 self.report.left_alone.append((tenant.id, r["number"]))
 
 
-async def load_document(db: Executor, doc: ConfigDocument, *, source: str,
-                        force_targets: bool = False, now: datetime | None = None,
-                        origin: str = "load") -> LoadReport:
+async def load_document(
+    db: Executor,
+    doc: ConfigDocument,
+    *,
+    source: str,
+    force_targets: bool = False,
+    now: datetime | None = None,
+    origin: str = "load",
+) -> LoadReport:
     """Upsert the whole document in one transaction and report what changed.
 
     ``now`` overrides the database clock for the rules (24-hour target changes, 90-day
@@ -209,8 +255,9 @@ async def load_document(db: Executor, doc: ConfigDocument, *, source: str,
     """
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn:
-            return await load_document(conn, doc, source=source, force_targets=force_targets,
-                                       now=now, origin=origin)
+            return await load_document(
+                conn, doc, source=source, force_targets=force_targets, now=now, origin=origin
+            )
     report = LoadReport(source)
     where = source
     try:

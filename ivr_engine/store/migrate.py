@@ -62,8 +62,7 @@ async def applied_migrations(conn: asyncpg.Connection) -> dict[str, str]:
     return {r["name"]: r["checksum"] for r in rows}
 
 
-async def migrate(conn: asyncpg.Connection,
-                  migrations: list[Migration] | None = None) -> list[str]:
+async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply the missing migrations; return the names applied now (empty when up to date)."""
     migrations = load_migrations() if migrations is None else migrations
     await conn.execute("SELECT pg_advisory_lock($1)", LOCK_KEY)
@@ -77,13 +76,16 @@ async def migrate(conn: asyncpg.Connection,
                 if recorded != migration.checksum:
                     raise MigrationError(
                         f"migration {migration.name} was changed after it was applied "
-                        "(checksum differs); add a new migration instead")
+                        "(checksum differs); add a new migration instead"
+                    )
                 continue
             async with conn.transaction():
                 await conn.execute(migration.sql)
                 await conn.execute(
                     "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                    migration.name, migration.checksum)
+                    migration.name,
+                    migration.checksum,
+                )
             log.info("applied migration %s", migration.name)
             applied.append(migration.name)
         return applied

@@ -20,8 +20,7 @@ def database_url(settings: Settings) -> str:
 async def init_connection(conn: asyncpg.Connection) -> None:
     """Decode and encode jsonb/json as Python objects on every connection."""
     for name in ("jsonb", "json"):
-        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads,
-                                  schema="pg_catalog")
+        await conn.set_type_codec(name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
 
 
 async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
@@ -34,12 +33,14 @@ async def connect(url: str, **kwargs: Any) -> asyncpg.Connection:
     return conn
 
 
-async def create_pool_for_url(url: str, *, min_size: int = 1, max_size: int = 10,
-                              **kwargs: Any) -> asyncpg.Pool:
+async def create_pool_for_url(
+    url: str, *, min_size: int = 1, max_size: int = 10, **kwargs: Any
+) -> asyncpg.Pool:
     """A pool on ``url`` whose connections all have the jsonb codec."""
     try:
-        pool = await asyncpg.create_pool(url, min_size=min_size, max_size=max_size,
-                                         init=init_connection, **kwargs)
+        pool = await asyncpg.create_pool(
+            url, min_size=min_size, max_size=max_size, init=init_connection, **kwargs
+        )
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
     assert pool is not None

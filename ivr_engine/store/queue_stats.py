@@ -37,22 +37,45 @@ class Stay:
     position: int  # on entry
 
 
-async def enter(pool: asyncpg.Pool, *, call_id: str, tenant_id: str, queue_id: str,
-                number: str, caller: str, node: str, now: datetime) -> Stay:
+async def enter(
+    pool: asyncpg.Pool,
+    *,
+    call_id: str,
+    tenant_id: str,
+    queue_id: str,
+    number: str,
+    caller: str,
+    node: str,
+    now: datetime,
+) -> Stay:
     """A caller joins a queue; returns its row and position."""
-    row = await pool.fetchrow(queries()["queue_enter"], call_id, tenant_id, queue_id, number,
-                              caller, node, now, now - STALE_AFTER)
+    row = await pool.fetchrow(
+        queries()["queue_enter"],
+        call_id,
+        tenant_id,
+        queue_id,
+        number,
+        caller,
+        node,
+        now,
+        now - STALE_AFTER,
+    )
     return Stay(row["id"], row["position"])
 
 
 async def heartbeat(pool: asyncpg.Pool, row_id: int, *, now: datetime) -> int:
     """The caller is still waiting; returns its current position (1 = next)."""
-    return int(await pool.fetchval(queries()["queue_heartbeat"], row_id, now,
-                                   now - STALE_AFTER))
+    return int(await pool.fetchval(queries()["queue_heartbeat"], row_id, now, now - STALE_AFTER))
 
 
-async def leave(pool: asyncpg.Pool, row_id: int, outcome: CallOutcome, *, now: datetime,
-                agent_id: str | None = None) -> None:
+async def leave(
+    pool: asyncpg.Pool,
+    row_id: int,
+    outcome: CallOutcome,
+    *,
+    now: datetime,
+    agent_id: str | None = None,
+) -> None:
     """The caller's wait is over: answered (by ``agent_id``), abandoned, overflow, callback."""
     answered = now if outcome is CallOutcome.ANSWERED else None
     await pool.execute(queries()["queue_leave"], row_id, outcome.value, now, agent_id, answered)
@@ -77,8 +100,14 @@ async def write_log(pool: asyncpg.Pool, tenant_id: str, entries: Sequence[QueueL
     await pool.executemany(queries()["queue_log_insert"], rows)
 
 
-async def log_lines(pool: asyncpg.Pool, *, start: datetime, end: datetime,
-                    tenant_id: str | None = None, queue: str | None = None) -> list[str]:
+async def log_lines(
+    pool: asyncpg.Pool,
+    *,
+    start: datetime,
+    end: datetime,
+    tenant_id: str | None = None,
+    queue: str | None = None,
+) -> list[str]:
     """The queue_log of a period as Asterisk queue_log lines."""
     rows = await pool.fetch(queries()["queue_log_lines"], tenant_id, queue, start, end)
     lines = []
@@ -86,18 +115,31 @@ async def log_lines(pool: asyncpg.Pool, *, start: datetime, end: datetime,
         data = [r[f"data{i}"] for i in range(1, 6)]
         arity = data_fields(r["event"])
         arity = len(data) if arity is None else arity
-        lines.append(format_line(int(r["time"].timestamp()), r["callid"], r["queuename"],
-                                 r["agent"], r["event"], data[:arity]))
+        lines.append(
+            format_line(
+                int(r["time"].timestamp()),
+                r["callid"],
+                r["queuename"],
+                r["agent"],
+                r["event"],
+                data[:arity],
+            )
+        )
     return lines
 
 
-async def queue_report(pool: asyncpg.Pool, tenant_id: str, queue: QueueConfig, *,
-                       start: datetime, end: datetime) -> QueueStats:
+async def queue_report(
+    pool: asyncpg.Pool, tenant_id: str, queue: QueueConfig, *, start: datetime, end: datetime
+) -> QueueStats:
     """A queue's statistics over [start, end) with its own thresholds and definitions."""
     rows = await pool.fetch(queries()["queue_call_facts"], tenant_id, queue.id, start, end)
     facts = [QueueCallFact(CallOutcome(r["outcome"]), r["wait"], r["talk"]) for r in rows]
-    return queue_stats(facts, threshold=queue.service_level_seconds, mode=queue.service_level,
-                       short_abandon=queue.short_abandon_seconds)
+    return queue_stats(
+        facts,
+        threshold=queue.service_level_seconds,
+        mode=queue.service_level,
+        short_abandon=queue.short_abandon_seconds,
+    )
 
 
 @dataclass
@@ -114,30 +156,42 @@ class AgentReport:
     states: dict[str, float] = field(default_factory=dict)  # seconds per state
 
 
-async def agent_report(pool: asyncpg.Pool, tenant_id: str, *, start: datetime,
-                       end: datetime) -> list[AgentReport]:
+async def agent_report(
+    pool: asyncpg.Pool, tenant_id: str, *, start: datetime, end: datetime
+) -> list[AgentReport]:
     """Per agent: offered, answered, missed, talk time, after-call time, time per state."""
     q = queries()
     async with pool.acquire() as conn:
         offers = await conn.fetch(q["agent_offer_stats"], tenant_id, start, end)
-        talks = {r["agent_id"]: r["talk"]
-                 for r in await conn.fetch(q["agent_talk_stats"], tenant_id, start, end)}
+        talks = {
+            r["agent_id"]: r["talk"]
+            for r in await conn.fetch(q["agent_talk_stats"], tenant_id, start, end)
+        }
         spans = await conn.fetch(q["agent_state_spans"], tenant_id, start, end)
     by_agent: dict[str, list[tuple[str, datetime, datetime | None]]] = {}
     for s in spans:
-        by_agent.setdefault(s["agent_id"], []).append((s["state"], s["started_at"],
-                                                       s["ended_at"]))
+        by_agent.setdefault(s["agent_id"], []).append((s["state"], s["started_at"], s["ended_at"]))
     reports = []
     for r in offers:
         states = state_durations(by_agent.get(r["agent_id"], []), start, end)
-        reports.append(AgentReport(r["agent_id"], r["name"], r["offered"], r["answered"],
-                                   r["missed"], talks.get(r["agent_id"], 0.0),
-                                   states.get("wrapup", 0.0), states))
+        reports.append(
+            AgentReport(
+                r["agent_id"],
+                r["name"],
+                r["offered"],
+                r["answered"],
+                r["missed"],
+                talks.get(r["agent_id"], 0.0),
+                states.get("wrapup", 0.0),
+                states,
+            )
+        )
     return reports
 
 
-async def call_types(pool: asyncpg.Pool, tenant_id: str, *, start: datetime,
-                     end: datetime) -> list[tuple[str, int]]:
+async def call_types(
+    pool: asyncpg.Pool, tenant_id: str, *, start: datetime, end: datetime
+) -> list[tuple[str, int]]:
     """Calls per call type recorded by agents in a period, most frequent first."""
     rows = await pool.fetch(queries()["call_type_stats"], tenant_id, start, end)
     return [(r["call_type"], r["calls"]) for r in rows]
@@ -156,8 +210,15 @@ class LiveQueue:
 async def live_queues(pool: asyncpg.Pool, *, now: datetime) -> list[LiveQueue]:
     """Every queue with callers waiting now."""
     rows = await pool.fetch(queries()["queue_waiting_now"], now - STALE_AFTER)
-    return [LiveQueue(r["tenant_id"], r["queue_id"], r["waiting"],
-                      max(0.0, (now - r["oldest"]).total_seconds())) for r in rows]
+    return [
+        LiveQueue(
+            r["tenant_id"],
+            r["queue_id"],
+            r["waiting"],
+            max(0.0, (now - r["oldest"]).total_seconds()),
+        )
+        for r in rows
+    ]
 
 
 async def agent_state_counts(pool: asyncpg.Pool) -> list[tuple[str, str, int]]:

@@ -51,8 +51,13 @@ class TcpProxy:
     """Forwards ``listen`` -> ``target``; ``cut()``, ``refuse``, ``delay``, ``inject()``."""
 
     def __init__(
-        self, target_host: str, target_port: int, *, listen_host: str = "127.0.0.1",
-        listen_port: int = 0, target_unix: str | None = None,
+        self,
+        target_host: str,
+        target_port: int,
+        *,
+        listen_host: str = "127.0.0.1",
+        listen_port: int = 0,
+        target_unix: str | None = None,
     ) -> None:
         self.target = (target_host, target_port)
         self.target_unix = target_unix  # forward to a Unix socket instead (e.g. Postgres)

@@ -72,8 +72,7 @@ class Harness:
     async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
         """Load a configuration document given as YAML text (targets change forced)."""
         doc = parse_document(yaml.safe_load(text), "<test>")
-        await load_document(self.engine.db.pool, doc, source="<test>",
-                            force_targets=force_targets)
+        await load_document(self.engine.db.pool, doc, source="<test>", force_targets=force_targets)
 
     def expect_bridged(self, channel_id: str) -> Waiter[ChannelEnteredBridge]:
         """A waiter for the channel entering a bridge, as the engine's event stream sees it
@@ -89,22 +88,40 @@ EngineFactory = Callable[..., Awaitable[Harness]]
 
 
 @pytest.fixture
-async def call_engine(db_url: str, sim_factory: Callable[..., Awaitable[Simulator]],
-                      built_sounds: Path, tmp_path: Path) -> AsyncIterator[EngineFactory]:
+async def call_engine(
+    db_url: str,
+    sim_factory: Callable[..., Awaitable[Simulator]],
+    built_sounds: Path,
+    tmp_path: Path,
+) -> AsyncIterator[EngineFactory]:
     """Start an engine against a fresh simulator with the sample configuration loaded."""
     async with AsyncExitStack() as stack:
 
-        async def start(at: datetime, *, sim: Simulator | None = None,
-                        ari_url: Callable[[Simulator], str] | None = None,
-                        database_url: str | None = None, load: bool = True) -> Harness:
+        async def start(
+            at: datetime,
+            *,
+            sim: Simulator | None = None,
+            ari_url: Callable[[Simulator], str] | None = None,
+            database_url: str | None = None,
+            load: bool = True,
+        ) -> Harness:
             if sim is None:
-                sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
-                                                     str(ROOT / "sounds" / "sim")))
+                sim = await sim_factory(
+                    sounds_dirs=(
+                        str(built_sounds),
+                        str(ROOT / "sounds"),
+                        str(ROOT / "sounds" / "sim"),
+                    )
+                )
             url = ari_url(sim) if ari_url is not None else sim.ari_url
-            settings = Settings(database_url=database_url or db_url, data_dir=str(tmp_path),
-                                http_port=0, ari=AriSettings(url=url, app="ivr-engine"),
-                                agi=AgiSettings(port=0),
-                                prompts=PromptSettings(sounds_dir=str(built_sounds)))
+            settings = Settings(
+                database_url=database_url or db_url,
+                data_dir=str(tmp_path),
+                http_port=0,
+                ari=AriSettings(url=url, app="ivr-engine"),
+                agi=AgiSettings(port=0),
+                prompts=PromptSettings(sounds_dir=str(built_sounds)),
+            )
             engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
             if load:
                 await load_document(engine.db.pool, read_document(SAMPLE), source=str(SAMPLE))
@@ -124,7 +141,8 @@ def shifted_clock(start: datetime, speed: float) -> Callable[[], datetime]:
     base = start.astimezone(UTC)
 
     def now() -> datetime:
-        return base + (loop.time() - t0) * speed * (datetime(2000, 1, 1, 0, 0, 1)
-                                                    - datetime(2000, 1, 1))
+        return base + (loop.time() - t0) * speed * (
+            datetime(2000, 1, 1, 0, 0, 1) - datetime(2000, 1, 1)
+        )
 
     return now

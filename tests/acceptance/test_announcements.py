@@ -26,15 +26,19 @@ def _plays(events: list) -> list:
         (datetime(2026, 11, 20, 15, 30), "01020003000", "lunch", "tts-", 16),
         (datetime(2026, 12, 31, 12, 0), "01020003000", "holiday", "tts-", 16),
         (datetime(2026, 11, 25, 11, 30), "01020003000", "block_period", "tts-", 16),
-        (datetime(2026, 11, 20, 12, 0), "+82 10-9999-0000", "blocked_caller",
-         "system/blocked-caller", 21),
-        (datetime(2026, 11, 20, 12, 0), "anonymous", "blocked_caller",
-         "system/blocked-caller", 21),
+        (
+            datetime(2026, 11, 20, 12, 0),
+            "+82 10-9999-0000",
+            "blocked_caller",
+            "system/blocked-caller",
+            21,
+        ),
+        (datetime(2026, 11, 20, 12, 0), "anonymous", "blocked_caller", "system/blocked-caller", 21),
     ],
 )
 async def test_announcement_is_early_media_then_hangup(
-        call_engine: EngineFactory, at: datetime, caller: str, state: str, media_tail: str,
-        cause: int) -> None:
+    call_engine: EngineFactory, at: datetime, caller: str, state: str, media_tail: str, cause: int
+) -> None:
     h = await call_engine(at)
     call = await h.call(GANGNAM, caller)
     trace = await h.finished(call)
@@ -63,7 +67,8 @@ async def test_answer_before_announcement_option(call_engine: EngineFactory) -> 
 
 
 async def test_unknown_number_and_malformed_caller_get_a_defined_outcome(
-        call_engine: EngineFactory) -> None:
+    call_engine: EngineFactory,
+) -> None:
     h = await call_engine(datetime(2026, 11, 20, 12, 0))
     unknown = await h.call("05099998888", "01020003000")
     trace = await h.finished(unknown)

@@ -41,8 +41,14 @@ AGENT = "PJSIP/kim"
 async def request_id(pool: asyncpg.Pool) -> int:
     """A pending callback request left by CUSTOMER on the contact center's number."""
     await load_document(pool, read_document(SAMPLE), source=str(SAMPLE))
-    return await register_callback(pool, tenant_id="haneul-shop", number=CENTER,
-                                   caller="010-2000-3000", source="queue", queue="support")
+    return await register_callback(
+        pool,
+        tenant_id="haneul-shop",
+        number=CENTER,
+        caller="010-2000-3000",
+        source="queue",
+        queue="support",
+    )
 
 
 @pytest.fixture
@@ -57,12 +63,14 @@ def sim_clock(sim: Simulator) -> Callable[[], datetime]:
 
 
 async def test_agent_then_customer_are_bridged_and_the_request_completed(
-        pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int) -> None:
+    pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int
+) -> None:
     sim.set_behaviour("kim", Behaviour.answer_after(1.0))
     sim.set_behaviour(CUSTOMER, Behaviour.answer_after(2.0, talk=6.0))
 
-    result, request = await commands.call_command(settings, request_id, AGENT, 20,
-                                                  clock=sim_clock(sim))
+    result, request = await commands.call_command(
+        settings, request_id, AGENT, 20, clock=sim_clock(sim)
+    )
 
     assert result.outcome is CallbackOutcome.COMPLETED and result.ended_by == "customer"
     assert 4.5 <= result.talk_seconds <= 8.0, result.talk_seconds
@@ -88,11 +96,13 @@ async def test_agent_then_customer_are_bridged_and_the_request_completed(
 
 
 async def test_agent_not_answering_leaves_the_request_pending(
-        pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int) -> None:
+    pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int
+) -> None:
     sim.set_behaviour("kim", Behaviour.no_answer())
 
-    result, request = await commands.call_command(settings, request_id, AGENT, 10,
-                                                  clock=sim_clock(sim))
+    result, request = await commands.call_command(
+        settings, request_id, AGENT, 10, clock=sim_clock(sim)
+    )
 
     assert (result.outcome, result.cause) == (CallbackOutcome.AGENT_NO_ANSWER, 19)
     assert result.customer_channel not in sim.world.all_channels  # never dialled
@@ -100,39 +110,44 @@ async def test_agent_not_answering_leaves_the_request_pending(
     assert request.status is CallbackStatus.OPEN
     assert (request.attempts, request.last_result) == (1, "agent_no_answer")
     [attempt] = await list_attempts(pool, request_id)
-    assert (attempt.result, attempt.cause, attempt.talk_seconds) == ("agent_no_answer", 19,
-                                                                     None)
+    assert (attempt.result, attempt.cause, attempt.talk_seconds) == ("agent_no_answer", 19, None)
 
 
 async def test_busy_customer_is_recorded_and_the_assigned_agent_released(
-        pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int) -> None:
+    pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int
+) -> None:
     await assign_callback(pool, request_id, "010-5555-6666")  # an agent on an outside phone
     sim.set_behaviour("01055556666", Behaviour.answer_after(0.5))
     sim.set_behaviour(CUSTOMER, Behaviour.busy())
 
-    result, request = await commands.call_command(settings, request_id, None, 10,
-                                                  clock=sim_clock(sim))
+    result, request = await commands.call_command(
+        settings, request_id, None, 10, clock=sim_clock(sim)
+    )
 
     assert (result.outcome, result.cause) == (CallbackOutcome.CUSTOMER_BUSY, 17)
     agent = sim.world.all_channels[result.agent_channel]
-    assert agent.endpoint_resource == "01055556666" and agent.dialstring == (
-        "01055556666@carrier")
+    assert agent.endpoint_resource == "01055556666" and agent.dialstring == ("01055556666@carrier")
     assert agent.gone and sim.world.all_channels[result.customer_channel].gone
     assert not sim.bridges
     assert request.status is CallbackStatus.ASSIGNED
     assert (request.attempts, request.last_result) == (1, "customer_busy")
     [attempt] = await list_attempts(pool, request_id)
     assert (attempt.agent, attempt.result, attempt.cause) == (
-        "PJSIP/01055556666@carrier", "customer_busy", 17)
+        "PJSIP/01055556666@carrier",
+        "customer_busy",
+        17,
+    )
 
 
 async def test_agent_hanging_up_while_the_customer_rings_cancels(
-        pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int) -> None:
+    pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int
+) -> None:
     sim.set_behaviour("kim", Behaviour.answer_after(0.5, talk=2.0))
     sim.set_behaviour(CUSTOMER, Behaviour.no_answer())
 
-    result, request = await commands.call_command(settings, request_id, AGENT, 20,
-                                                  clock=sim_clock(sim))
+    result, request = await commands.call_command(
+        settings, request_id, AGENT, 20, clock=sim_clock(sim)
+    )
 
     assert result.outcome is CallbackOutcome.CANCELLED
     assert sim.world.all_channels[result.customer_channel].gone  # the customer stops ringing
@@ -140,7 +155,8 @@ async def test_agent_hanging_up_while_the_customer_rings_cancels(
 
 
 async def test_a_finished_request_is_not_called(
-        pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int) -> None:
+    pool: asyncpg.Pool, sim: Simulator, settings: Settings, request_id: int
+) -> None:
     await complete_callback(pool, request_id)
     with pytest.raises(ConflictError, match="already completed"):
         await commands.call_command(settings, request_id, AGENT, 10)

@@ -86,13 +86,15 @@ def first(timeline: Sequence[MediaEvent], kind: str, media: str = "") -> MediaEv
 
 async def queue_log(pool: asyncpg.Pool, call_id: str) -> list[tuple[str, str]]:
     """A call's queue_log events as (agent, event), in order."""
-    rows = await pool.fetch("SELECT agent, event FROM queue_log WHERE callid = $1 ORDER BY id",
-                            call_id)
+    rows = await pool.fetch(
+        "SELECT agent, event FROM queue_log WHERE callid = $1 ORDER BY id", call_id
+    )
     return [(r["agent"], r["event"]) for r in rows]
 
 
 async def test_menu_key_two_waits_in_the_queue_and_reaches_an_agent(
-        call_engine: EngineFactory, built_sounds: Path) -> None:
+    call_engine: EngineFactory, built_sounds: Path
+) -> None:
     """A caller hears the greeting and the menu, presses 2, holds with music while the
     only logged-in agent's phone rings, then talks to the agent; the queue's records, the
     queue_log and the call record tell the same story."""
@@ -132,34 +134,52 @@ async def test_menu_key_two_waits_in_the_queue_and_reaches_an_agent(
 
     # The queue's records.
     (stay,) = await pool.fetch("SELECT * FROM queue_calls")
-    assert (stay["call_id"], stay["queue_id"], stay["number"], stay["caller"], stay["node"],
-            stay["position"], stay["outcome"], stay["agent_id"]) == (
-        call.channel_id, QUEUE, CENTER, "01020003000", "engine-a", 1, "answered", KIM)
+    assert (
+        stay["call_id"],
+        stay["queue_id"],
+        stay["number"],
+        stay["caller"],
+        stay["node"],
+        stay["position"],
+        stay["outcome"],
+        stay["agent_id"],
+    ) == (call.channel_id, QUEUE, CENTER, "01020003000", "engine-a", 1, "answered", KIM)
     assert stay["entered_at"] <= stay["answered_at"] <= stay["ended_at"]
     waited = (stay["answered_at"] - stay["entered_at"]).total_seconds()
     assert ring <= waited < ring + 5, f"waited {waited:.1f}s for an agent ringing {ring}s"
     offers = await pool.fetch("SELECT agent_id, result, ring_seconds FROM queue_offers")
     assert [(o["agent_id"], o["result"]) for o in offers] == [(KIM, "answered")]
     assert await queue_log(pool, call.channel_id) == [
-        ("NONE", "ENTERQUEUE"), (KIM, "CONNECT"), (KIM, "COMPLETEAGENT")]
-    states = [r["state"] for r in await pool.fetch(
-        "SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id", KIM)]
+        ("NONE", "ENTERQUEUE"),
+        (KIM, "CONNECT"),
+        (KIM, "COMPLETEAGENT"),
+    ]
+    states = [
+        r["state"]
+        for r in await pool.fetch(
+            "SELECT state FROM agent_state_history WHERE agent_id = $1 ORDER BY id", KIM
+        )
+    ]
     assert states[:4] == ["ready", "ringing", "on_call", "wrapup"]
 
     # The call record.
     await h.engine.cdr.flush()
-    record = await pool.fetchrow("SELECT * FROM call_records WHERE call_id = $1",
-                                 call.channel_id)
+    record = await pool.fetchrow("SELECT * FROM call_records WHERE call_id = $1", call.channel_id)
     assert record is not None
-    assert (record["disposition"], record["answered_target"], record["tenant_id"],
-            record["node"], record["hangup_by"]) == (
-        "ANSWERED", f"PJSIP/{KIM}", TENANT, "engine-a", "callee")
+    assert (
+        record["disposition"],
+        record["answered_target"],
+        record["tenant_id"],
+        record["node"],
+        record["hangup_by"],
+    ) == ("ANSWERED", f"PJSIP/{KIM}", TENANT, "engine-a", "callee")
     assert record["connect_time"] >= stay["answered_at"]
     assert record["billsec"] >= 2  # the agent talked 3 s
 
 
 async def test_two_engines_share_the_agents_and_never_offer_one_two_calls(
-        call_engine: EngineFactory, built_sounds: Path) -> None:
+    call_engine: EngineFactory, built_sounds: Path
+) -> None:
     """Callers of two instances, placed at once, wait in one queue served by two shared
     agents: each agent's offers follow one another (never two at once), each call ends
     answered (or overflowed), and one agent is offered calls by both instances."""
@@ -179,10 +199,12 @@ async def test_two_engines_share_the_agents_and_never_offer_one_two_calls(
         h.sim.set_behaviour(LEE, Behaviour.answer_after(0.5, talk=40.0))
     key = ((key_after_menu(built_sounds), "2"),)
     per_engine = 3
-    placed = await asyncio.gather(*(h.call(CENTER, f"0102000{i:04d}", dtmf=key)
-                                    for i in range(per_engine) for h in (a, b)))
+    placed = await asyncio.gather(
+        *(h.call(CENTER, f"0102000{i:04d}", dtmf=key) for i in range(per_engine) for h in (a, b))
+    )
     calls: dict[str, tuple[Harness, SimCall]] = {
-        c.channel_id: (h, c) for h, c in zip([a, b] * per_engine, placed, strict=True)}
+        c.channel_id: (h, c) for h, c in zip([a, b] * per_engine, placed, strict=True)
+    }
     traces: dict[str, CallTrace] = {}
     for cid, (h, c) in calls.items():
         traces[cid] = await h.finished(c, timeout=30)
@@ -207,32 +229,44 @@ async def test_two_engines_share_the_agents_and_never_offer_one_two_calls(
     assert offers and all(o["result"] is not None for o in offers)
     answered = [o for o in offers if o["result"] == "answered"]
     assert sorted((o["call_id"], o["agent_id"]) for o in answered) == sorted(
-        (cid, s["agent_id"]) for cid, s in stays.items() if s["outcome"] == "answered")
+        (cid, s["agent_id"]) for cid, s in stays.items() if s["outcome"] == "answered"
+    )
 
     for agent in (KIM, LEE):
         mine = [o for o in offers if o["agent_id"] == agent]
         # The agent's state history: rung only when ready, talking only after ringing; one
         # ringing period per offer, starting when the offer was made.
-        history = await pool.fetch("SELECT state, started_at, ended_at FROM agent_state_history"
-                                   " WHERE agent_id = $1 ORDER BY id", agent)
+        history = await pool.fetch(
+            "SELECT state, started_at, ended_at FROM agent_state_history"
+            " WHERE agent_id = $1 ORDER BY id",
+            agent,
+        )
         for before, row in pairwise(history):
             allowed = ALLOWED_BEFORE.get(row["state"])
             assert allowed is None or before["state"] in allowed, (
-                f"{agent}: {before['state']} -> {row['state']} at {row['started_at']}")
+                f"{agent}: {before['state']} -> {row['state']} at {row['started_at']}"
+            )
         ringing = [r for r in history if r["state"] == "ringing"]
         assert [r["started_at"] for r in ringing] == [o["offered_at"] for o in mine]
         # From the queue's records: each offer keeps the agent from when it was made to the
         # end of its call (answered) or of the ringing (not answered); these never overlap,
         # whichever instance made them.
         busy = sorted(
-            (o["offered_at"],
-             stays[o["call_id"]]["ended_at"] if o["result"] == "answered"
-             else o["offered_at"] + timedelta(seconds=float(o["ring_seconds"] or 0)),
-             o["call_id"], o["result"]) for o in mine)
+            (
+                o["offered_at"],
+                stays[o["call_id"]]["ended_at"]
+                if o["result"] == "answered"
+                else o["offered_at"] + timedelta(seconds=float(o["ring_seconds"] or 0)),
+                o["call_id"],
+                o["result"],
+            )
+            for o in mine
+        )
         for (_, end, one, result), (start, _, other, _) in pairwise(busy):
             assert start >= end, (
                 f"{agent} was offered {node_of[other]}'s call {other} at {start} while busy"
-                f" with {node_of[one]}'s call {one} until {end}")
+                f" with {node_of[one]}'s call {one} until {end}"
+            )
             # After a call the agent wraps up before the next offer (the offer's time is
             # read just before the instance sees the agent ready again: a little slack).
             assert result != "answered" or start - end >= WRAPUP / 2, (agent, one, other)

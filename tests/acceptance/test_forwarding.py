@@ -59,7 +59,9 @@ async def test_sequential_failover_busy_then_answer(call_engine: EngineFactory) 
     call = await h.call(GANGNAM, "01020003000")
     trace = await h.finished(call)
     assert [(a.target, a.result, a.cause) for a in trace.attempts] == [
-        (FIRST, TargetResult.BUSY, 17), (SECOND, TargetResult.ANSWERED, None)]
+        (FIRST, TargetResult.BUSY, 17),
+        (SECOND, TargetResult.ANSWERED, None),
+    ]
     assert trace.answered_target == SECOND
 
 

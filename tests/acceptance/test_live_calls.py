@@ -29,8 +29,9 @@ tenants:
 """
 
 
-def lab(target: str = "010-4444-0001", caller_id: str = "caller", extra: str = "",
-        ring: int = 10) -> str:
+def lab(
+    target: str = "010-4444-0001", caller_id: str = "caller", extra: str = "", ring: int = 10
+) -> str:
     """A tenant with one always-open number."""
     return ALWAYS_OPEN.format(target=target, caller_id=caller_id, extra=extra, ring=ring)
 
@@ -79,13 +80,11 @@ async def test_config_change_applies_to_the_next_call_only(call_engine: EngineFa
     assert [a.target for a in trace2.attempts] == ["01044440002"]
 
 
-async def test_ari_connection_dropped_mid_call(call_engine: EngineFactory,
-                                               sim_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_ari_connection_dropped_mid_call(call_engine: EngineFactory, sim_factory) -> None:  # type: ignore[no-untyped-def]
     sim: Simulator = await sim_factory()
     proxy = await TcpProxy("127.0.0.1", sim.ari_port).start()
     try:
-        h = await call_engine(OPEN, sim=sim,
-                              ari_url=lambda s: f"http://127.0.0.1:{proxy.port}/ari")
+        h = await call_engine(OPEN, sim=sim, ari_url=lambda s: f"http://127.0.0.1:{proxy.port}/ari")
         sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=6.0))
         call = await h.call(GANGNAM, "01020003000")
         await h.expect_bridged(call.channel_id).wait(10)
@@ -100,7 +99,8 @@ async def test_ari_connection_dropped_mid_call(call_engine: EngineFactory,
         await h.engine.cdr.flush()
         rows = await h.engine.db.pool.fetch(
             "SELECT disposition, answered_target FROM call_records WHERE call_id = $1",
-            call.channel_id)
+            call.channel_id,
+        )
         assert [tuple(r) for r in rows] == [("ANSWERED", FIRST)]
     finally:
         await proxy.stop()
@@ -119,7 +119,8 @@ def _proxy_for(db_url: str) -> tuple[TcpProxy, str, str, str]:
 
 
 async def test_database_down_routes_from_cache_and_falls_back(
-        call_engine: EngineFactory, db_url: str, pool: asyncpg.Pool) -> None:
+    call_engine: EngineFactory, db_url: str, pool: asyncpg.Pool
+) -> None:
     proxy, path, user, query = _proxy_for(db_url)
     await proxy.start()
     try:
@@ -149,11 +150,14 @@ async def test_database_down_routes_from_cache_and_falls_back(
         proxy.refuse = False
         await asyncio.wait_for(h.engine.cdr.wait_up(), 30)
         await h.engine.cdr.flush()
-        rows = await pool.fetch("SELECT call_id, disposition FROM call_records "
-                                "WHERE call_id = ANY($1::text[]) ORDER BY call_id",
-                                [during.channel_id, call.channel_id])
+        rows = await pool.fetch(
+            "SELECT call_id, disposition FROM call_records "
+            "WHERE call_id = ANY($1::text[]) ORDER BY call_id",
+            [during.channel_id, call.channel_id],
+        )
         assert sorted(tuple(r) for r in rows) == sorted(
-            [(during.channel_id, "ANSWERED"), (call.channel_id, "FAILED")])
+            [(during.channel_id, "ANSWERED"), (call.channel_id, "FAILED")]
+        )
     finally:
         await proxy.stop()
 

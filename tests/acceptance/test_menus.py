@@ -35,28 +35,50 @@ QUICK, SINGLE = "05054000001", "05054000002"
 AGENT, ONLY_TARGET = "01055550001", "01055550002"
 
 # Test numbers: short timeouts (wall seconds) so the timeout path runs fast.
-TEST_DOC: dict[str, Any] = {"tenants": [{
-    "id": "menu-test", "name": "메뉴 시험",
-    "menus": [
-        {"id": "quick", "timeout": 0.5, "digit_timeout": 0.5, "tries": 2,
-         "timeout_prompt": {"text": "입력 시간이 지났습니다."},
-         "items": [{"key": "1", "label": "상담원 연결", "forward": [AGENT]},
-                   {"key": "2", "label": "영업시간 안내",
-                    "announce": {"text": "평일에 영업합니다."}}],
-         "after_last": {"forward": [AGENT]}},
-        {"id": "only", "greeting": {"text": "바로 연결해 드리겠습니다."},
-         "items": [{"key": "1", "label": "상담", "forward": [ONLY_TARGET]}]},
-    ],
-    "numbers": [{"number": QUICK, "menu": "quick"}, {"number": SINGLE, "menu": "only"}],
-}]}
+TEST_DOC: dict[str, Any] = {
+    "tenants": [
+        {
+            "id": "menu-test",
+            "name": "메뉴 시험",
+            "menus": [
+                {
+                    "id": "quick",
+                    "timeout": 0.5,
+                    "digit_timeout": 0.5,
+                    "tries": 2,
+                    "timeout_prompt": {"text": "입력 시간이 지났습니다."},
+                    "items": [
+                        {"key": "1", "label": "상담원 연결", "forward": [AGENT]},
+                        {
+                            "key": "2",
+                            "label": "영업시간 안내",
+                            "announce": {"text": "평일에 영업합니다."},
+                        },
+                    ],
+                    "after_last": {"forward": [AGENT]},
+                },
+                {
+                    "id": "only",
+                    "greeting": {"text": "바로 연결해 드리겠습니다."},
+                    "items": [{"key": "1", "label": "상담", "forward": [ONLY_TARGET]}],
+                },
+            ],
+            "numbers": [{"number": QUICK, "menu": "quick"}, {"number": SINGLE, "menu": "only"}],
+        }
+    ]
+}
 
 
 @pytest.fixture(scope="module")
 def menu_sounds(built_sounds: Path) -> Path:
     """The menus' prompts (generated ones included) built next to the sample's sounds."""
     docs = [read_document(SAMPLE), parse_document(TEST_DOC)]
-    refs = [PromptRef(where, prompt) for doc in docs for cfg in resolve_all(doc).values()
-            for where, prompt in menu_prompts(cfg.menus)]
+    refs = [
+        PromptRef(where, prompt)
+        for doc in docs
+        for cfg in resolve_all(doc).values()
+        for where, prompt in menu_prompts(cfg.menus)
+    ]
     jobs, refused = plan_jobs(refs, "ko", "espeak", ROOT)
     assert not refused, refused
     report = build_sounds(jobs, built_sounds, engine="espeak")
@@ -98,11 +120,13 @@ def plays(h: Harness, channel_id: str) -> list[Any]:
     return [e for e in h.sim.timeline(channel_id) if e.kind == "play"]
 
 
-async def test_correct_key_after_the_prompt_forwards(call_engine: EngineFactory,
-                                                     menu_sounds: Path) -> None:
+async def test_correct_key_after_the_prompt_forwards(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
     menu = center_menu().menu_prompt()
-    assert menu == Prompt(text="회원 문의는 1번, 결제 문의는 2번, 상담 예약은 3번, "
-                               "다시 듣기는 별표를 눌러주세요")
+    assert menu == Prompt(
+        text="회원 문의는 1번, 결제 문의는 2번, 상담 예약은 3번, 다시 듣기는 별표를 눌러주세요"
+    )
     h = await start(call_engine)
     h.sim.set_behaviour(MEMBER_DESK, Behaviour.answer_after(1.0, talk=2.0))
     after_prompt = seconds(menu_sounds, GREETING) + seconds(menu_sounds, menu) + 3.0
@@ -113,13 +137,13 @@ async def test_correct_key_after_the_prompt_forwards(call_engine: EngineFactory,
     assert [p.media for p in heard[:2]] == [uri(GREETING), uri(menu)]
     assert heard[1].result == "complete" and not heard[1].early_media
     assert trace.outcome == "menu"
-    assert [(a.target, a.result) for a in trace.attempts] == [
-        (MEMBER_DESK, TargetResult.ANSWERED)]
+    assert [(a.target, a.result) for a in trace.attempts] == [(MEMBER_DESK, TargetResult.ANSWERED)]
     assert trace.answered_target == MEMBER_DESK
 
 
-async def test_wrong_key_plays_invalid_prompt_and_asks_again(call_engine: EngineFactory,
-                                                             menu_sounds: Path) -> None:
+async def test_wrong_key_plays_invalid_prompt_and_asks_again(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
     menu = center_menu().menu_prompt()
     assert menu is not None
     h = await start(call_engine)
@@ -135,8 +159,9 @@ async def test_wrong_key_plays_invalid_prompt_and_asks_again(call_engine: Engine
     assert trace.answered_target == MEMBER_DESK
 
 
-async def test_key_during_the_prompt_interrupts_it(call_engine: EngineFactory,
-                                                   menu_sounds: Path) -> None:
+async def test_key_during_the_prompt_interrupts_it(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
     menu = center_menu().menu_prompt()
     assert menu is not None
     h = await start(call_engine)
@@ -154,8 +179,9 @@ async def test_key_during_the_prompt_interrupts_it(call_engine: EngineFactory,
     assert trace.answered_target == MEMBER_DESK
 
 
-async def test_no_key_retries_then_goes_to_the_destination(call_engine: EngineFactory,
-                                                           menu_sounds: Path) -> None:
+async def test_no_key_retries_then_goes_to_the_destination(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
     h = await start(call_engine, with_test_doc=True)
     h.sim.set_behaviour(AGENT, Behaviour.answer_after(1.0, talk=2.0))
     call = await h.call(QUICK, CALLER)
@@ -172,8 +198,9 @@ async def test_no_key_retries_then_goes_to_the_destination(call_engine: EngineFa
     assert not any(e.kind == "dtmf" for e in trace.entries)
 
 
-async def test_single_item_menu_connects_without_prompting(call_engine: EngineFactory,
-                                                           menu_sounds: Path) -> None:
+async def test_single_item_menu_connects_without_prompting(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
     h = await start(call_engine, with_test_doc=True)
     h.sim.set_behaviour(ONLY_TARGET, Behaviour.answer_after(1.0, talk=2.0))
     call = await h.call(SINGLE, CALLER)
@@ -189,7 +216,8 @@ async def test_single_item_menu_connects_without_prompting(call_engine: EngineFa
 
 
 async def test_callback_request_is_registered_with_the_callers_number(
-        call_engine: EngineFactory, menu_sounds: Path) -> None:
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
     h = await start(call_engine)
     if getattr(h.engine.env, "pool", None) is None:
         h.engine.env.pool = h.engine.db.pool  # type: ignore[attr-defined]
@@ -202,8 +230,9 @@ async def test_callback_request_is_registered_with_the_callers_number(
     trace = await h.finished(call)
 
     rows = await h.engine.db.pool.fetch("SELECT * FROM callback_requests")
-    assert [(r["tenant_id"], r["number"], r["caller"], r["source"], r["status"])
-            for r in rows] == [("haneul-shop", CENTER, CALLER, "menu", "open")]
+    assert [(r["tenant_id"], r["number"], r["caller"], r["source"], r["status"]) for r in rows] == [
+        ("haneul-shop", CENTER, CALLER, "menu", "open")
+    ]
     assert plays(h, call.channel_id)[-1].media == uri(confirmation)
     assert trace.hangup_by == "engine" and trace.hangup_cause == 16
     assert not trace.attempts

@@ -75,8 +75,9 @@ def route_to_queue(h: Harness, queue: QueueConfig) -> QueueRuntime:
     return runtime
 
 
-async def start(call_engine: EngineFactory, queue: QueueConfig, *,
-                login: tuple[str, ...] | None = None) -> tuple[Harness, asyncpg.Pool]:
+async def start(
+    call_engine: EngineFactory, queue: QueueConfig, *, login: tuple[str, ...] | None = None
+) -> tuple[Harness, asyncpg.Pool]:
     """An engine routing calls into ``queue``, its agents created and logged in."""
     h = await call_engine(OPEN)
     route_to_queue(h, queue)
@@ -100,8 +101,9 @@ async def served_by(h: Harness, caller: str, **kw: object) -> str | None:
 
 
 async def log_events(pool: asyncpg.Pool) -> list[tuple[str, str, tuple[str, ...]]]:
-    lines = await stats.log_lines(pool, start=datetime(2000, 1, 1).astimezone(),
-                                  end=datetime(2100, 1, 1).astimezone())
+    lines = await stats.log_lines(
+        pool, start=datetime(2000, 1, 1).astimezone(), end=datetime(2100, 1, 1).astimezone()
+    )
     return [(p.agent, p.event, p.data) for p in map(parse_line, lines)]
 
 
@@ -111,10 +113,12 @@ async def test_longest_idle_offers_the_most_idle_agent(call_engine: EngineFactor
     for name in "abc":
         h.sim.set_behaviour(name, Behaviour.answer_after(0.5, talk=1.0))
     now = h.engine.env.clock()
-    await pool.execute("UPDATE agents SET last_call_end = $2 WHERE id = $1", "a",
-                       now - timedelta(minutes=5))
-    await pool.execute("UPDATE agents SET last_call_end = $2 WHERE id = $1", "b",
-                       now - timedelta(minutes=50))
+    await pool.execute(
+        "UPDATE agents SET last_call_end = $2 WHERE id = $1", "a", now - timedelta(minutes=5)
+    )
+    await pool.execute(
+        "UPDATE agents SET last_call_end = $2 WHERE id = $1", "b", now - timedelta(minutes=50)
+    )
     served = [await served_by(h, "01020003000") for _ in range(4)]
     # c never had a call, then b idled longest, then a; then c again (its call ended first).
     assert served == ["PJSIP/c", "PJSIP/b", "PJSIP/a", "PJSIP/c"]
@@ -134,8 +138,11 @@ async def test_round_robin_remembers_the_last_agent(call_engine: EngineFactory) 
 
 
 async def test_weighted_shares_calls_by_weight(call_engine: EngineFactory) -> None:
-    q = QueueConfig("support", strategy=QueueStrategy.WEIGHTED,
-                    agents=(QueueAgent("a", "PJSIP/a", weight=3), QueueAgent("b", "PJSIP/b")))
+    q = QueueConfig(
+        "support",
+        strategy=QueueStrategy.WEIGHTED,
+        agents=(QueueAgent("a", "PJSIP/a", weight=3), QueueAgent("b", "PJSIP/b")),
+    )
     h, _ = await start(call_engine, q)
     for name in "ab":
         h.sim.set_behaviour(name, Behaviour.answer_after(0.2, talk=1.0))
@@ -157,10 +164,10 @@ async def test_sticky_returns_a_repeat_caller_to_its_agent(call_engine: EngineFa
     assert await served_by(h, "01011110001") == first
 
 
-async def test_ring_all_first_answer_wins_others_are_not_missed(
-        call_engine: EngineFactory) -> None:
-    q = QueueConfig("support", strategy=QueueStrategy.RING_ALL, auto_pause_after=1,
-                    agents=agents("a", "b"))
+async def test_ring_all_first_answer_wins_others_are_not_missed(call_engine: EngineFactory) -> None:
+    q = QueueConfig(
+        "support", strategy=QueueStrategy.RING_ALL, auto_pause_after=1, agents=agents("a", "b")
+    )
     h, pool = await start(call_engine, q)
     h.sim.set_behaviour("a", Behaviour.no_answer())
     h.sim.set_behaviour("b", Behaviour.answer_after(1.0, talk=1.0))
@@ -174,8 +181,9 @@ async def test_ring_all_first_answer_wins_others_are_not_missed(
 async def test_abandon_while_waiting(call_engine: EngineFactory) -> None:
     q = QueueConfig("support", agents=agents("a"), announce_every_seconds=2)
     h, pool = await start(call_engine, q)
-    await agent_store.set_state(pool, "a", AgentState.REST, now=h.engine.env.clock(),
-                                reason="lunch")
+    await agent_store.set_state(
+        pool, "a", AgentState.REST, now=h.engine.env.clock(), reason="lunch"
+    )
     call = await h.call(NUMBER, "01020003000", hangup_after=14.0)
     trace = await h.finished(call, timeout=20)
     assert trace.hangup_by == "caller" and trace.answered_target is None
@@ -190,8 +198,9 @@ async def test_abandon_while_waiting(call_engine: EngineFactory) -> None:
 
 
 async def test_overflow_when_no_agent_is_logged_in_forwards(call_engine: EngineFactory) -> None:
-    q = QueueConfig("support", agents=agents("a"),
-                    overflow=Overflow(forward=OVERFLOW_PHONE, ring_seconds=10))
+    q = QueueConfig(
+        "support", agents=agents("a"), overflow=Overflow(forward=OVERFLOW_PHONE, ring_seconds=10)
+    )
     h, pool = await start(call_engine, q, login=())
     h.sim.set_behaviour(OVERFLOW_PHONE, Behaviour.answer_after(1.0, talk=1.0))
     assert await served_by(h, "01020003000") == OVERFLOW_PHONE
@@ -199,10 +208,8 @@ async def test_overflow_when_no_agent_is_logged_in_forwards(call_engine: EngineF
     assert [e for _, e, _ in await log_events(pool)] == ["ENTERQUEUE", "EXITEMPTY"]
 
 
-async def test_overflow_after_max_wait_announces_and_hangs_up(
-        call_engine: EngineFactory) -> None:
-    q = QueueConfig("support", agents=agents("a"), max_wait_seconds=6,
-                    announce_every_seconds=0)
+async def test_overflow_after_max_wait_announces_and_hangs_up(call_engine: EngineFactory) -> None:
+    q = QueueConfig("support", agents=agents("a"), max_wait_seconds=6, announce_every_seconds=0)
     h, pool = await start(call_engine, q)
     await agent_store.set_state(pool, "a", AgentState.REST, now=h.engine.env.clock())
     call = await h.call(NUMBER, "01020003000")
@@ -215,8 +222,14 @@ async def test_overflow_after_max_wait_announces_and_hangs_up(
 
 
 async def test_agent_missing_calls_is_auto_paused(call_engine: EngineFactory) -> None:
-    q = QueueConfig("support", ring_seconds=3, auto_pause_after=2, max_wait_seconds=30,
-                    announce_every_seconds=0, agents=agents("a"))
+    q = QueueConfig(
+        "support",
+        ring_seconds=3,
+        auto_pause_after=2,
+        max_wait_seconds=30,
+        announce_every_seconds=0,
+        agents=agents("a"),
+    )
     h, pool = await start(call_engine, q)
     h.sim.set_behaviour("a", Behaviour.no_answer())
     call = await h.call(NUMBER, "01020003000")
@@ -231,8 +244,13 @@ async def test_agent_missing_calls_is_auto_paused(call_engine: EngineFactory) ->
 
 
 async def test_wrapup_holds_the_next_call_back(call_engine: EngineFactory) -> None:
-    q = QueueConfig("support", wrapup_seconds=10, after_call=AfterCall.READY,
-                    agents=agents("a"), announce_every_seconds=0)
+    q = QueueConfig(
+        "support",
+        wrapup_seconds=10,
+        after_call=AfterCall.READY,
+        agents=agents("a"),
+        announce_every_seconds=0,
+    )
     h, pool = await start(call_engine, q)
     h.sim.set_behaviour("a", Behaviour.answer_after(0.5, talk=1.0))
     first = await h.call(NUMBER, "01011110001")
@@ -242,6 +260,10 @@ async def test_wrapup_holds_the_next_call_back(call_engine: EngineFactory) -> No
     ends = await pool.fetch("SELECT answered_at, ended_at FROM queue_calls ORDER BY answered_at")
     gap = (ends[1]["answered_at"] - ends[0]["ended_at"]).total_seconds()
     assert gap >= 10, f"the second call reached the agent {gap:.1f}s into a 10s wrap-up"
-    states = [r["state"] for r in await pool.fetch(
-        "SELECT state FROM agent_state_history WHERE agent_id = 'a' ORDER BY id")]
+    states = [
+        r["state"]
+        for r in await pool.fetch(
+            "SELECT state FROM agent_state_history WHERE agent_id = 'a' ORDER BY id"
+        )
+    ]
     assert states[:6] == ["ready", "ringing", "on_call", "wrapup", "ready", "ringing"]

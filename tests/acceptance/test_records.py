@@ -89,10 +89,8 @@ async def test_answered_call(recorded: Recorded) -> None:
     assert row["hangup_by"] == "callee" and row["plan_state"] == "open"
     assert {p["kind"] for p in row["prompts"]} >= {"coloring", "whisper"}
     assert row["config_version"] and row["reasons"]
-    cdr = await h.engine.db.pool.fetchrow("SELECT * FROM cdr WHERE uniqueid = $1",
-                                          row["call_id"])
-    assert (cdr["disposition"], cdr["dst"], cdr["billsec"]) == ("ANSWERED", GANGNAM,
-                                                                 row["billsec"])
+    cdr = await h.engine.db.pool.fetchrow("SELECT * FROM cdr WHERE uniqueid = $1", row["call_id"])
+    assert (cdr["disposition"], cdr["dst"], cdr["billsec"]) == ("ANSWERED", GANGNAM, row["billsec"])
 
 
 async def test_busy_then_answer(recorded: Recorded) -> None:
@@ -103,7 +101,9 @@ async def test_busy_then_answer(recorded: Recorded) -> None:
     row = await record_of(h, writer, call)
     assert row["disposition"] == "ANSWERED" and row["answered_target"] == SECOND
     assert [(a["target"], a["result"], a["cause"]) for a in row["attempts"]] == [
-        (FIRST, "busy", 17), (SECOND, "answered", None)]
+        (FIRST, "busy", 17),
+        (SECOND, "answered", None),
+    ]
     assert abs(row["billsec"] - simulated_talk(h, call.channel_id)) <= 1.0
 
 

@@ -30,14 +30,30 @@ ROOT = Path(__file__).resolve().parents[2]
 LAB, TARGET = "05055550001", "01044440001"
 
 
-async def _engine_process(db_url: str, sim: Simulator, sounds: Path, data_dir: Path,
-                          drain: float = 1.0) -> asyncio.subprocess.Process:
-    env = {**os.environ, "DATABASE_URL": db_url, "IVR_ARI_URL": sim.ari_url,
-           "IVR_PROMPTS_SOUNDS_DIR": str(sounds), "IVR_DATA_DIR": str(data_dir),
-           "IVR_HTTP_PORT": "0", "IVR_AGI_PORT": "0"}
+async def _engine_process(
+    db_url: str, sim: Simulator, sounds: Path, data_dir: Path, drain: float = 1.0
+) -> asyncio.subprocess.Process:
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "IVR_ARI_URL": sim.ari_url,
+        "IVR_PROMPTS_SOUNDS_DIR": str(sounds),
+        "IVR_DATA_DIR": str(data_dir),
+        "IVR_HTTP_PORT": "0",
+        "IVR_AGI_PORT": "0",
+    }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ivr_engine.cli", "serve", "--drain", str(drain), env=env,
-        cwd=ROOT, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        sys.executable,
+        "-m",
+        "ivr_engine.cli",
+        "serve",
+        "--drain",
+        str(drain),
+        env=env,
+        cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 @asynccontextmanager
@@ -57,14 +73,22 @@ async def _records(pool: asyncpg.Pool, call_id: str) -> list[asyncpg.Record]:
 
 
 def _settings(db_url: str, sim: Simulator, sounds: Path, data_dir: Path) -> Settings:
-    return Settings(database_url=db_url, data_dir=str(data_dir), http_port=0,
-                    agi=AgiSettings(port=0),
-                    ari=AriSettings(url=sim.ari_url),
-                    prompts=PromptSettings(sounds_dir=str(sounds)))
+    return Settings(
+        database_url=db_url,
+        data_dir=str(data_dir),
+        http_port=0,
+        agi=AgiSettings(port=0),
+        ari=AriSettings(url=sim.ari_url),
+        prompts=PromptSettings(sounds_dir=str(sounds)),
+    )
 
 
-async def _setup(sim_factory, pool: asyncpg.Pool, talk: float | None,  # type: ignore[no-untyped-def]
-                 ring: int = 10):
+async def _setup(
+    sim_factory,
+    pool: asyncpg.Pool,
+    talk: float | None,  # type: ignore[no-untyped-def]
+    ring: int = 10,
+):
     sim: Simulator = await sim_factory()
     doc = parse_document(yaml.safe_load(lab(ring=ring)), "<test>")
     await load_document(pool, doc, source="<test>")
@@ -72,8 +96,13 @@ async def _setup(sim_factory, pool: asyncpg.Pool, talk: float | None,  # type: i
     return sim
 
 
-async def test_killed_engine_call_is_adopted(sim_factory, db_url: str, pool: asyncpg.Pool,  # type: ignore[no-untyped-def]
-                                             built_sounds: Path, tmp_path: Path) -> None:
+async def test_killed_engine_call_is_adopted(
+    sim_factory,
+    db_url: str,
+    pool: asyncpg.Pool,  # type: ignore[no-untyped-def]
+    built_sounds: Path,
+    tmp_path: Path,
+) -> None:
     sim = await _setup(sim_factory, pool, talk=80.0)
     proc = await _engine_process(db_url, sim, built_sounds, tmp_path)
     try:
@@ -85,8 +114,9 @@ async def test_killed_engine_call_is_adopted(sim_factory, db_url: str, pool: asy
             proc.kill()
             await proc.wait()
             assert not call.ended, "the call must outlive the engine that set it up"
-            async with running_engine(_settings(db_url, sim, built_sounds, tmp_path),
-                                      drain_timeout=2) as engine:
+            async with running_engine(
+                _settings(db_url, sim, built_sounds, tmp_path), drain_timeout=2
+            ) as engine:
                 # The callee hangs up after its talk time; the adopted call ends the caller.
                 await call.wait_ended(30)
                 assert engine.dispatcher.sessions == {}
@@ -103,8 +133,13 @@ async def test_killed_engine_call_is_adopted(sim_factory, db_url: str, pool: asy
             await proc.wait()
 
 
-async def test_sigterm_hands_calls_over(sim_factory, db_url: str, pool: asyncpg.Pool,  # type: ignore[no-untyped-def]
-                                        built_sounds: Path, tmp_path: Path) -> None:
+async def test_sigterm_hands_calls_over(
+    sim_factory,
+    db_url: str,
+    pool: asyncpg.Pool,  # type: ignore[no-untyped-def]
+    built_sounds: Path,
+    tmp_path: Path,
+) -> None:
     sim = await _setup(sim_factory, pool, talk=120.0)
     sim.set_behaviour("01044449999", Behaviour.no_answer())
     proc = await _engine_process(db_url, sim, built_sounds, tmp_path, drain=0.5)
@@ -119,8 +154,9 @@ async def test_sigterm_hands_calls_over(sim_factory, db_url: str, pool: asyncpg.
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         # The conversation was left bridged; nothing of it was recorded yet.
         assert not talking.ended and await _records(pool, talking.channel_id) == []
-        async with running_engine(_settings(db_url, sim, built_sounds, tmp_path),
-                                  drain_timeout=2) as engine:
+        async with running_engine(
+            _settings(db_url, sim, built_sounds, tmp_path), drain_timeout=2
+        ) as engine:
             await asyncio.wait_for(engine.dispatcher.adoption_done.wait(), 10)
             assert list(engine.dispatcher.adopted) == [talking.channel_id]
             await talking.hangup()  # the caller hangs up: the adopted call releases the callee
@@ -139,8 +175,12 @@ async def test_sigterm_hands_calls_over(sim_factory, db_url: str, pool: asyncpg.
 
 
 async def test_sigterm_sends_new_calls_back_to_the_dialplan(
-        sim_factory, db_url: str, pool: asyncpg.Pool, built_sounds: Path,  # type: ignore[no-untyped-def]
-        tmp_path: Path) -> None:
+    sim_factory,
+    db_url: str,
+    pool: asyncpg.Pool,
+    built_sounds: Path,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
     sim = await _setup(sim_factory, pool, talk=None, ring=600)  # rings 30 s of wall time
     sim.set_behaviour(TARGET, Behaviour.no_answer())
     sim.astdb[f"ivr-fallback/{LAB}"] = "01044448888"  # what fallback_sync would have put
@@ -150,16 +190,21 @@ async def test_sigterm_sends_new_calls_back_to_the_dialplan(
             await sim.wait_app("ivr-engine", timeout=60)
             ringing = await sim.place_call(to=LAB, caller="01020003000")
             target_rings = observer.expect(
-                ChannelStateChange, lambda e: e.channel.id.startswith(ringing.channel_id + "-")
-                and e.channel.state == "Ringing")
+                ChannelStateChange,
+                lambda e: (
+                    e.channel.id.startswith(ringing.channel_id + "-")
+                    and e.channel.state == "Ringing"
+                ),
+            )
             await target_rings.wait(30)
             proc.send_signal(signal.SIGTERM)
             assert await asyncio.wait_for(proc.wait(), 30) == 0
         # Unanswered when the engine stopped: handed back, the dialplan's fallback rings the
         # AstDB target.
         kinds = [e.kind for e in sim.timeline(ringing.channel_id)]
-        assert "dial" in kinds[kinds.index("stasis") + 1:], [
-            e.describe() for e in sim.timeline(ringing.channel_id)]
+        assert "dial" in kinds[kinds.index("stasis") + 1 :], [
+            e.describe() for e in sim.timeline(ringing.channel_id)
+        ]
         (record,) = await _records(pool, ringing.channel_id)
         assert any("shutting down" in r for r in record["reasons"])
     finally:

@@ -27,9 +27,14 @@ from .conftest import EngineFactory
 OPEN = datetime(2026, 11, 20, 12, 0)  # a Friday, open hours of 0505-123-4567
 GANGNAM, FIRST = "05051234567", "01011112222"
 CALLER = "01020003000"
-POLICY = {"templates": {"missed": "{business}입니다. {time}에 주신 전화를 놓쳤습니다. "
-                                  "곧 연락드리겠습니다."},
-          "triggers": ["missed"], "delay": 60, "window": "09:00-20:00"}
+POLICY = {
+    "templates": {
+        "missed": "{business}입니다. {time}에 주신 전화를 놓쳤습니다. 곧 연락드리겠습니다."
+    },
+    "triggers": ["missed"],
+    "delay": 60,
+    "window": "09:00-20:00",
+}
 
 
 @pytest.fixture
@@ -40,18 +45,25 @@ async def gateway() -> AsyncIterator[FakeGateway]:
     await gw.stop()
 
 
-async def test_a_missed_call_gets_exactly_one_text(call_engine: EngineFactory,
-                                                   gateway: FakeGateway) -> None:
+async def test_a_missed_call_gets_exactly_one_text(
+    call_engine: EngineFactory, gateway: FakeGateway
+) -> None:
     h = await call_engine(OPEN)
     engine = h.engine
     await admin.set_policy(engine.db.pool, parse_policy(POLICY), number=GANGNAM)
     engine.cache.clear()
-    engine.cdr.add_companion(SmsOutbox(engine.cache, clock=engine.env.clock,
-                                       counters=SmsCounters()))
+    engine.cdr.add_companion(
+        SmsOutbox(engine.cache, clock=engine.env.clock, counters=SmsCounters())
+    )
     provider = HttpGatewayProvider(gateway.url, fields=parse_fields(DEFAULT_FIELDS))
-    worker = SmsWorker(engine.db.pool, provider, listen_url=engine.db.url,
-                       options=WorkerOptions(lanes=1, poll=0.1), clock=engine.env.clock,
-                       counters=SmsCounters())
+    worker = SmsWorker(
+        engine.db.pool,
+        provider,
+        listen_url=engine.db.url,
+        options=WorkerOptions(lanes=1, poll=0.1),
+        clock=engine.env.clock,
+        counters=SmsCounters(),
+    )
     recorded = asyncio.Event()
     worker.on_recorded.append(lambda done: recorded.set())
     await worker.start()
@@ -67,7 +79,8 @@ async def test_a_missed_call_gets_exactly_one_text(call_engine: EngineFactory,
         await provider.close()
 
     record = await engine.db.pool.fetchrow(
-        "SELECT disposition, end_time FROM call_records WHERE call_id = $1", call.channel_id)
+        "SELECT disposition, end_time FROM call_records WHERE call_id = $1", call.channel_id
+    )
     assert record["disposition"] == "ABANDONED"
     (row,) = await engine.db.pool.fetch("SELECT * FROM sms_outbox")
     assert row["state"] == "sent" and row["call_id"] == call.channel_id

@@ -45,19 +45,31 @@ async def target(sim_factory) -> Target:  # type: ignore[no-untyped-def]
     ami_host = os.environ.get("IVR_FIDELITY_AMI_HOST")
     ami = None
     if ami_host:
-        ami = (ami_host, int(os.environ.get("IVR_FIDELITY_AMI_PORT", "5038")),
-               os.environ.get("IVR_FIDELITY_AMI_USER", ""),
-               os.environ.get("IVR_FIDELITY_AMI_SECRET", ""))
+        ami = (
+            ami_host,
+            int(os.environ.get("IVR_FIDELITY_AMI_PORT", "5038")),
+            os.environ.get("IVR_FIDELITY_AMI_USER", ""),
+            os.environ.get("IVR_FIDELITY_AMI_SECRET", ""),
+        )
     if url:
-        return Target(url.rstrip("/"), os.environ.get("IVR_FIDELITY_ARI_USER", ""),
-                      os.environ.get("IVR_FIDELITY_ARI_PASSWORD", ""),
-                      os.environ.get("IVR_FIDELITY_ENDPOINT", "PJSIP/01011112222@carrier"),
-                      None, ami)
+        return Target(
+            url.rstrip("/"),
+            os.environ.get("IVR_FIDELITY_ARI_USER", ""),
+            os.environ.get("IVR_FIDELITY_ARI_PASSWORD", ""),
+            os.environ.get("IVR_FIDELITY_ENDPOINT", "PJSIP/01011112222@carrier"),
+            None,
+            ami,
+        )
     sim = await sim_factory()
     cfg = sim.config
-    return Target(sim.ari_url, cfg.ari_user, cfg.ari_password,
-                  f"PJSIP/01011112222@{cfg.trunk}", sim,
-                  (cfg.host, sim.ami_port, cfg.ami_user, cfg.ami_secret))
+    return Target(
+        sim.ari_url,
+        cfg.ari_user,
+        cfg.ari_password,
+        f"PJSIP/01011112222@{cfg.trunk}",
+        sim,
+        (cfg.host, sim.ami_port, cfg.ami_user, cfg.ami_secret),
+    )
 
 
 @pytest.fixture

@@ -37,8 +37,7 @@ class RawAmi:
                 key, _, value = line.partition(":")
                 out[key.strip().lower()] = value.strip()
 
-    async def until(self, pred: object,
-                    timeout: float = 5.0) -> dict[str, str]:  # noqa: ASYNC109
+    async def until(self, pred: object, timeout: float = 5.0) -> dict[str, str]:  # noqa: ASYNC109
         """Skip messages until one matches."""
         async with asyncio.timeout(timeout):
             while True:
@@ -64,8 +63,7 @@ async def login(conn: RawAmi, user: str, secret: str) -> None:
     """Log in and consume FullyBooted."""
     await conn.send(f"Action: Login\r\nUsername: {user}\r\nSecret: {secret}\r\nActionID: 1\r\n\r\n")
     reply = await conn.message()
-    assert reply == {"response": "Success", "actionid": "1",
-                     "message": "Authentication accepted"}
+    assert reply == {"response": "Success", "actionid": "1", "message": "Authentication accepted"}
     booted = await conn.message()
     assert booted["event"] == "FullyBooted" and booted["status"] == "Fully Booted"
 
@@ -86,8 +84,11 @@ async def test_bad_secret_fails_and_closes(ami) -> None:  # type: ignore[no-unty
 async def test_actions_before_login_are_denied(ami) -> None:  # type: ignore[no-untyped-def]
     conn = ami[0]
     await conn.send("Action: Ping\r\nActionID: 7\r\n\r\n")
-    assert await conn.message() == {"response": "Error", "actionid": "7",
-                                    "message": "Permission denied"}
+    assert await conn.message() == {
+        "response": "Error",
+        "actionid": "7",
+        "message": "Permission denied",
+    }
 
 
 async def test_ping_lf_line_ends_case_and_garbage(ami) -> None:  # type: ignore[no-untyped-def]
@@ -118,37 +119,53 @@ async def test_astdb_put_get_del(ami) -> None:  # type: ignore[no-untyped-def]
     await conn.send("Action: DBGet\r\nFamily: fid\r\nKey: k\r\nActionID: b\r\n\r\n")
     ack = await conn.message()
     assert (ack["response"], ack["eventlist"], ack["message"]) == (
-        "Success", "start", "Result will follow")
+        "Success",
+        "start",
+        "Result will follow",
+    )
     item = await conn.message()
     assert (item["event"], item["family"], item["key"], item["val"], item["actionid"]) == (
-        "DBGetResponse", "fid", "k", "v1", "b")
+        "DBGetResponse",
+        "fid",
+        "k",
+        "v1",
+        "b",
+    )
     done = await conn.message()
     assert (done["event"], done["eventlist"], done["listitems"]) == (
-        "DBGetComplete", "Complete", "1")
+        "DBGetComplete",
+        "Complete",
+        "1",
+    )
     await conn.send("Action: DBDel\r\nFamily: fid\r\nKey: k\r\n\r\n")
     assert (await conn.message())["message"] == "Key deleted successfully"
     await conn.send("Action: DBGet\r\nFamily: fid\r\nKey: k\r\n\r\n")
     assert (await conn.message())["message"] == "Database entry not found"
 
 
-async def test_originate_async_response_and_channel_events(
-        ami, target: Target) -> None:  # type: ignore[no-untyped-def]
+async def test_originate_async_response_and_channel_events(ami, target: Target) -> None:  # type: ignore[no-untyped-def]
     sim = target.need_sim()
     sim.set_behaviour("01077770001", Behaviour.answer_after(0.5))
     sim.set_behaviour("01077770002", Behaviour.busy())
     conn, _, user, secret = ami
     await login(conn, user, secret)
-    await conn.send("Action: Originate\r\nChannel: PJSIP/01077770001@carrier\r\nExten: s\r\n"
-                    "Context: default\r\nTimeout: 5000\r\nAsync: true\r\nActionID: o1\r\n\r\n")
-    assert (await conn.until(lambda m: m.get("actionid") == "o1"))["message"] == \
-        "Originate successfully queued"
-    newstate = await conn.until(lambda m: m.get("event") == "Newstate"
-                                and m.get("channelstatedesc") == "Up")
+    await conn.send(
+        "Action: Originate\r\nChannel: PJSIP/01077770001@carrier\r\nExten: s\r\n"
+        "Context: default\r\nTimeout: 5000\r\nAsync: true\r\nActionID: o1\r\n\r\n"
+    )
+    assert (await conn.until(lambda m: m.get("actionid") == "o1"))[
+        "message"
+    ] == "Originate successfully queued"
+    newstate = await conn.until(
+        lambda m: m.get("event") == "Newstate" and m.get("channelstatedesc") == "Up"
+    )
     assert {"channel", "channelstate", "calleridnum", "uniqueid", "linkedid"} <= set(newstate)
     resp = await conn.until(lambda m: m.get("event") == "OriginateResponse")
     assert (resp["response"], resp["reason"], resp["actionid"]) == ("Success", "4", "o1")
-    await conn.send("Action: Originate\r\nChannel: PJSIP/01077770002@carrier\r\nExten: s\r\n"
-                    "Async: yes\r\nActionID: o2\r\n\r\n")
+    await conn.send(
+        "Action: Originate\r\nChannel: PJSIP/01077770002@carrier\r\nExten: s\r\n"
+        "Async: yes\r\nActionID: o2\r\n\r\n"
+    )
     resp = await conn.until(lambda m: m.get("event") == "OriginateResponse")
     assert (resp["response"], resp["reason"]) == ("Failure", "5")
 

@@ -26,12 +26,16 @@ async def inbound(sim: Simulator, events: EventStream, **kw: object) -> tuple[st
 
 
 async def test_inbound_play_is_early_media_and_state_stays_ring(
-        ari: AriWire, events: EventStream, target: Target) -> None:
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     cid, _ = await inbound(sim, events)
     m = events.mark()
-    assert (await ari.call("POST", f"/channels/{cid}/play",
-                           {"media": "sound:beep", "playbackId": "in-pb"})).status == 201
+    assert (
+        await ari.call(
+            "POST", f"/channels/{cid}/play", {"media": "sound:beep", "playbackId": "in-pb"}
+        )
+    ).status == 201
     await events.wait_type("PlaybackFinished", pb="in-pb", since=m)
     assert (await ari.call("GET", f"/channels/{cid}")).body["state"] == "Ring"
     assert "ChannelStateChange" not in events.types(cid, m)
@@ -39,8 +43,9 @@ async def test_inbound_play_is_early_media_and_state_stays_ring(
     assert play and play[0].early_media and play[0].result == "complete"
 
 
-async def test_inbound_delete_gives_no_destroyed(ari: AriWire, events: EventStream,
-                                                 target: Target) -> None:
+async def test_inbound_delete_gives_no_destroyed(
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     cid, call = await inbound(sim, events)
     m = events.mark()
@@ -52,8 +57,9 @@ async def test_inbound_delete_gives_no_destroyed(ari: AriWire, events: EventStre
     assert (hr["cause"], hr["soft"]) == (32, True)
 
 
-async def test_caller_bye_has_no_cause_keys(ari: AriWire, events: EventStream,
-                                            target: Target) -> None:
+async def test_caller_bye_has_no_cause_keys(
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     cid, call = await inbound(sim, events)
     await ari.call("POST", f"/channels/{cid}/answer")
@@ -67,7 +73,8 @@ async def test_caller_bye_has_no_cause_keys(ari: AriWire, events: EventStream,
 
 
 async def test_caller_cancel_during_early_media_fails_the_playback(
-        ari: AriWire, events: EventStream, target: Target) -> None:
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     cid, call = await inbound(sim, events)
     m = events.mark()
@@ -81,7 +88,8 @@ async def test_caller_cancel_during_early_media_fails_the_playback(
 
 
 async def test_created_leg_busy_reports_causes_not_dial_busy(
-        ari: AriWire, events: EventStream, target: Target) -> None:
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     script(sim)
     m = events.mark()
@@ -90,37 +98,55 @@ async def test_created_leg_busy_reports_causes_not_dial_busy(
     assert (await ari.call("POST", f"/channels/{cid}/dial", {"timeout": 5})).status == 204
     destroyed = await events.wait_type("ChannelDestroyed", cid, m)
     assert (destroyed["cause"], destroyed["cause_txt"], destroyed["tech_cause"]) == (
-        17, "User busy", 486)
-    assert events.types(cid, m) == ["ChannelDialplan", "StasisStart", "Dial",
-                                    "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"]
+        17,
+        "User busy",
+        486,
+    )
+    assert events.types(cid, m) == [
+        "ChannelDialplan",
+        "StasisStart",
+        "Dial",
+        "ChannelHangupRequest",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
     dials = [e for e in events.of(cid, m) if e["type"] == "Dial"]
     assert [d["dialstatus"] for d in dials] == [""] and "caller" not in dials[0]
     hr = next(e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest")
     assert (hr["cause"], hr["tech_cause"]) == (17, 486) and "soft" not in hr
 
 
-async def test_created_leg_no_answer_dial_timeout(ari: AriWire, events: EventStream,
-                                                  target: Target) -> None:
+async def test_created_leg_no_answer_dial_timeout(
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     script(sim)
     m = events.mark()
     cid = (await ari.create(events.app, f"PJSIP/{NOANS}@carrier", "outbound")).body["id"]
     await events.wait_type("StasisStart", cid, m)
     await ari.call("POST", f"/channels/{cid}/dial", {"timeout": 2})
-    await events.wait(lambda e: e["type"] == "ChannelStateChange"
-                      and e["channel"]["state"] == "Ringing", m)
+    await events.wait(
+        lambda e: e["type"] == "ChannelStateChange" and e["channel"]["state"] == "Ringing", m
+    )
     r = await ari.call("POST", f"/channels/{cid}/play", {"media": "sound:beep"})
     assert r.status == 412
     r = await ari.call("POST", f"/channels/{cid}/dial")
     assert (r.status, r.message) == (409, "Channel is not in the 'Down' state")
     destroyed = await events.wait_type("ChannelDestroyed", cid, m)
     assert (destroyed["cause"], destroyed["tech_cause"]) == (19, 480)
-    assert events.types(cid, m)[2:] == ["Dial", "ChannelStateChange", "Dial",
-                                        "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"]
+    assert events.types(cid, m)[2:] == [
+        "Dial",
+        "ChannelStateChange",
+        "Dial",
+        "ChannelHangupRequest",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
 
 
 async def test_created_leg_answer_then_far_end_dtmf_and_hangup(
-        ari: AriWire, events: EventStream, target: Target) -> None:
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     script(sim)
     m = events.mark()
@@ -132,16 +158,16 @@ async def test_created_leg_answer_then_far_end_dtmf_and_hangup(
     destroyed = await events.wait_type("ChannelDestroyed", cid, m)
     dials = [e["dialstatus"] for e in events.of(cid, m) if e["type"] == "Dial"]
     assert dials == ["", "RINGING", "ANSWER"]
-    states = [e["channel"]["state"] for e in events.of(cid, m)
-              if e["type"] == "ChannelStateChange"]
+    states = [e["channel"]["state"] for e in events.of(cid, m) if e["type"] == "ChannelStateChange"]
     assert states == ["Ringing", "Up"]
     hr = next(e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest")
     assert hr["cause"] == 16 and "soft" not in hr
     assert destroyed["cause"] == 16
 
 
-async def test_dial_before_stasis_start_is_409(ari: AriWire, events: EventStream,
-                                               target: Target, sim_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_dial_before_stasis_start_is_409(
+    ari: AriWire, events: EventStream, target: Target, sim_factory
+) -> None:  # type: ignore[no-untyped-def]
     target.need_sim()
     sim = await sim_factory(stasis_start_delay=2.0)
     wire = AriWire(sim.ari_url, sim.config.ari_user, sim.config.ari_password)
@@ -159,74 +185,113 @@ async def test_dial_before_stasis_start_is_409(ari: AriWire, events: EventStream
 
 
 async def test_originate_enters_stasis_only_when_answered(
-        ari: AriWire, events: EventStream, target: Target) -> None:
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     script(sim)
     m = events.mark()
-    r = await ari.call("POST", "/channels", {"endpoint": f"PJSIP/{ANS}@carrier",
-                                             "app": events.app, "appArgs": "originated,e1"})
+    r = await ari.call(
+        "POST",
+        "/channels",
+        {"endpoint": f"PJSIP/{ANS}@carrier", "app": events.app, "appArgs": "originated,e1"},
+    )
     assert r.status == 200 and r.body["state"] == "Down"
     cid = r.body["id"]
     ss = await events.wait_type("StasisStart", cid, m)
     assert ss["channel"]["state"] == "Up" and ss["args"] == ["originated", "e1"]
-    assert events.types(cid, m)[:6] == ["Dial", "ChannelStateChange", "Dial",
-                                        "ChannelStateChange", "Dial", "StasisStart"]
+    assert events.types(cid, m)[:6] == [
+        "Dial",
+        "ChannelStateChange",
+        "Dial",
+        "ChannelStateChange",
+        "Dial",
+        "StasisStart",
+    ]
     await ari.call("DELETE", f"/channels/{cid}")
 
 
-async def test_originate_timeout_and_busy(ari: AriWire, events: EventStream,
-                                          target: Target) -> None:
+async def test_originate_timeout_and_busy(
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     script(sim)
     m = events.mark()
-    cid = (await ari.call("POST", "/channels", {"endpoint": f"PJSIP/{NOANS}@carrier",
-                                                "app": events.app, "timeout": 1})).body["id"]
+    cid = (
+        await ari.call(
+            "POST",
+            "/channels",
+            {"endpoint": f"PJSIP/{NOANS}@carrier", "app": events.app, "timeout": 1},
+        )
+    ).body["id"]
     destroyed = await events.wait_type("ChannelDestroyed", cid, m)
     assert (destroyed["cause"], destroyed["tech_cause"]) == (19, 480)
     assert events.types(cid, m) == ["Dial", "ChannelStateChange", "Dial", "ChannelDestroyed"]
     m = events.mark()
-    cid = (await ari.call("POST", "/channels", {"endpoint": f"PJSIP/{BUSY}@carrier",
-                                                "app": events.app})).body["id"]
+    cid = (
+        await ari.call(
+            "POST", "/channels", {"endpoint": f"PJSIP/{BUSY}@carrier", "app": events.app}
+        )
+    ).body["id"]
     await events.wait_type("ChannelDestroyed", cid, m)
     assert events.types(cid, m) == ["Dial", "ChannelHangupRequest", "Dial", "ChannelDestroyed"]
     assert [e["dialstatus"] for e in events.of(cid, m) if e["type"] == "Dial"] == ["", "BUSY"]
 
 
 async def test_early_bridging_answers_the_caller_and_hangup_orders(
-        ari: AriWire, events: EventStream, target: Target) -> None:
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
     sim = target.need_sim()
     sim.set_behaviour(ANS, Behaviour.answer_after(1.0))
     a, _ = await inbound(sim, events)
     bid = (await ari.call("POST", "/bridges", {"type": "mixing"})).body["id"]
     m = events.mark()
-    b = (await ari.create(events.app, f"PJSIP/{ANS}@carrier", f"outbound,{a}",
-                          originator=a)).body["id"]
+    b = (await ari.create(events.app, f"PJSIP/{ANS}@carrier", f"outbound,{a}", originator=a)).body[
+        "id"
+    ]
     await events.wait_type("StasisStart", b, m)
     await ari.call("POST", f"/bridges/{bid}/addChannel", {"channel": f"{a},{b}"})
     await ari.call("POST", f"/channels/{b}/dial", {"caller": a, "timeout": 10})
-    await events.wait(lambda e: e["type"] == "ChannelStateChange" and e["channel"]["id"] == a
-                      and e["channel"]["state"] == "Up", m)
+    await events.wait(
+        lambda e: (
+            e["type"] == "ChannelStateChange"
+            and e["channel"]["id"] == a
+            and e["channel"]["state"] == "Up"
+        ),
+        m,
+    )
     assert [e.kind for e in sim.timeline(a)].count("answered") == 1
     m = events.mark()
     await ari.call("DELETE", f"/channels/{a}")
     await events.wait_type("ChannelDestroyed", a, m)
-    assert events.types(a, m) == ["ChannelHangupRequest", "ChannelLeftBridge", "StasisEnd",
-                                  "ChannelHangupRequest", "ChannelDestroyed"]
+    assert events.types(a, m) == [
+        "ChannelHangupRequest",
+        "ChannelLeftBridge",
+        "StasisEnd",
+        "ChannelHangupRequest",
+        "ChannelDestroyed",
+    ]
     second = events.of(a, m)[3]
     assert (second["cause"], second["soft"]) == (16, True)
     m = events.mark()
     await ari.call("DELETE", f"/channels/{b}")
     await events.wait_type("ChannelDestroyed", b, m)
-    assert events.types(b, m) == ["ChannelHangupRequest", "ChannelLeftBridge", "StasisEnd",
-                                  "ChannelDestroyed"]
+    assert events.types(b, m) == [
+        "ChannelHangupRequest",
+        "ChannelLeftBridge",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
 
 
 async def test_event_filter_outlives_the_websocket(ari: AriWire, target: Target) -> None:
     sim = target.need_sim()
     first = EventStream(ari, "filtered")
     await first.connect()
-    r = await ari.call("PUT", "/applications/filtered/eventFilter",
-                       json_body={"allowed": [{"type": "StasisStart"}], "disallowed": []})
+    r = await ari.call(
+        "PUT",
+        "/applications/filtered/eventFilter",
+        json_body={"allowed": [{"type": "StasisStart"}], "disallowed": []},
+    )
     assert r.status == 200 and r.body["events_allowed"] == [{"type": "StasisStart"}]
     await first.close()
     again = EventStream(ari, "filtered")

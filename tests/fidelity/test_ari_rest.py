@@ -10,8 +10,12 @@ from tests.fidelity.conftest import Target
 from tests.fidelity.wire import AriWire, EventStream, basic
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}$")
-WS_HEADERS = {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13",
-              "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode()}
+WS_HEADERS = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Version": "13",
+    "Sec-WebSocket-Key": base64.b64encode(os.urandom(16)).decode(),
+}
 
 
 async def test_wrong_password_is_401_with_basic_challenge(ari: AriWire) -> None:
@@ -27,8 +31,9 @@ async def test_no_credentials_and_unknown_user_are_401(ari: AriWire) -> None:
 
 
 async def test_api_key_query_parameter_authenticates(ari: AriWire) -> None:
-    r = await ari.call("GET", "/asterisk/ping", {"api_key": f"{ari.user}:{ari.password}"},
-                       auth=None)
+    r = await ari.call(
+        "GET", "/asterisk/ping", {"api_key": f"{ari.user}:{ari.password}"}, auth=None
+    )
     assert r.status == 200 and r.body["ping"] == "pong"
 
 
@@ -51,8 +56,9 @@ async def test_events_upgrade_without_app_is_400_html(ari: AriWire) -> None:
 
 
 async def test_events_upgrade_with_wrong_password_is_401(ari: AriWire) -> None:
-    r = await ari.call("GET", "/events", {"app": "x"}, auth=basic(ari.user, "bad"),
-                       headers=WS_HEADERS, fresh=True)
+    r = await ari.call(
+        "GET", "/events", {"app": "x"}, auth=basic(ari.user, "bad"), headers=WS_HEADERS, fresh=True
+    )
     assert r.status == 401 and r.body == {"message": "Authentication required"}
 
 
@@ -74,8 +80,12 @@ async def test_ping_shape_and_timestamp_format(ari: AriWire) -> None:
 
 
 async def test_unknown_ids_are_404(ari: AriWire) -> None:
-    for method, path in (("GET", "/channels/nosuch"), ("POST", "/channels/nosuch/answer"),
-                         ("POST", "/channels/nosuch/dial"), ("DELETE", "/channels/nosuch")):
+    for method, path in (
+        ("GET", "/channels/nosuch"),
+        ("POST", "/channels/nosuch/answer"),
+        ("POST", "/channels/nosuch/dial"),
+        ("DELETE", "/channels/nosuch"),
+    ):
         r = await ari.call(method, path)
         assert (r.status, r.message) == (404, "Channel not found"), (method, path)
     r = await ari.call("POST", "/channels/nosuch/play", {"media": "sound:beep"})
@@ -112,7 +122,11 @@ async def test_bridge_create_and_duplicate_id(ari: AriWire) -> None:
     b = r.body
     assert r.status == 200
     assert (b["bridge_type"], b["bridge_class"], b["creator"], b["channels"]) == (
-        "mixing", "stasis", "Stasis", [])
+        "mixing",
+        "stasis",
+        "Stasis",
+        [],
+    )
     assert TIMESTAMP.match(b["creationtime"])
     dup = await ari.call("POST", "/bridges", {"type": "mixing", "bridgeId": b["id"]})
     assert dup.status == 409 and dup.message == f"Bridge with id '{b['id']}' already exists"

@@ -46,25 +46,36 @@ class AriWire:
         self.password = password
         self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20))
 
-    async def call(self, method: str, path: str, params: dict[str, Any] | None = None, *,
-                   auth: str | None = "default", headers: dict[str, str] | None = None,
-                   json_body: Any = None, fresh: bool = False) -> Reply:
+    async def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        *,
+        auth: str | None = "default",
+        headers: dict[str, str] | None = None,
+        json_body: Any = None,
+        fresh: bool = False,
+    ) -> Reply:
         """One request; ``fresh`` uses its own connection (for refused upgrades)."""
         hdr = dict(headers or {})
         if auth == "default":
             hdr["Authorization"] = basic(self.user, self.password)
         elif auth:
             hdr["Authorization"] = auth
-        query = {k: str(v).lower() if isinstance(v, bool) else str(v)
-                 for k, v in (params or {}).items()}
+        query = {
+            k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in (params or {}).items()
+        }
         session = self.session
         if fresh:
             session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(force_close=True),
-                timeout=aiohttp.ClientTimeout(total=20))
+                timeout=aiohttp.ClientTimeout(total=20),
+            )
         try:
-            async with session.request(method, self.url + path, params=query, headers=hdr,
-                                       json=json_body) as r:
+            async with session.request(
+                method, self.url + path, params=query, headers=hdr, json=json_body
+            ) as r:
                 text = await r.text()
                 try:
                     body = json.loads(text) if text else None
@@ -102,8 +113,11 @@ class EventStream:
         """Open the WebSocket (which registers the application)."""
         url = self.wire.url.replace("http", "ws", 1) + "/events"
         self._ws = await self.wire.session.ws_connect(
-            url, params={"app": self.app}, protocols=("ari",),
-            headers={"Authorization": basic(self.wire.user, self.wire.password)})
+            url,
+            params={"app": self.app},
+            protocols=("ari",),
+            headers={"Authorization": basic(self.wire.user, self.wire.password)},
+        )
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -119,8 +133,12 @@ class EventStream:
         """An index to look for events after."""
         return len(self.events)
 
-    async def wait(self, pred: Callable[[Event], bool], since: int = 0,
-                   timeout: float = EVENT_TIMEOUT) -> tuple[float, Event]:  # noqa: ASYNC109
+    async def wait(
+        self,
+        pred: Callable[[Event], bool],
+        since: int = 0,
+        timeout: float = EVENT_TIMEOUT,  # noqa: ASYNC109
+    ) -> tuple[float, Event]:
         """Wait for the first matching event after ``since``; AssertionError on timeout."""
         i = since
         async with self._cond:
@@ -133,17 +151,25 @@ class EventStream:
                             i += 1
                         await self._cond.wait()
             except TimeoutError:
-                raise AssertionError(f"no matching event within {timeout}s; got "
-                                     f"{[e['type'] for _, e in self.events[since:]]}") from None
+                raise AssertionError(
+                    f"no matching event within {timeout}s; got "
+                    f"{[e['type'] for _, e in self.events[since:]]}"
+                ) from None
 
-    async def wait_type(self, event_type: str, cid: str | None = None, since: int = 0,
-                        pb: str | None = None,
-                        timeout: float = EVENT_TIMEOUT) -> Event:  # noqa: ASYNC109
+    async def wait_type(
+        self,
+        event_type: str,
+        cid: str | None = None,
+        since: int = 0,
+        pb: str | None = None,
+        timeout: float = EVENT_TIMEOUT,  # noqa: ASYNC109
+    ) -> Event:
         """Wait for an event of a type (for a channel / playback)."""
         return (await self.wait(lambda e: is_event(e, event_type, cid, pb), since, timeout))[1]
 
-    def of(self, cid: str, since: int = 0,
-           skip: tuple[str, ...] = ("ChannelVarset",)) -> list[Event]:
+    def of(
+        self, cid: str, since: int = 0, skip: tuple[str, ...] = ("ChannelVarset",)
+    ) -> list[Event]:
         """Events about one channel (channel or Dial peer) after ``since``."""
         out = []
         for _, e in self.events[since:]:
@@ -158,8 +184,11 @@ class EventStream:
 
     def playback_events(self, pb: str, since: int = 0) -> list[tuple[str, str]]:
         """(type, state) of one playback's events."""
-        return [(e["type"], e["playback"]["state"]) for _, e in self.events[since:]
-                if "playback" in e and e["playback"]["id"] == pb]
+        return [
+            (e["type"], e["playback"]["state"])
+            for _, e in self.events[since:]
+            if "playback" in e and e["playback"]["id"] == pb
+        ]
 
     async def close(self) -> None:
         """Close the WebSocket."""

@@ -59,18 +59,28 @@ async def second_pool(db_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def test_two_engines_never_offer_one_agent_two_calls(
-        pool: asyncpg.Pool, second_pool: asyncpg.Pool) -> None:
+    pool: asyncpg.Pool, second_pool: asyncpg.Pool
+) -> None:
     await _tenant(pool)
     agents = await _agents(pool, 10)
+
     # 40 calls from two engines race for the same 10 agents, every one of them asking for
     # the agents in the same order (the worst case for double offers).
     async def grab(p: asyncpg.Pool, node: str, i: int) -> list[str]:
-        got = await store.claim(p, agents, call_id=f"{node}-{i}", tenant_id=TENANT,
-                                queue_id="support", node=node, now=T0)
+        got = await store.claim(
+            p,
+            agents,
+            call_id=f"{node}-{i}",
+            tenant_id=TENANT,
+            queue_id="support",
+            node=node,
+            now=T0,
+        )
         return [a.id for a in got]
 
-    results = await asyncio.gather(*(grab(p, n, i) for i in range(20)
-                                     for p, n in ((pool, "e1"), (second_pool, "e2"))))
+    results = await asyncio.gather(
+        *(grab(p, n, i) for i in range(20) for p, n in ((pool, "e1"), (second_pool, "e2")))
+    )
     claimed = [a for r in results for a in r]
     assert sorted(claimed) == sorted(agents), "every agent offered exactly once"
     rows = await pool.fetch("SELECT id, state, offer_call FROM agents ORDER BY id")
@@ -81,15 +91,26 @@ async def test_two_engines_never_offer_one_agent_two_calls(
 
 
 async def test_ring_all_claims_several_and_locked_rows_are_skipped(
-        pool: asyncpg.Pool, second_pool: asyncpg.Pool) -> None:
+    pool: asyncpg.Pool, second_pool: asyncpg.Pool
+) -> None:
     await _tenant(pool)
     agents = await _agents(pool, 3)
     async with second_pool.acquire() as conn, conn.transaction():
         # Another engine is in the middle of claiming a00: it is skipped, not waited for.
         await conn.execute("SELECT 1 FROM agents WHERE id = 'a00' FOR UPDATE")
-        got = await asyncio.wait_for(store.claim(pool, agents, call_id="c1", tenant_id=TENANT,
-                                                 queue_id="support", node="e1", now=T0,
-                                                 limit=3), 5)
+        got = await asyncio.wait_for(
+            store.claim(
+                pool,
+                agents,
+                call_id="c1",
+                tenant_id=TENANT,
+                queue_id="support",
+                node="e1",
+                now=T0,
+                limit=3,
+            ),
+            5,
+        )
     assert [a.id for a in got] == ["a01", "a02"]
     assert await _state(pool, "a00") == ("ready", "login")
 
@@ -100,43 +121,82 @@ async def test_missed_offers_auto_pause_and_history(pool: asyncpg.Pool) -> None:
     paused = []
     for i in range(3):
         now = T0 + timedelta(minutes=i)
-        (offer,) = await store.claim(pool, [agent], call_id=f"c{i}", tenant_id=TENANT,
-                                     queue_id="support", node="e1", now=now)
-        paused.append(await store.offer_failed(pool, offer, call_id=f"c{i}", result="missed",
-                                               ring_seconds=15, auto_pause_after=3,
-                                               now=now + timedelta(seconds=15)))
+        (offer,) = await store.claim(
+            pool, [agent], call_id=f"c{i}", tenant_id=TENANT, queue_id="support", node="e1", now=now
+        )
+        paused.append(
+            await store.offer_failed(
+                pool,
+                offer,
+                call_id=f"c{i}",
+                result="missed",
+                ring_seconds=15,
+                auto_pause_after=3,
+                now=now + timedelta(seconds=15),
+            )
+        )
     assert paused == [False, False, True]
     state, reason = await _state(pool, agent)
     assert state == "rest" and reason.startswith("auto-pause")
     # A paused agent is not offered calls.
-    assert await store.claim(pool, [agent], call_id="c9", tenant_id=TENANT,
-                             queue_id="support", node="e1", now=T0 + timedelta(minutes=5)) == []
+    assert (
+        await store.claim(
+            pool,
+            [agent],
+            call_id="c9",
+            tenant_id=TENANT,
+            queue_id="support",
+            node="e1",
+            now=T0 + timedelta(minutes=5),
+        )
+        == []
+    )
     await store.set_state(pool, agent, AgentState.READY, now=T0 + timedelta(minutes=6))
     assert await pool.fetchval("SELECT missed_in_row FROM agents WHERE id = $1", agent) == 0
-    history = await pool.fetch("SELECT state, ended_at FROM agent_state_history "
-                               "WHERE agent_id = $1 ORDER BY id", agent)
-    assert [h["state"] for h in history] == ["ready", "ringing", "ready", "ringing", "ready",
-                                             "ringing", "rest", "ready"]
+    history = await pool.fetch(
+        "SELECT state, ended_at FROM agent_state_history WHERE agent_id = $1 ORDER BY id", agent
+    )
+    assert [h["state"] for h in history] == [
+        "ready",
+        "ringing",
+        "ready",
+        "ringing",
+        "ready",
+        "ringing",
+        "rest",
+        "ready",
+    ]
     assert [h["ended_at"] is None for h in history].count(True) == 1
 
 
 async def test_cancelled_offer_is_not_a_miss(pool: asyncpg.Pool) -> None:
     await _tenant(pool)
     (agent,) = await _agents(pool, 1)
-    (offer,) = await store.claim(pool, [agent], call_id="c1", tenant_id=TENANT,
-                                 queue_id="support", node="e1", now=T0)
-    assert not await store.offer_failed(pool, offer, call_id="c1", result="cancelled",
-                                        ring_seconds=2, auto_pause_after=1, now=T0)
+    (offer,) = await store.claim(
+        pool, [agent], call_id="c1", tenant_id=TENANT, queue_id="support", node="e1", now=T0
+    )
+    assert not await store.offer_failed(
+        pool, offer, call_id="c1", result="cancelled", ring_seconds=2, auto_pause_after=1, now=T0
+    )
     assert await _state(pool, agent) == ("ready", "")
 
 
 async def test_wrapup_then_ready_and_notes(pool: asyncpg.Pool) -> None:
     await _tenant(pool)
     (agent,) = await _agents(pool, 1)
-    stay = await stats.enter(pool, call_id="c1", tenant_id=TENANT, queue_id="support",
-                             number="05051234567", caller="01011112222", node="e1", now=T0)
-    (offer,) = await store.claim(pool, [agent], call_id="c1", tenant_id=TENANT,
-                                 queue_id="support", node="e1", now=T0)
+    stay = await stats.enter(
+        pool,
+        call_id="c1",
+        tenant_id=TENANT,
+        queue_id="support",
+        number="05051234567",
+        caller="01011112222",
+        node="e1",
+        now=T0,
+    )
+    (offer,) = await store.claim(
+        pool, [agent], call_id="c1", tenant_id=TENANT, queue_id="support", node="e1", now=T0
+    )
     await store.call_answered(pool, offer, call_id="c1", ring_seconds=3, now=T0)
     await stats.leave(pool, stay.row_id, CallOutcome.ANSWERED, now=T0, agent_id=agent)
     end = T0 + timedelta(seconds=60)
@@ -173,13 +233,19 @@ async def test_unreachable_agents_are_not_candidates(pool: asyncpg.Pool) -> None
 
 async def test_config_agents_are_synced(pool: asyncpg.Pool) -> None:
     await _tenant(pool)
-    queue = QueueConfig("support", agents=(QueueAgent("kim", "PJSIP/kim", priority=1),
-                                           QueueAgent("lee", "01022223333", weight=3)))
+    queue = QueueConfig(
+        "support",
+        agents=(
+            QueueAgent("kim", "PJSIP/kim", priority=1),
+            QueueAgent("lee", "01022223333", weight=3),
+        ),
+    )
     await store.sync_queue_agents(pool, TENANT, queue, now=T0)
     await store.add_agent(pool, "park", TENANT, "PJSIP/park", now=T0)
     await store.add_member(pool, TENANT, "support", "park")
-    await store.sync_queue_agents(pool, TENANT, QueueConfig("support", agents=queue.agents[:1]),
-                                  now=T0)
+    await store.sync_queue_agents(
+        pool, TENANT, QueueConfig("support", agents=queue.agents[:1]), now=T0
+    )
     members = await pool.fetch("SELECT agent_id, priority FROM queue_members ORDER BY 1")
     assert [tuple(m) for m in members] == [("kim", 1), ("park", 0)]
 
@@ -187,22 +253,49 @@ async def test_config_agents_are_synced(pool: asyncpg.Pool) -> None:
 async def test_queue_statistics_and_log(pool: asyncpg.Pool) -> None:
     await _tenant(pool)
     (agent,) = await _agents(pool, 1)
-    waits = [(CallOutcome.ANSWERED, 10), (CallOutcome.ANSWERED, 40),
-             (CallOutcome.ABANDONED, 2), (CallOutcome.ABANDONED, 30), (CallOutcome.OVERFLOW, 300)]
+    waits = [
+        (CallOutcome.ANSWERED, 10),
+        (CallOutcome.ANSWERED, 40),
+        (CallOutcome.ABANDONED, 2),
+        (CallOutcome.ABANDONED, 30),
+        (CallOutcome.OVERFLOW, 300),
+    ]
     for i, (outcome, wait) in enumerate(waits):
         start = T0 + timedelta(minutes=10 * i)
-        stay = await stats.enter(pool, call_id=f"c{i}", tenant_id=TENANT, queue_id="support",
-                                 number="05051234567", caller="", node="e1", now=start)
+        stay = await stats.enter(
+            pool,
+            call_id=f"c{i}",
+            tenant_id=TENANT,
+            queue_id="support",
+            number="05051234567",
+            caller="",
+            node="e1",
+            now=start,
+        )
         left = start + timedelta(seconds=wait)
-        await stats.leave(pool, stay.row_id, outcome, now=left,
-                          agent_id=agent if outcome is CallOutcome.ANSWERED else None)
+        await stats.leave(
+            pool,
+            stay.row_id,
+            outcome,
+            now=left,
+            agent_id=agent if outcome is CallOutcome.ANSWERED else None,
+        )
         if outcome is CallOutcome.ANSWERED:
             await stats.call_ended(pool, stay.row_id, now=left + timedelta(seconds=100))
-    queue = QueueConfig("support", service_level_seconds=20, short_abandon_seconds=5,
-                        service_level=ServiceLevelMode.ANSWERED_AND_ABANDONED)
+    queue = QueueConfig(
+        "support",
+        service_level_seconds=20,
+        short_abandon_seconds=5,
+        service_level=ServiceLevelMode.ANSWERED_AND_ABANDONED,
+    )
     report = await stats.queue_report(pool, TENANT, queue, start=T0, end=T0 + timedelta(hours=2))
-    assert (report.offered, report.answered, report.abandoned, report.short_abandoned,
-            report.overflowed) == (4, 2, 1, 1, 1)
+    assert (
+        report.offered,
+        report.answered,
+        report.abandoned,
+        report.short_abandoned,
+        report.overflowed,
+    ) == (4, 2, 1, 1, 1)
     assert report.service_level == pytest.approx(1 / 3)
     assert report.avg_talk == pytest.approx(100)
     assert report.max_wait == pytest.approx(300)
@@ -216,56 +309,97 @@ async def test_queue_statistics_and_log(pool: asyncpg.Pool) -> None:
 async def test_agent_report_times(pool: asyncpg.Pool) -> None:
     await _tenant(pool)
     (agent,) = await _agents(pool, 1)
-    (offer,) = await store.claim(pool, [agent], call_id="c1", tenant_id=TENANT,
-                                 queue_id="support", node="e1", now=T0 + timedelta(seconds=60))
-    await store.call_answered(pool, offer, call_id="c1", ring_seconds=5,
-                              now=T0 + timedelta(seconds=65))
-    await store.call_ended(pool, agent, call_id="c1", plan=after_call(30, AfterCall.READY),
-                           now=T0 + timedelta(seconds=165))
+    (offer,) = await store.claim(
+        pool,
+        [agent],
+        call_id="c1",
+        tenant_id=TENANT,
+        queue_id="support",
+        node="e1",
+        now=T0 + timedelta(seconds=60),
+    )
+    await store.call_answered(
+        pool, offer, call_id="c1", ring_seconds=5, now=T0 + timedelta(seconds=65)
+    )
+    await store.call_ended(
+        pool,
+        agent,
+        call_id="c1",
+        plan=after_call(30, AfterCall.READY),
+        now=T0 + timedelta(seconds=165),
+    )
     await store.release_wrapups(pool, now=T0 + timedelta(seconds=195))
-    (report,) = await stats.agent_report(pool, TENANT, start=T0,
-                                         end=T0 + timedelta(seconds=300))
+    (report,) = await stats.agent_report(pool, TENANT, start=T0, end=T0 + timedelta(seconds=300))
     assert (report.offered, report.answered, report.missed) == (1, 1, 0)
     assert report.after_call_seconds == pytest.approx(30)
     assert Counter({k: round(v) for k, v in report.states.items()}) == Counter(
-        {"ready": 60 + 105, "ringing": 5, "on_call": 100, "wrapup": 30})
+        {"ready": 60 + 105, "ringing": 5, "on_call": 100, "wrapup": 30}
+    )
 
 
 async def test_device_state_from_ami_marks_agents_unreachable(
-        pool: asyncpg.Pool, sim: Simulator) -> None:
+    pool: asyncpg.Pool, sim: Simulator
+) -> None:
     await _tenant(pool)
     await _agents(pool, 2)
     changes: asyncio.Queue[tuple[str, bool]] = asyncio.Queue()
-    async with AmiClient("127.0.0.1", sim.ami_port, sim.config.ami_user,
-                         sim.config.ami_secret) as ami:
+    async with AmiClient(
+        "127.0.0.1", sim.ami_port, sim.config.ami_user, sim.config.ami_secret
+    ) as ami:
         watcher = DeviceStateWatcher(pool, ami, lambda e, r: changes.put_nowait((e, r)))
         await watcher.start()  # the simulator has no DeviceStateList: events only
         assert sim.ami is not None
-        sim.ami.broadcast([("Event", "DeviceStateChange"), ("Privilege", "call,all"),
-                           ("Device", "PJSIP/a01"), ("State", "UNAVAILABLE")])
+        sim.ami.broadcast(
+            [
+                ("Event", "DeviceStateChange"),
+                ("Privilege", "call,all"),
+                ("Device", "PJSIP/a01"),
+                ("State", "UNAVAILABLE"),
+            ]
+        )
         assert await asyncio.wait_for(changes.get(), 5) == ("PJSIP/a01", False)
         view = await store.queue_view(pool, TENANT, "support", "", period_start=T0)
         assert [c.agent_id for c in view.candidates] == ["a00"]
-        sim.ami.broadcast([("Event", "PeerStatus"), ("Privilege", "system,all"),
-                           ("Peer", "PJSIP/a01"), ("PeerStatus", "Reachable")])
+        sim.ami.broadcast(
+            [
+                ("Event", "PeerStatus"),
+                ("Privilege", "system,all"),
+                ("Peer", "PJSIP/a01"),
+                ("PeerStatus", "Reachable"),
+            ]
+        )
         assert await asyncio.wait_for(changes.get(), 5) == ("PJSIP/a01", True)
     row = await pool.fetchrow("SELECT reachable, device_state FROM agents WHERE id = 'a01'")
     assert tuple(row) == (True, "NOT_INUSE")
 
 
-def test_cli_agent_and_queue_commands(settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_agent_and_queue_commands(
+    settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", settings_for_db.database_url)
     monkeypatch.setenv("IVR_DATA_DIR", settings_for_db.data_dir)
     assert main(["load", str(SAMPLE)]) == 0
-    steps = [["agent", "add", "kim", "--tenant", "haneul-shop", "--endpoint", "PJSIP/kim",
-              "--queue", "support:1"],
-             ["agent", "login", "kim"], ["agent", "rest", "kim", "--reason", "점심"],
-             ["agent", "list", "--tenant", "haneul-shop"],
-             ["agent", "note", "kim", "--type", "환불", "--text", "안내함"],
-             ["agent", "stats", "--tenant", "haneul-shop"],
-             ["queue", "stats", "support", "--tenant", "haneul-shop", "--number", "0505-300-1000"],
-             ["queue", "log", "--tenant", "haneul-shop"], ["agent", "logout", "kim"]]
+    steps = [
+        [
+            "agent",
+            "add",
+            "kim",
+            "--tenant",
+            "haneul-shop",
+            "--endpoint",
+            "PJSIP/kim",
+            "--queue",
+            "support:1",
+        ],
+        ["agent", "login", "kim"],
+        ["agent", "rest", "kim", "--reason", "점심"],
+        ["agent", "list", "--tenant", "haneul-shop"],
+        ["agent", "note", "kim", "--type", "환불", "--text", "안내함"],
+        ["agent", "stats", "--tenant", "haneul-shop"],
+        ["queue", "stats", "support", "--tenant", "haneul-shop", "--number", "0505-300-1000"],
+        ["queue", "log", "--tenant", "haneul-shop"],
+        ["agent", "logout", "kim"],
+    ]
     for argv in steps:
         assert main(argv) == 0, argv
     out = capsys.readouterr().out

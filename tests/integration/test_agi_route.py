@@ -36,8 +36,17 @@ FRIDAY_NIGHT = datetime(2026, 11, 20, 23, 30, tzinfo=SEOUL)  # closed; hongdae-p
 FRIDAY_EVENING = datetime(2026, 11, 20, 20, 0, tzinfo=SEOUL)  # both open
 GANGNAM, CALLER = "05051234567", "01020003000"
 AFTER_HOURS = "지금은 영업시간이 아닙니다. 영업시간은 오전 11시부터 오후 10시까지입니다."
-IVR_VARS = ("IVR_TARGETS", "IVR_STRATEGY", "IVR_RING", "IVR_CALLERID", "IVR_WHISPER",
-            "IVR_PROMPT", "IVR_ANSWER", "IVR_CAUSE", "IVR_ACTION")
+IVR_VARS = (
+    "IVR_TARGETS",
+    "IVR_STRATEGY",
+    "IVR_RING",
+    "IVR_CALLERID",
+    "IVR_WHISPER",
+    "IVR_PROMPT",
+    "IVR_ANSWER",
+    "IVR_CAUSE",
+    "IVR_ACTION",
+)
 
 
 def tts(text: str) -> str:
@@ -45,17 +54,33 @@ def tts(text: str) -> str:
     return tts_sound_name(text, "ko", "espeak")
 
 
-def env_block(extension: str, callerid: str = CALLER, *, script: str = SCRIPT,
-              uniqueid: str = "1763607600.1") -> bytes:
+def env_block(
+    extension: str, callerid: str = CALLER, *, script: str = SCRIPT, uniqueid: str = "1763607600.1"
+) -> bytes:
     """The environment Asterisk 22 sends for AGI(agi://127.0.0.1:4573/<script>)."""
     env = {
-        "network": "yes", "network_script": script,
-        "request": f"agi://127.0.0.1:4573/{script}", "channel": "PJSIP/carrier-00000001",
-        "language": "ko", "type": "PJSIP", "uniqueid": uniqueid, "version": "22.10.1",
-        "callerid": callerid, "calleridname": "unknown", "callingpres": "0",
-        "callingani2": "0", "callington": "0", "callingtns": "0", "dnid": extension,
-        "rdnis": "unknown", "context": "from-carrier-agi", "extension": extension,
-        "priority": "2", "enhanced": "0.0", "accountcode": "", "threadid": "139872",
+        "network": "yes",
+        "network_script": script,
+        "request": f"agi://127.0.0.1:4573/{script}",
+        "channel": "PJSIP/carrier-00000001",
+        "language": "ko",
+        "type": "PJSIP",
+        "uniqueid": uniqueid,
+        "version": "22.10.1",
+        "callerid": callerid,
+        "calleridname": "unknown",
+        "callingpres": "0",
+        "callingani2": "0",
+        "callington": "0",
+        "callingtns": "0",
+        "dnid": extension,
+        "rdnis": "unknown",
+        "context": "from-carrier-agi",
+        "extension": extension,
+        "priority": "2",
+        "enhanced": "0.0",
+        "accountcode": "",
+        "threadid": "139872",
     }
     return "".join(f"agi_{k}: {v}\n" for k, v in env.items()).encode() + b"\n"
 
@@ -85,8 +110,9 @@ class FakeCall:
         return [w[2] for w in self.commands if w[:2] == ["SET", "VARIABLE"]]
 
 
-async def agi_call(port: int, data: bytes, reply: Reply = ok, *,
-                   end_input: bool = False) -> FakeCall:
+async def agi_call(
+    port: int, data: bytes, reply: Reply = ok, *, end_input: bool = False
+) -> FakeCall:
     """Connect as Asterisk, send ``data``, answer every command with ``reply`` until the
     engine closes the connection (which is how AGI() returns to the dialplan)."""
     call = FakeCall()
@@ -139,8 +165,7 @@ async def running_agi(pool: asyncpg.Pool, db_url: str) -> AsyncIterator[Agi]:
     cache = ConfigCache(pool, db_url)  # as app.open_config_cache builds it
     await cache.start()
     clock = Clock(FRIDAY_NOON)
-    server = AgiServer({SCRIPT: AgiRouteHandler(cache, PromptMedia("ko", "espeak"),
-                                                clock=clock)})
+    server = AgiServer({SCRIPT: AgiRouteHandler(cache, PromptMedia("ko", "espeak"), clock=clock)})
     try:
         await server.start("127.0.0.1", 0)
         yield Agi(server, cache, clock)
@@ -158,18 +183,28 @@ async def agi(pool: asyncpg.Pool, db_url: str) -> AsyncIterator[Agi]:
 
 # -- what the dialplan is told -------------------------------------------------------------
 
-@pytest.mark.parametrize(("extension", "callerid"), [
-    (GANGNAM, CALLER),
-    ("+825051234567", "+821020003000"),  # international forms from the carrier
-    ("825051234567", "01020003000"),
-])
-async def test_open_number_forwards_to_its_targets(agi: Agi, extension: str,
-                                                   callerid: str) -> None:
+
+@pytest.mark.parametrize(
+    ("extension", "callerid"),
+    [
+        (GANGNAM, CALLER),
+        ("+825051234567", "+821020003000"),  # international forms from the carrier
+        ("825051234567", "01020003000"),
+    ],
+)
+async def test_open_number_forwards_to_its_targets(agi: Agi, extension: str, callerid: str) -> None:
     call = await agi.call(extension, callerid)
     assert call.variables == {
-        "IVR_TARGETS": "01011112222&023334444", "IVR_STRATEGY": "sequential",
-        "IVR_RING": "20&15", "IVR_CALLERID": CALLER, "IVR_WHISPER": tts("배달앱 주문 전화입니다."),
-        "IVR_PROMPT": "", "IVR_ANSWER": "0", "IVR_CAUSE": "", "IVR_ACTION": "forward"}
+        "IVR_TARGETS": "01011112222&023334444",
+        "IVR_STRATEGY": "sequential",
+        "IVR_RING": "20&15",
+        "IVR_CALLERID": CALLER,
+        "IVR_WHISPER": tts("배달앱 주문 전화입니다."),
+        "IVR_PROMPT": "",
+        "IVR_ANSWER": "0",
+        "IVR_CAUSE": "",
+        "IVR_ACTION": "forward",
+    }
     assert call.order == list(IVR_VARS)  # every variable, the action last
 
 
@@ -194,10 +229,16 @@ async def test_closed_number_announces_after_hours(agi: Agi) -> None:
     agi.clock.now = FRIDAY_NIGHT
     v = (await agi.call(GANGNAM)).variables
     assert v == {
-        "IVR_TARGETS": "", "IVR_STRATEGY": "", "IVR_RING": "", "IVR_CALLERID": "",
+        "IVR_TARGETS": "",
+        "IVR_STRATEGY": "",
+        "IVR_RING": "",
+        "IVR_CALLERID": "",
         "IVR_WHISPER": "",
         "IVR_PROMPT": tts(AFTER_HOURS),
-        "IVR_ANSWER": "0", "IVR_CAUSE": "16", "IVR_ACTION": "announce"}
+        "IVR_ANSWER": "0",
+        "IVR_CAUSE": "16",
+        "IVR_ACTION": "announce",
+    }
 
 
 @pytest.mark.parametrize("callerid", ["010-9999-0000", "unknown", ""])
@@ -208,13 +249,15 @@ async def test_blocked_and_anonymous_callers_are_rejected(agi: Agi, callerid: st
     assert v["IVR_TARGETS"] == ""
 
 
-@pytest.mark.parametrize(("extension", "prompt", "cause"), [
-    ("05042223333", "ivr/system/not-in-service", "1"),  # terminated
-    ("05050000001", "ivr/system/not-in-service", "1"),  # not in the configuration
-    ("050712345678", "ivr/system/temporarily-unavailable", "20"),  # paused
-])
-async def test_numbers_not_in_service(agi: Agi, extension: str, prompt: str,
-                                      cause: str) -> None:
+@pytest.mark.parametrize(
+    ("extension", "prompt", "cause"),
+    [
+        ("05042223333", "ivr/system/not-in-service", "1"),  # terminated
+        ("05050000001", "ivr/system/not-in-service", "1"),  # not in the configuration
+        ("050712345678", "ivr/system/temporarily-unavailable", "20"),  # paused
+    ],
+)
+async def test_numbers_not_in_service(agi: Agi, extension: str, prompt: str, cause: str) -> None:
     v = (await agi.call(extension)).variables
     assert (v["IVR_ACTION"], v["IVR_PROMPT"], v["IVR_CAUSE"]) == ("announce", prompt, cause)
 
@@ -244,8 +287,10 @@ async def test_one_masked_log_line_per_call(agi: Agi, caplog: pytest.LogCaptureF
 
 # -- the database going away ---------------------------------------------------------------
 
-async def test_database_down_uses_last_known_else_the_fallback(pool: asyncpg.Pool,
-                                                              db_url: str) -> None:
+
+async def test_database_down_uses_last_known_else_the_fallback(
+    pool: asyncpg.Pool, db_url: str
+) -> None:
     own = await create_pool_for_url(db_url, min_size=1, max_size=2)
     try:
         async with running_agi(own, db_url) as agi:
@@ -263,9 +308,11 @@ async def test_database_down_uses_last_known_else_the_fallback(pool: asyncpg.Poo
 
 # -- Asterisk hanging up, errors and garbage -----------------------------------------------
 
+
 @pytest.mark.parametrize("after", [0, 1, 4])
-async def test_hangup_mid_session_closes_the_connection(agi: Agi, after: int,
-                                                        caplog: pytest.LogCaptureFixture) -> None:
+async def test_hangup_mid_session_closes_the_connection(
+    agi: Agi, after: int, caplog: pytest.LogCaptureFixture
+) -> None:
     """Asterisk sends HANGUP while it waits for the next command (right after the environment
     when ``after`` is 0, else after its reply to command ``after``): the engine stops at the
     command it is waiting on and closes the connection."""
@@ -282,22 +329,28 @@ async def test_hangup_mid_session_closes_the_connection(agi: Agi, after: int,
     assert (await agi.call(GANGNAM)).variables["IVR_ACTION"] == "forward"  # still serving
 
 
-@pytest.mark.parametrize(("error", "logged"), [
-    (b"511 Command Not Permitted on a dead channel or intercept routine\n", "AGI 511"),
-    (b"510 Invalid or unknown command\n", "AGI 510"),
-    (b"520-Invalid command syntax.  Proper usage follows:\n Usage: SET VARIABLE\n"
-     b"520 End of proper usage.\n", "AGI 520"),
-    (b"hello there\n", "not an AGI reply"),
-])
-async def test_error_replies_end_the_connection(agi: Agi, error: bytes, logged: str,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    ("error", "logged"),
+    [
+        (b"511 Command Not Permitted on a dead channel or intercept routine\n", "AGI 511"),
+        (b"510 Invalid or unknown command\n", "AGI 510"),
+        (
+            b"520-Invalid command syntax.  Proper usage follows:\n Usage: SET VARIABLE\n"
+            b"520 End of proper usage.\n",
+            "AGI 520",
+        ),
+        (b"hello there\n", "not an AGI reply"),
+    ],
+)
+async def test_error_replies_end_the_connection(
+    agi: Agi, error: bytes, logged: str, caplog: pytest.LogCaptureFixture
+) -> None:
     call = await agi.call(GANGNAM, reply=lambda _n, _w: error)
     assert len(call.commands) == 1
     assert logged in caplog.text
 
 
-async def test_connection_dropped_mid_session(agi: Agi,
-                                              caplog: pytest.LogCaptureFixture) -> None:
+async def test_connection_dropped_mid_session(agi: Agi, caplog: pytest.LogCaptureFixture) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", agi.server.port)
     writer.write(env_block(GANGNAM))
     assert (await reader.readline()).startswith(b"SET VARIABLE")
@@ -309,15 +362,19 @@ async def test_connection_dropped_mid_session(agi: Agi,
     assert (await agi.call(GANGNAM)).variables["IVR_ACTION"] == "forward"
 
 
-@pytest.mark.parametrize("data", [
-    b"GET / HTTP/1.1\r\nHost: 127.0.0.1:4573\r\n\r\n",
-    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n\n",
-    b"\n",
-    b"agi_network: yes\nagi_network_script: route\n",  # the block never ends
-    b"x" * 70_000 + b"\n",
-])
-async def test_garbage_instead_of_the_environment(agi: Agi, data: bytes,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"GET / HTTP/1.1\r\nHost: 127.0.0.1:4573\r\n\r\n",
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n\n",
+        b"\n",
+        b"agi_network: yes\nagi_network_script: route\n",  # the block never ends
+        b"x" * 70_000 + b"\n",
+    ],
+)
+async def test_garbage_instead_of_the_environment(
+    agi: Agi, data: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
     call = await agi_call(agi.server.port, data, end_input=True)
     assert call.commands == []
     assert agi.server.served == 0 and agi.server.refused == 1
@@ -342,8 +399,9 @@ async def test_stop_ends_connections_in_progress(agi: Agi) -> None:
     writer.close()
 
 
-async def test_a_busy_port_leaves_the_engine_without_agi(agi: Agi,
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_busy_port_leaves_the_engine_without_agi(
+    agi: Agi, caplog: pytest.LogCaptureFixture
+) -> None:
     second = await start_agi_server({}, "127.0.0.1", agi.server.port)
     assert second is None
     assert "FastAGI cannot listen" in caplog.text
@@ -372,7 +430,8 @@ async def test_handler_follows_the_call_environment(agi: Agi) -> None:
 
 
 async def test_silent_peer_is_dropped_after_the_environment_timeout(
-        caplog: pytest.LogCaptureFixture) -> None:
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     server = AgiServer({}, env_timeout=0.2)
     await server.start("127.0.0.1", 0)
     try:

@@ -61,7 +61,7 @@ class FakeAmi:
         with contextlib.suppress(ConnectionError):
             while True:
                 headers: dict[str, str] = {}
-                while (line := (await reader.readline()).decode().rstrip("\r\n")):
+                while line := (await reader.readline()).decode().rstrip("\r\n"):
                     key, _, value = line.partition(": ")
                     headers[key.lower()] = value
                 if not headers:
@@ -78,14 +78,20 @@ class FakeAmi:
         ok = {"Response": "Success", "ActionID": aid}
         if action == "login":
             if (h.get("username"), h.get("secret")) != (USER, SECRET):
-                w.write(_block({"Response": "Error", "ActionID": aid,
-                                "Message": "Authentication failed"}))
+                w.write(
+                    _block(
+                        {"Response": "Error", "ActionID": aid, "Message": "Authentication failed"}
+                    )
+                )
                 return False
             self.logins += 1
             self.clients.append(w)
             w.write(_block({**ok, "Message": "Authentication accepted"}))
-            w.write(_block({"Event": "FullyBooted", "Privilege": "system,all",
-                            "Status": "Fully Booted"}))
+            w.write(
+                _block(
+                    {"Event": "FullyBooted", "Privilege": "system,all", "Status": "Fully Booted"}
+                )
+            )
         elif action == "ping":
             w.write(_block({**ok, "Ping": "Pong", "Timestamp": "1740000000.000000"}))
         elif action == "dbput":
@@ -94,41 +100,107 @@ class FakeAmi:
         elif action == "dbget":
             value = self.db.get((h["family"], h["key"]))
             if value is None:
-                w.write(_block({"Response": "Error", "ActionID": aid,
-                                "Message": "Database entry not found"}))
+                w.write(
+                    _block(
+                        {
+                            "Response": "Error",
+                            "ActionID": aid,
+                            "Message": "Database entry not found",
+                        }
+                    )
+                )
             else:
                 w.write(_block({**ok, "EventList": "start", "Message": "Result will follow"}))
-                w.write(_block({"Event": "DBGetResponse", "Family": h["family"],
-                                "Key": h["key"], "Val": value, "ActionID": aid}))
-                w.write(_block({"Event": "DBGetComplete", "ActionID": aid,
-                                "EventList": "Complete", "ListItems": "1"}))
+                w.write(
+                    _block(
+                        {
+                            "Event": "DBGetResponse",
+                            "Family": h["family"],
+                            "Key": h["key"],
+                            "Val": value,
+                            "ActionID": aid,
+                        }
+                    )
+                )
+                w.write(
+                    _block(
+                        {
+                            "Event": "DBGetComplete",
+                            "ActionID": aid,
+                            "EventList": "Complete",
+                            "ListItems": "1",
+                        }
+                    )
+                )
         elif action == "dbdel":
             if self.db.pop((h["family"], h["key"]), None) is None:
-                w.write(_block({"Response": "Error", "ActionID": aid,
-                                "Message": "Database entry not found"}))
+                w.write(
+                    _block(
+                        {
+                            "Response": "Error",
+                            "ActionID": aid,
+                            "Message": "Database entry not found",
+                        }
+                    )
+                )
             else:
                 w.write(_block({**ok, "Message": "Key deleted successfully"}))
         elif action == "originate":
             w.write(_block({**ok, "Message": "Originate successfully queued"}))
             busy = h["channel"].startswith("PJSIP/busy")
-            w.write(_block({"Event": "OriginateResponse", "Privilege": "call,all",
-                            "ActionID": aid, "Response": "Failure" if busy else "Success",
-                            "Channel": h["channel"], "Reason": "5" if busy else "4",
-                            "Uniqueid": "1740000000.5"}))
+            w.write(
+                _block(
+                    {
+                        "Event": "OriginateResponse",
+                        "Privilege": "call,all",
+                        "ActionID": aid,
+                        "Response": "Failure" if busy else "Success",
+                        "Channel": h["channel"],
+                        "Reason": "5" if busy else "4",
+                        "Uniqueid": "1740000000.5",
+                    }
+                )
+            )
         elif action == "coreshowchannels":
             w.write(_block({**ok, "EventList": "start", "Message": "Channels will follow"}))
             for n in (1, 2):
-                w.write(_block({"Event": "CoreShowChannel", "ActionID": aid,
-                                "Channel": f"PJSIP/carrier-{n}", "Uniqueid": f"17.{n}"}))
-            w.write(_block({"Event": "CoreShowChannelsComplete", "ActionID": aid,
-                            "EventList": "Complete", "ListItems": "2"}))
+                w.write(
+                    _block(
+                        {
+                            "Event": "CoreShowChannel",
+                            "ActionID": aid,
+                            "Channel": f"PJSIP/carrier-{n}",
+                            "Uniqueid": f"17.{n}",
+                        }
+                    )
+                )
+            w.write(
+                _block(
+                    {
+                        "Event": "CoreShowChannelsComplete",
+                        "ActionID": aid,
+                        "EventList": "Complete",
+                        "ListItems": "2",
+                    }
+                )
+            )
         elif action == "logoff":
-            w.write(_block({"Response": "Goodbye", "ActionID": aid,
-                            "Message": "Thanks for all the fish."}))
+            w.write(
+                _block(
+                    {"Response": "Goodbye", "ActionID": aid, "Message": "Thanks for all the fish."}
+                )
+            )
             return False
         else:
-            w.write(_block({"Response": "Error", "ActionID": aid,
-                            "Message": f"Invalid/unknown command: {h.get('action')}."}))
+            w.write(
+                _block(
+                    {
+                        "Response": "Error",
+                        "ActionID": aid,
+                        "Message": f"Invalid/unknown command: {h.get('action')}.",
+                    }
+                )
+            )
         return True
 
 
@@ -145,8 +217,9 @@ async def ami() -> AsyncIterator[FakeAmi]:
 
 
 def client_for(port: int, secret: str = SECRET) -> AmiClient:
-    return AmiClient("127.0.0.1", port, USER, secret, backoff=Backoff(base=0.01, cap=0.05),
-                     action_timeout=3.0)
+    return AmiClient(
+        "127.0.0.1", port, USER, secret, backoff=Backoff(base=0.01, cap=0.05), action_timeout=3.0
+    )
 
 
 async def test_login_ping_and_unknown_action(ami: FakeAmi) -> None:
@@ -192,13 +265,19 @@ async def test_list_action_and_originate_response(ami: FakeAmi) -> None:
     async with client_for(ami.port) as client:
         items = await client.list_action({"Action": "CoreShowChannels"})
         assert [m["Channel"] for m in items] == ["PJSIP/carrier-1", "PJSIP/carrier-2"]
-        answered = await client.originate("PJSIP/01011112222@carrier", exten="s",
-                                          context="default", priority=1,
-                                          variables={"A": "1", "B": "2"})
+        answered = await client.originate(
+            "PJSIP/01011112222@carrier",
+            exten="s",
+            context="default",
+            priority=1,
+            variables={"A": "1", "B": "2"},
+        )
         assert (answered["Event"], answered["Response"], answered["Reason"]) == (
-            "OriginateResponse", "Success", "4")
-        busy = await client.originate("PJSIP/busy@carrier", application="Playback",
-                                      data="beep")
+            "OriginateResponse",
+            "Success",
+            "4",
+        )
+        busy = await client.originate("PJSIP/busy@carrier", application="Playback", data="beep")
         assert (busy["Response"], busy["Reason"]) == ("Failure", "5")
 
 
@@ -216,8 +295,9 @@ async def test_event_handlers_must_be_async_and_receive_events(ami: FakeAmi) -> 
             client.on_event("Hangup", plain)  # type: ignore[arg-type]
         client.on_event("Hangup", on_hangup)
         ami.emit(Event="Newchannel", Channel="PJSIP/x-1")
-        ami.emit(Event="Hangup", Channel="PJSIP/x-1", Cause="16",
-                 **{"Cause-txt": "Normal Clearing"})
+        ami.emit(
+            Event="Hangup", Channel="PJSIP/x-1", Cause="16", **{"Cause-txt": "Normal Clearing"}
+        )
         msg = await asyncio.wait_for(got.get(), 2)
         assert msg["Channel"] == "PJSIP/x-1" and msg["cause-txt"] == "Normal Clearing"
 
@@ -284,8 +364,12 @@ async def test_against_the_simulator_ami() -> None:
             assert await client.db_get("ivr", "k") == "v1"
             assert await client.db_del("ivr", "k") is True
             assert await client.db_get("ivr", "k") is None
-            reply = await client.originate("PJSIP/01011112222@carrier", application="Playback",
-                                           data="hello-world", ring_timeout_ms=30000)
+            reply = await client.originate(
+                "PJSIP/01011112222@carrier",
+                application="Playback",
+                data="hello-world",
+                ring_timeout_ms=30000,
+            )
             assert reply["Event"] == "OriginateResponse"
             assert reply["Response"] in ("Success", "Failure")
     finally:

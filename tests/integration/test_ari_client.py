@@ -30,10 +30,14 @@ from ivr_engine.asterisk.ari import (
 )
 
 USER, PASSWORD = "ivr", "ivr-secret"
-CHANNEL = {"id": "c1", "name": "PJSIP/carrier-1", "state": "Down",
-           "caller": {"name": "", "number": "01020003000"}, "creationtime":
-           "2025-03-01T14:05:09.123+0900", "dialplan": {"context": "x", "exten": "s",
-                                                      "priority": 1}}
+CHANNEL = {
+    "id": "c1",
+    "name": "PJSIP/carrier-1",
+    "state": "Down",
+    "caller": {"name": "", "number": "01020003000"},
+    "creationtime": "2025-03-01T14:05:09.123+0900",
+    "dialplan": {"context": "x", "exten": "s", "priority": 1},
+}
 
 
 class Recorder:
@@ -80,16 +84,21 @@ async def test_typed_calls_send_the_documented_requests(rec: tuple[Recorder, str
     recorder, base = rec
     recorder.script = {
         ("POST", "/channels/create"): (200, CHANNEL),
-        ("POST", "/channels/c1/play/pb-1"): (201, {"id": "pb-1", "media_uri": "sound:a",
-                                                   "target_uri": "channel:c1",
-                                                   "state": "queued"}),
+        ("POST", "/channels/c1/play/pb-1"): (
+            201,
+            {"id": "pb-1", "media_uri": "sound:a", "target_uri": "channel:c1", "state": "queued"},
+        ),
         ("POST", "/bridges"): (200, {"id": "b1", "bridge_type": "mixing", "channels": []}),
         ("GET", "/channels/c1/variable"): (200, {"value": "42"}),
     }
     async with AriClient(base, USER, PASSWORD) as client:
-        leg = await client.create_channel("PJSIP/01011112222@carrier", "ivr-engine",
-                                          app_args=["outbound", "a1"], originator="a1",
-                                          variables={"CALLERID(num)": "0505"})
+        leg = await client.create_channel(
+            "PJSIP/01011112222@carrier",
+            "ivr-engine",
+            app_args=["outbound", "a1"],
+            originator="a1",
+            variables={"CALLERID(num)": "0505"},
+        )
         await client.dial("c1", caller="a1", dial_timeout=30)
         pb = await client.play("c1", ["sound:a", "sound:b"], playback_id="pb-1", lang="ko")
         bridge = await client.create_bridge()
@@ -103,20 +112,28 @@ async def test_typed_calls_send_the_documented_requests(rec: tuple[Recorder, str
     assert isinstance(bridge, Bridge) and bridge.id == "b1"
     assert value == "42"
     sent = [(m, p, q) for m, p, q, _ in recorder.requests]
-    assert sent[0] == ("POST", "/channels/create", {
-        "endpoint": "PJSIP/01011112222@carrier", "app": "ivr-engine",
-        "appArgs": "outbound,a1", "originator": "a1"})
+    assert sent[0] == (
+        "POST",
+        "/channels/create",
+        {
+            "endpoint": "PJSIP/01011112222@carrier",
+            "app": "ivr-engine",
+            "appArgs": "outbound,a1",
+            "originator": "a1",
+        },
+    )
     assert recorder.requests[0][3] == {"variables": {"CALLERID(num)": "0505"}}
     assert sent[1] == ("POST", "/channels/c1/dial", {"caller": "a1", "timeout": "30"})
-    assert sent[2] == ("POST", "/channels/c1/play/pb-1", {"media": "sound:a,sound:b",
-                                                          "lang": "ko"})
+    assert sent[2] == ("POST", "/channels/c1/play/pb-1", {"media": "sound:a,sound:b", "lang": "ko"})
     assert sent[3] == ("POST", "/bridges", {"type": "mixing"})
     assert sent[4] == ("POST", "/bridges/b1/addChannel", {"channel": "a1,c1"})
     assert sent[5] == ("DELETE", "/channels/c1", {"reason": "busy"})
     assert sent[6] == ("GET", "/channels/c1/variable", {"variable": "X"})
     assert sent[7][:2] == ("PUT", "/applications/ivr-engine/eventFilter")
-    assert recorder.requests[7][3] == {"allowed": [{"type": "StasisStart"}, {"type": "Dial"}],
-                                       "disallowed": []}
+    assert recorder.requests[7][3] == {
+        "allowed": [{"type": "StasisStart"}, {"type": "Dial"}],
+        "disallowed": [],
+    }
 
 
 async def test_errors_map_by_status_and_benign_races_pass(rec: tuple[Recorder, str]) -> None:
@@ -136,7 +153,11 @@ async def test_errors_map_by_status_and_benign_races_pass(rec: tuple[Recorder, s
         with pytest.raises(AriNotFound) as nf:
             await client.stop_playback("gone")
         assert (nf.value.status, nf.value.message, nf.value.method, nf.value.path) == (
-            404, "Playback not found", "DELETE", "/playbacks/gone")
+            404,
+            "Playback not found",
+            "DELETE",
+            "/playbacks/gone",
+        )
         with pytest.raises(AriInvalidState, match="invalid state"):
             await client.answer("c1")
         with pytest.raises(AriConflict, match="'Down' state"):
@@ -153,15 +174,19 @@ async def test_errors_map_by_status_and_benign_races_pass(rec: tuple[Recorder, s
 
 async def test_observer_sees_latency_and_outcome(rec: tuple[Recorder, str]) -> None:
     recorder, base = rec
-    recorder.script = {("GET", "/asterisk/ping"): (200, {"asterisk_id": "a", "ping": "pong"}),
-                       ("GET", "/channels/x"): (404, {"message": "Channel not found"})}
+    recorder.script = {
+        ("GET", "/asterisk/ping"): (200, {"asterisk_id": "a", "ping": "pong"}),
+        ("GET", "/channels/x"): (404, {"message": "Channel not found"}),
+    }
     stats: list[RequestStat] = []
     async with AriClient(base, USER, PASSWORD, observer=stats.append) as client:
         assert (await client.ping()).ping == "pong"
         with pytest.raises(AriNotFound):
             await client.get_channel("x")
     assert [(s.operation, s.status, s.error) for s in stats] == [
-        ("asterisk.ping", 200, None), ("channels.get", 404, "AriNotFound")]
+        ("asterisk.ping", 200, None),
+        ("channels.get", 404, "AriNotFound"),
+    ]
     assert all(s.seconds > 0 for s in stats)
 
 
@@ -213,8 +238,9 @@ async def test_typed_calls_and_error_rules_against_the_simulator(live_sim: Any) 
             assert (await client.ping()).ping == "pong"
             assert (await client.info()).version
             with stream.expect(ev.StasisStart) as inbound:
-                await live_sim.place_call(to="05051234567", caller="01020003000",
-                                          app_args=("inbound",))
+                await live_sim.place_call(
+                    to="05051234567", caller="01020003000", app_args=("inbound",)
+                )
                 start = await inbound.wait(timeout=5)
             a = start.channel
             assert a.state == "Ring" and start.args == ("inbound",)
@@ -228,8 +254,12 @@ async def test_typed_calls_and_error_rules_against_the_simulator(live_sim: Any) 
             await client.set_variable(a.id, "IVR_LONG", long_value)
             assert await client.get_variable(a.id, "IVR_LONG") == long_value
             with stream.expect(ev.StasisStart, channel_id="leg-b") as outbound:
-                leg = await client.create_channel("PJSIP/01011112222@carrier", "ivr-engine",
-                                                  app_args=["outbound"], channel_id="leg-b")
+                leg = await client.create_channel(
+                    "PJSIP/01011112222@carrier",
+                    "ivr-engine",
+                    app_args=["outbound"],
+                    channel_id="leg-b",
+                )
                 await outbound.wait(timeout=5)
             assert leg.state == "Down"
             with pytest.raises(AriInvalidState):

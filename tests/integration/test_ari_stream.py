@@ -26,8 +26,12 @@ USER, PASSWORD = "ivr", "ivr-secret"
 
 def channel_json(cid: str, state: str = "Ring") -> dict[str, Any]:
     """A minimal channel object."""
-    return {"id": cid, "name": f"PJSIP/carrier-{cid}", "state": state,
-            "caller": {"name": "", "number": "01020003000"}}
+    return {
+        "id": cid,
+        "name": f"PJSIP/carrier-{cid}",
+        "state": state,
+        "caller": {"name": "", "number": "01020003000"},
+    }
 
 
 class TinyAri:
@@ -71,8 +75,15 @@ class TinyAri:
         cid = request.match_info["cid"]
         pid = request.match_info.get("pid", "pb-1")
         return web.json_response(
-            {"id": pid, "media_uri": request.query["media"], "target_uri": f"channel:{cid}",
-             "language": "en", "state": "queued"}, status=201)
+            {
+                "id": pid,
+                "media_uri": request.query["media"],
+                "target_uri": f"channel:{cid}",
+                "language": "en",
+                "state": "queued",
+            },
+            status=201,
+        )
 
     async def missing(self, request: web.Request) -> web.Response:
         return web.json_response({"message": "Channel not found"}, status=404)
@@ -121,13 +132,19 @@ def fast_backoff() -> Backoff:
 
 
 def stasis_start(cid: str) -> dict[str, Any]:
-    return {"type": "StasisStart", "timestamp": "2025-03-01T14:05:09.123+0900",
-            "application": "ivr-engine", "args": ["inbound"], "channel": channel_json(cid)}
+    return {
+        "type": "StasisStart",
+        "timestamp": "2025-03-01T14:05:09.123+0900",
+        "application": "ivr-engine",
+        "args": ["inbound"],
+        "channel": channel_json(cid),
+    }
 
 
 async def test_events_are_dispatched_by_type_and_channel(tiny: TinyAri) -> None:
-    stream = EventStream(f"http://127.0.0.1:{tiny.port}/ari", USER, PASSWORD, "ivr-engine",
-                         backoff=fast_backoff())
+    stream = EventStream(
+        f"http://127.0.0.1:{tiny.port}/ari", USER, PASSWORD, "ivr-engine", backoff=fast_backoff()
+    )
     got: list[ev.Event] = []
     stream.subscribe(got.append, channel_id="c2")
     await stream.start()
@@ -149,8 +166,9 @@ async def test_junk_frames_are_logged_and_skipped(
     tiny: TinyAri, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.WARNING, "ivr_engine.asterisk.ari")
-    stream = EventStream(f"http://127.0.0.1:{tiny.port}/ari", USER, PASSWORD, "ivr-engine",
-                         backoff=fast_backoff())
+    stream = EventStream(
+        f"http://127.0.0.1:{tiny.port}/ari", USER, PASSWORD, "ivr-engine", backoff=fast_backoff()
+    )
     await stream.start()
     try:
         await tiny.wait_connects(1)
@@ -172,8 +190,13 @@ async def test_junk_frames_are_logged_and_skipped(
 
 async def test_cut_connection_reconnects_and_reruns_on_connect(tiny: TinyAri) -> None:
     async with TcpProxy("127.0.0.1", tiny.port) as proxy:
-        stream = EventStream(f"http://127.0.0.1:{proxy.port}/ari", USER, PASSWORD, "ivr-engine",
-                             backoff=fast_backoff())
+        stream = EventStream(
+            f"http://127.0.0.1:{proxy.port}/ari",
+            USER,
+            PASSWORD,
+            "ivr-engine",
+            backoff=fast_backoff(),
+        )
         connects: asyncio.Queue[int] = asyncio.Queue()
         disconnects: asyncio.Queue[StreamState] = asyncio.Queue()
 
@@ -209,8 +232,13 @@ async def test_raw_garbage_on_the_wire_breaks_the_socket_and_it_recovers(
 ) -> None:
     caplog.set_level(logging.WARNING, "ivr_engine.asterisk.ari")
     async with TcpProxy("127.0.0.1", tiny.port) as proxy:
-        stream = EventStream(f"http://127.0.0.1:{proxy.port}/ari", USER, PASSWORD, "ivr-engine",
-                             backoff=fast_backoff())
+        stream = EventStream(
+            f"http://127.0.0.1:{proxy.port}/ari",
+            USER,
+            PASSWORD,
+            "ivr-engine",
+            backoff=fast_backoff(),
+        )
         await stream.start()
         try:
             await stream.wait_connected(5)
@@ -230,8 +258,9 @@ async def test_raw_garbage_on_the_wire_breaks_the_socket_and_it_recovers(
 async def test_wrong_password_reports_auth_failed_and_keeps_retrying(
     tiny: TinyAri, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stream = EventStream(f"http://127.0.0.1:{tiny.port}/ari", USER, "wrong", "ivr-engine",
-                         backoff=fast_backoff())
+    stream = EventStream(
+        f"http://127.0.0.1:{tiny.port}/ari", USER, "wrong", "ivr-engine", backoff=fast_backoff()
+    )
     await stream.start()
     try:
         async with asyncio.timeout(5), tiny.connected:  # a second attempt: the first was handled
@@ -259,9 +288,17 @@ async def test_waiter_catches_event_sent_before_the_http_reply(tiny: TinyAri) ->
 
     async def event_first(request: web.Request) -> None:
         cid = request.match_info["cid"]
-        await tiny.push({"type": "PlaybackFinished", "playback": {
-            "id": request.match_info["pid"], "media_uri": "sound:hello",
-            "target_uri": f"channel:{cid}", "state": "done"}})
+        await tiny.push(
+            {
+                "type": "PlaybackFinished",
+                "playback": {
+                    "id": request.match_info["pid"],
+                    "media_uri": "sound:hello",
+                    "target_uri": f"channel:{cid}",
+                    "state": "done",
+                },
+            }
+        )
         await asyncio.wait_for(seen.wait(), 5)  # the client has the event before the reply
 
     tiny.before_reply = event_first

@@ -66,8 +66,9 @@ async def test_reads_through_and_hits(cache: ConfigCache) -> None:
     assert cache.peek("0505-123-4567") is first
 
 
-async def test_number_change_reaches_every_instance(cache: ConfigCache, pool: asyncpg.Pool,
-                                                    db_url: str) -> None:
+async def test_number_change_reaches_every_instance(
+    cache: ConfigCache, pool: asyncpg.Pool, db_url: str
+) -> None:
     other = ConfigCache(pool, db_url)
     await other.start()
     try:
@@ -83,8 +84,7 @@ async def test_number_change_reaches_every_instance(cache: ConfigCache, pool: as
         await other.close()
 
 
-async def test_tenant_change_drops_all_its_numbers(cache: ConfigCache,
-                                                   pool: asyncpg.Pool) -> None:
+async def test_tenant_change_drops_all_its_numbers(cache: ConfigCache, pool: asyncpg.Pool) -> None:
     inv = Invalidations(cache)
     for number in (PIZZA, PAUSED, POCHA):
         await cache.get(number)
@@ -95,8 +95,9 @@ async def test_tenant_change_drops_all_its_numbers(cache: ConfigCache,
     assert (await cache.get(PAUSED)).tenant_name == "강남피자 본점"
 
 
-async def test_unknown_number_is_cached_until_created(cache: ConfigCache,
-                                                      pool: asyncpg.Pool) -> None:
+async def test_unknown_number_is_cached_until_created(
+    cache: ConfigCache, pool: asyncpg.Pool
+) -> None:
     inv = Invalidations(cache)
     new = "05051110000"
     assert await cache.get(new) is None
@@ -117,13 +118,16 @@ async def test_preload_warms_every_number(cache: ConfigCache, pool: asyncpg.Pool
     assert cache.peek(POCHA) is not None and cache.misses == 0
 
 
-async def test_listener_comes_back_after_being_killed(cache: ConfigCache,
-                                                      pool: asyncpg.Pool) -> None:
+async def test_listener_comes_back_after_being_killed(
+    cache: ConfigCache, pool: asyncpg.Pool
+) -> None:
     inv = Invalidations(cache)
     await cache.get(PIZZA)
     killed = await pool.fetchval(
         "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-        " WHERE application_name = $1 AND datname = current_database()", APPLICATION_NAME)
+        " WHERE application_name = $1 AND datname = current_database()",
+        APPLICATION_NAME,
+    )
     assert killed == 1
     await inv.wait_for(ALL, within=5)
     assert cache.peek(PIZZA) is None

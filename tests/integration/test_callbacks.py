@@ -38,19 +38,33 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
     return pool
 
 
-async def register(pool: asyncpg.Pool, caller: str, number: str = CENTER,
-                   minute: int = 0, **kw: object) -> int:
+async def register(
+    pool: asyncpg.Pool, caller: str, number: str = CENTER, minute: int = 0, **kw: object
+) -> int:
     tenant = "haneul-shop" if number == CENTER else "gangnam-pizza"
-    return await register_callback(pool, tenant_id=tenant, number=number, caller=caller,
-                                   source="menu", at=T0.replace(minute=minute), **kw)  # type: ignore[arg-type]
+    return await register_callback(
+        pool,
+        tenant_id=tenant,
+        number=number,
+        caller=caller,
+        source="menu",
+        at=T0.replace(minute=minute),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 async def test_register_stores_the_callers_number(loaded: asyncpg.Pool) -> None:
     request_id = await register(loaded, "+82 10-2000-3000", queue="support")
     request = await get_callback(loaded, request_id)
-    assert (request.tenant_id, request.number, request.caller, request.source, request.queue,
-            request.status, request.requested_at) == (
-        "haneul-shop", CENTER, "01020003000", "menu", "support", CallbackStatus.OPEN, T0)
+    assert (
+        request.tenant_id,
+        request.number,
+        request.caller,
+        request.source,
+        request.queue,
+        request.status,
+        request.requested_at,
+    ) == ("haneul-shop", CENTER, "01020003000", "menu", "support", CallbackStatus.OPEN, T0)
     assert request.masked_caller == "010-20**-30**"
 
 
@@ -104,9 +118,12 @@ async def test_list_assign_complete(loaded: asyncpg.Pool) -> None:
 
 async def test_the_database_refuses_bad_rows(loaded: asyncpg.Pool) -> None:
     with pytest.raises(asyncpg.CheckViolationError):
-        await loaded.execute("INSERT INTO callback_requests (tenant_id, number, caller, "
-                             "source, status) VALUES ('haneul-shop', $1, '0102000', 'menu', "
-                             "'assigned')", CENTER)
+        await loaded.execute(
+            "INSERT INTO callback_requests (tenant_id, number, caller, "
+            "source, status) VALUES ('haneul-shop', $1, '0102000', 'menu', "
+            "'assigned')",
+            CENTER,
+        )
 
 
 def run(argv: list[str], settings: Settings) -> int:
@@ -118,8 +135,9 @@ def run(argv: list[str], settings: Settings) -> int:
     return int(args.func(args))
 
 
-def test_the_callback_commands(settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch,
-                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_callback_commands(
+    settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", settings_for_db.database_url)
     monkeypatch.setenv("IVR_DATA_DIR", settings_for_db.data_dir)
 

@@ -31,20 +31,39 @@ def make_record(i: int, **changes: object) -> CallRecord:
     """An answered call (the i-th of a run) with two attempts and a prompt."""
     start = T0 + timedelta(seconds=i)
     record = CallRecord(
-        call_id=f"17636076{i:08d}.1", uniqueid=f"17636076{i:08d}.1",
-        linkedid=f"17636076{i:08d}.1", tenant_id="gangnam-pizza", number="05051234567",
-        caller=f"0102000{i % 10000:04d}", caller_raw=f"+82 10-2000-{i % 10000:04d}",
-        start_time=start, ring_time=start + timedelta(seconds=1),
-        answer_time=start + timedelta(seconds=6), connect_time=start + timedelta(seconds=6),
-        end_time=start + timedelta(seconds=66.5), ring_seconds=5.0, billsec=60, duration=66,
-        disposition=Disposition.ANSWERED, closed_state=None, asterisk_disposition="ANSWERED",
-        attempts=(Attempt("01011112222", TargetResult.BUSY, 17, 0.3),
-                  Attempt("023334444", TargetResult.ANSWERED, None, 4.7)),
+        call_id=f"17636076{i:08d}.1",
+        uniqueid=f"17636076{i:08d}.1",
+        linkedid=f"17636076{i:08d}.1",
+        tenant_id="gangnam-pizza",
+        number="05051234567",
+        caller=f"0102000{i % 10000:04d}",
+        caller_raw=f"+82 10-2000-{i % 10000:04d}",
+        start_time=start,
+        ring_time=start + timedelta(seconds=1),
+        answer_time=start + timedelta(seconds=6),
+        connect_time=start + timedelta(seconds=6),
+        end_time=start + timedelta(seconds=66.5),
+        ring_seconds=5.0,
+        billsec=60,
+        duration=66,
+        disposition=Disposition.ANSWERED,
+        closed_state=None,
+        asterisk_disposition="ANSWERED",
+        attempts=(
+            Attempt("01011112222", TargetResult.BUSY, 17, 0.3),
+            Attempt("023334444", TargetResult.ANSWERED, None, 4.7),
+        ),
         answered_target="023334444",
-        prompts=({"kind": "coloring", "label": "coloring", "media": "sound:ivr/tts-1",
-                  "result": ""},),
-        hangup_by="callee", hangup_cause=16, plan_state="open",
-        reasons=("영업시간 11:00-15:00",), config_version=7, node="node-a")
+        prompts=(
+            {"kind": "coloring", "label": "coloring", "media": "sound:ivr/tts-1", "result": ""},
+        ),
+        hangup_by="callee",
+        hangup_cause=16,
+        plan_state="open",
+        reasons=("영업시간 11:00-15:00",),
+        config_version=7,
+        node="node-a",
+    )
     return replace(record, **changes)  # type: ignore[arg-type]
 
 
@@ -88,8 +107,10 @@ async def tcp_endpoint(db_url: str) -> AsyncIterator[tuple[str, int]]:
 
     async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         u_reader, u_writer = await asyncio.open_unix_connection(path)
-        pair = [asyncio.ensure_future(_pump(reader, u_writer)),
-                asyncio.ensure_future(_pump(u_reader, writer))]
+        pair = [
+            asyncio.ensure_future(_pump(reader, u_writer)),
+            asyncio.ensure_future(_pump(u_reader, writer)),
+        ]
         tasks.update(pair)
         await asyncio.gather(*pair)
 
@@ -129,21 +150,24 @@ async def test_batches_go_through_copy(db_url: str, pool: asyncpg.Pool, tmp_path
     assert row is not None
     assert row["attempts"] == [
         {"target": "01011112222", "result": "busy", "cause": 17, "ring_seconds": 0.3},
-        {"target": "023334444", "result": "answered", "cause": None, "ring_seconds": 4.7}]
+        {"target": "023334444", "result": "answered", "cause": None, "ring_seconds": 4.7},
+    ]
     assert row["reasons"] == ["영업시간 11:00-15:00"]
     assert (row["billsec"], row["duration"], row["disposition"]) == (60, 66, "ANSWERED")
     assert row["start_time"] == T0 + timedelta(seconds=7)
 
 
 async def test_duplicates_are_written_once_and_companions_see_them_once(
-        db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     await pool.execute("CREATE TABLE companion_log (call_id text, n int)")
     calls: list[str] = []
 
     async def companion(conn: asyncpg.Connection, batch: list[CallRecord]) -> None:
         calls.extend(r.call_id for r in batch)
-        await conn.executemany("INSERT INTO companion_log VALUES ($1, 1)",
-                               [(r.call_id,) for r in batch])
+        await conn.executemany(
+            "INSERT INTO companion_log VALUES ($1, 1)", [(r.call_id,) for r in batch]
+        )
 
     writer = CdrWriter(db_url, tmp_path / "journal", batch_size=10)
     writer.add_companion(companion)
@@ -162,8 +186,9 @@ async def test_duplicates_are_written_once_and_companions_see_them_once(
     assert (stats.records_written, stats.records_duplicate) == (20, 25)
 
 
-async def test_a_failing_companion_rolls_its_record_back(db_url: str, pool: asyncpg.Pool,
-                                                         tmp_path: Path) -> None:
+async def test_a_failing_companion_rolls_its_record_back(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     bad = make_record(3).call_id
 
     async def companion(conn: asyncpg.Connection, batch: list[CallRecord]) -> None:
@@ -177,17 +202,25 @@ async def test_a_failing_companion_rolls_its_record_back(db_url: str, pool: asyn
             writer.submit(record)
         await writer.flush()
         assert writer.stats.records_rejected == 1
-    assert sorted(await stored_ids(pool)) == sorted(r.call_id for r in records(0, 6)
-                                                    if r.call_id != bad)
+    assert sorted(await stored_ids(pool)) == sorted(
+        r.call_id for r in records(0, 6) if r.call_id != bad
+    )
     rejected = (tmp_path / "journal" / "rejected.jsonl").read_text().splitlines()
     assert [json.loads(line)["call_id"] for line in rejected] == [bad]
 
 
 async def test_database_cut_off_then_back_every_record_lands_once(
-        proxy: tuple[TcpProxy, str], pool: asyncpg.Pool, tmp_path: Path) -> None:
+    proxy: tuple[TcpProxy, str], pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     p, url = proxy
-    writer = CdrWriter(url, tmp_path / "journal", batch_size=50, flush_interval=0.01,
-                       retry_initial=0.05, retry_max=0.2)
+    writer = CdrWriter(
+        url,
+        tmp_path / "journal",
+        batch_size=50,
+        flush_interval=0.01,
+        retry_initial=0.05,
+        retry_max=0.2,
+    )
     async with started(writer):
         for record in records(0, 100):
             writer.submit(record)
@@ -217,8 +250,9 @@ async def test_database_cut_off_then_back_every_record_lands_once(
     assert not list((tmp_path / "journal").glob("cdr-*.jsonl"))
 
 
-async def test_commit_lost_in_flight_is_not_doubled(proxy: tuple[TcpProxy, str],
-                                                    pool: asyncpg.Pool, tmp_path: Path) -> None:
+async def test_commit_lost_in_flight_is_not_doubled(
+    proxy: tuple[TcpProxy, str], pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     """The connection drops inside a batch's transaction (here: from a companion): the
     batch is rolled back, journaled, replayed once the database is back; companions and
     records stay one per call."""
@@ -227,8 +261,9 @@ async def test_commit_lost_in_flight_is_not_doubled(proxy: tuple[TcpProxy, str],
     cut_once = asyncio.Event()
 
     async def companion(conn: asyncpg.Connection, batch: list[CallRecord]) -> None:
-        await conn.executemany("INSERT INTO companion_log VALUES ($1)",
-                               [(r.call_id,) for r in batch])
+        await conn.executemany(
+            "INSERT INTO companion_log VALUES ($1)", [(r.call_id,) for r in batch]
+        )
         if not cut_once.is_set():
             cut_once.set()
             p.refuse = True
@@ -249,7 +284,8 @@ async def test_commit_lost_in_flight_is_not_doubled(proxy: tuple[TcpProxy, str],
 
 
 async def test_a_new_writer_replays_what_an_old_one_left(
-        proxy: tuple[TcpProxy, str], db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    proxy: tuple[TcpProxy, str], db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     p, url = proxy
     journal = tmp_path / "journal"
     p.refuse = True  # the first engine never reaches the database
@@ -260,10 +296,13 @@ async def test_a_new_writer_replays_what_an_old_one_left(
             old.submit(record)
     assert Journal(journal).segments(), "close() left the records in the journal"
     # A record already stored and also in the journal (its commit was acknowledged too late).
-    await pool.execute("INSERT INTO call_records (call_id, uniqueid, linkedid, number, "
-                       "start_time, end_time, disposition, asterisk_disposition) "
-                       "SELECT $1, $1, $1, '05051234567', $2, $2, 'ANSWERED', 'ANSWERED'",
-                       make_record(0).call_id, T0)
+    await pool.execute(
+        "INSERT INTO call_records (call_id, uniqueid, linkedid, number, "
+        "start_time, end_time, disposition, asterisk_disposition) "
+        "SELECT $1, $1, $1, '05051234567', $2, $2, 'ANSWERED', 'ANSWERED'",
+        make_record(0).call_id,
+        T0,
+    )
     seen: list[str] = []
 
     async def companion(conn: asyncpg.Connection, batch: list[CallRecord]) -> None:
@@ -278,8 +317,9 @@ async def test_a_new_writer_replays_what_an_old_one_left(
     assert not Journal(journal).segments()
 
 
-async def test_close_flushes_what_is_queued(db_url: str, pool: asyncpg.Pool,
-                                            tmp_path: Path) -> None:
+async def test_close_flushes_what_is_queued(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     writer = CdrWriter(db_url, tmp_path / "journal", batch_size=100_000, flush_interval=60)
     await writer.start()
     for record in records(0, 500):
@@ -289,7 +329,8 @@ async def test_close_flushes_what_is_queued(db_url: str, pool: asyncpg.Pool,
 
 
 async def test_a_full_queue_spills_to_the_journal_and_nothing_is_lost(
-        db_url: str, pool: asyncpg.Pool, tmp_path: Path) -> None:
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
     writer = CdrWriter(db_url, tmp_path / "journal", queue_size=10)
     committed: set[str] = set()
     everything = asyncio.Event()
@@ -322,12 +363,24 @@ def test_journal_skips_a_torn_last_line(tmp_path: Path) -> None:
     assert damaged == 1
 
 
-async def test_closed_and_missing_values_round_trip(db_url: str, pool: asyncpg.Pool,
-                                                    tmp_path: Path) -> None:
-    closed = make_record(1, disposition=Disposition.CLOSED, closed_state=ClosedState.LUNCH,
-                         asterisk_disposition="NO ANSWER", ring_time=None, answer_time=None,
-                         connect_time=None, billsec=0, attempts=(), answered_target=None,
-                         tenant_id=None, config_version=None, caller="")
+async def test_closed_and_missing_values_round_trip(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    closed = make_record(
+        1,
+        disposition=Disposition.CLOSED,
+        closed_state=ClosedState.LUNCH,
+        asterisk_disposition="NO ANSWER",
+        ring_time=None,
+        answer_time=None,
+        connect_time=None,
+        billsec=0,
+        attempts=(),
+        answered_target=None,
+        tenant_id=None,
+        config_version=None,
+        caller="",
+    )
     async with started(CdrWriter(db_url, tmp_path / "journal")) as writer:
         writer.submit(closed)
         await writer.flush()

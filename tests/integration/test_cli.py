@@ -55,11 +55,13 @@ def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def test_plan_json_reproduces_the_table(loaded: Settings,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_json_reproduces_the_table(
+    loaded: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     for number, caller, at, state, outcome in TABLE:
-        plan = run_json(capsys, "plan", "--number", number, "--caller", caller, "--at", at,
-                        "--json")
+        plan = run_json(
+            capsys, "plan", "--number", number, "--caller", caller, "--at", at, "--json"
+        )
         row = (number, caller, at)
         assert (plan["state"], plan["outcome"]) == (state, outcome), row
         assert plan["reasons"] and all(isinstance(r, str) for r in plan["reasons"]), row
@@ -68,9 +70,19 @@ def test_plan_json_reproduces_the_table(loaded: Settings,
 
 
 def test_open_call_has_coloring_whisper_and_ordered_targets(
-        loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
-    plan = run_json(capsys, "plan", "--number", "0505-123-4567", "--caller", "010-2000-3000",
-                    "--at", "2026-11-20T12:00:00+09:00", "--json")
+    loaded: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = run_json(
+        capsys,
+        "plan",
+        "--number",
+        "0505-123-4567",
+        "--caller",
+        "010-2000-3000",
+        "--at",
+        "2026-11-20T12:00:00+09:00",
+        "--json",
+    )
     dial = next(s for s in plan["steps"] if s["action"] == "dial")
     assert [t["number"] for t in dial["targets"]] == ["01011112222", "023334444"]
     assert [t["ring_seconds"] for t in dial["targets"]] == [20, 15]
@@ -79,22 +91,32 @@ def test_open_call_has_coloring_whisper_and_ordered_targets(
     assert dial["whisper"] == {"text": "배달앱 주문 전화입니다."}
 
 
-def test_at_with_an_offset_is_converted(loaded: Settings,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_at_with_an_offset_is_converted(
+    loaded: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
     # 03:00 UTC is 12:00 in Seoul (open); 12:00 UTC would be 21:00 (open), 15:00 UTC 00:00.
-    utc_noon_seoul = run_json(capsys, "plan", "--number", "0505-123-4567", "--caller",
-                              "010-2000-3000", "--at", "2026-11-20T06:30:00+00:00", "--json")
+    utc_noon_seoul = run_json(
+        capsys,
+        "plan",
+        "--number",
+        "0505-123-4567",
+        "--caller",
+        "010-2000-3000",
+        "--at",
+        "2026-11-20T06:30:00+00:00",
+        "--json",
+    )
     assert utc_noon_seoul["state"] == "lunch"  # 15:30 in Seoul
 
 
 def test_load_twice_is_idempotent(loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["load", SAMPLE]) == 0
-    assert (f"0 number(s) created, 0 updated, {SAMPLE_NUMBERS} unchanged"
-            in capsys.readouterr().out)
+    assert f"0 number(s) created, 0 updated, {SAMPLE_NUMBERS} unchanged" in capsys.readouterr().out
 
 
-def test_load_errors_name_file_and_path(cli_env: Settings, tmp_path: Path,
-                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_load_errors_name_file_and_path(
+    cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = yaml.safe_load(Path(SAMPLE).read_text(encoding="utf-8"))
     data["tenants"][0]["numbers"][0]["strategy"] = "random"
     bad = tmp_path / "bad.yaml"
@@ -104,8 +126,9 @@ def test_load_errors_name_file_and_path(cli_env: Settings, tmp_path: Path,
     assert f"{bad}: tenants[0].numbers[0].strategy" in err
 
 
-def test_target_change_refused_then_forced(loaded: Settings, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_target_change_refused_then_forced(
+    loaded: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = yaml.safe_load(Path(SAMPLE).read_text(encoding="utf-8"))
     data["tenants"][0]["numbers"][0]["targets"].reverse()
     first = tmp_path / "first.yaml"
@@ -118,22 +141,33 @@ def test_target_change_refused_then_forced(loaded: Settings, tmp_path: Path,
     assert "forward targets of 0505-123-4567: change (forced)" in capsys.readouterr().out
 
 
-def test_plan_week_prints_a_timeline(loaded: Settings,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_plan_week_prints_a_timeline(loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--number", "0505-123-4567", "--week", "--from", "2026-11-23"]) == 0
     out = capsys.readouterr().out
     assert "Mon 23 Nov" in out and "Sun 29 Nov" in out and "Mon 30 Nov" not in out
     assert "lunch" in out and "block_period" in out
 
 
-def test_check_database_and_file(loaded: Settings, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_database_and_file(
+    loaded: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["check"]) == 0  # what the database holds: the sample, no errors
     assert "0 error(s)" in capsys.readouterr().out
     # A new tenant whose target is a virtual number that only the database knows: a loop.
-    looping = {"tenants": [{"id": "new-shop", "numbers": [{
-        "number": "0505-555-0000", "targets": [{"number": "0505-987-6543"}],
-        "prompts": {"greeting": {"audio": "greetings/missing.wav"}}}]}]}
+    looping = {
+        "tenants": [
+            {
+                "id": "new-shop",
+                "numbers": [
+                    {
+                        "number": "0505-555-0000",
+                        "targets": [{"number": "0505-987-6543"}],
+                        "prompts": {"greeting": {"audio": "greetings/missing.wav"}},
+                    }
+                ],
+            }
+        ]
+    }
     path = tmp_path / "loop.yaml"
     path.write_text(yaml.safe_dump(looping), encoding="utf-8")
     assert main(["check", str(path)]) == 1
@@ -151,8 +185,9 @@ def test_check_database_and_file(loaded: Settings, tmp_path: Path,
     assert f"error: tenants[{tenants}].numbers[0].targets[0]" in capsys.readouterr().out
 
 
-def test_commands_need_a_migrated_database(monkeypatch: pytest.MonkeyPatch, empty_db_url: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_commands_need_a_migrated_database(
+    monkeypatch: pytest.MonkeyPatch, empty_db_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", empty_db_url)
     assert main(["load", SAMPLE]) == 1
     assert "ivr-engine migrate" in capsys.readouterr().err

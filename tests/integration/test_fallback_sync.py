@@ -33,14 +33,18 @@ PAUSED, TERMINATED = "050712345678", "05042223333"
 
 def keys(sim: Simulator, number: str) -> tuple[str | None, str | None, str | None]:
     """The three fallback keys of a number in the simulator's AstDB."""
-    return (sim.astdb.get(f"ivr-fallback/{number}"), sim.astdb.get(f"ivr-fallback-ring/{number}"),
-            sim.astdb.get(f"ivr-fallback-cid/{number}"))
+    return (
+        sim.astdb.get(f"ivr-fallback/{number}"),
+        sim.astdb.get(f"ivr-fallback-ring/{number}"),
+        sim.astdb.get(f"ivr-fallback-cid/{number}"),
+    )
 
 
 def sample(rig: Rig, action: str, result: str) -> float:
     """The fallback sync's action counter."""
     value = rig.metrics.registry.get_sample_value(
-        "ivr_fallback_sync_actions_total", {"action": action, "result": result})
+        "ivr_fallback_sync_actions_total", {"action": action, "result": result}
+    )
     return value or 0.0
 
 
@@ -79,8 +83,13 @@ async def rig(sim: Simulator, pool: asyncpg.Pool, db_url: str) -> AsyncIterator[
     async with AsyncExitStack() as stack:
         proxy = await stack.enter_async_context(TcpProxy("127.0.0.1", sim.ami_port))
         cfg = sim.config
-        ami = AmiClient("127.0.0.1", proxy.port, cfg.ami_user, cfg.ami_secret,
-                        backoff=Backoff(base=0.01, cap=0.05))
+        ami = AmiClient(
+            "127.0.0.1",
+            proxy.port,
+            cfg.ami_user,
+            cfg.ami_secret,
+            backoff=Backoff(base=0.01, cap=0.05),
+        )
         await ami.connect()
         stack.push_async_callback(ami.close)
         cache = ConfigCache(pool, db_url)
@@ -96,7 +105,10 @@ def test_entry_only_for_active_numbers_with_targets() -> None:
     base = NumberConfig("05051234567", "t", "T", targets=(ForwardTarget("010-1111-2222", 25),))
     entry = fallback_entry(base)
     assert entry is not None and entry.values() == {
-        "ivr-fallback": "01011112222", "ivr-fallback-ring": "25", "ivr-fallback-cid": "caller"}
+        "ivr-fallback": "01011112222",
+        "ivr-fallback-ring": "25",
+        "ivr-fallback-cid": "caller",
+    }
     for status in (NumberStatus.PAUSED, NumberStatus.TERMINATED):
         paused = NumberConfig("05051234567", "t", "T", status=status, targets=base.targets)
         assert fallback_entry(paused) is None
@@ -112,8 +124,9 @@ async def test_full_sync_writes_active_numbers_and_removes_the_rest(rig: Rig) ->
     assert keys(rig.sim, GROUP) == ("01033334444", "30", "virtual_number")
     assert keys(rig.sim, PAUSED) == (None, None, None)
     assert keys(rig.sim, TERMINATED) == (None, None, None)
-    expected = {digits(c.number): fallback_entry(c)
-                for c in await fetch_all_number_configs(rig.pool)}
+    expected = {
+        digits(c.number): fallback_entry(c) for c in await fetch_all_number_configs(rig.pool)
+    }
     for number, entry in expected.items():
         values = entry.values() if entry is not None else {}
         assert keys(rig.sim, number) == tuple(values.get(f) for f in FAMILIES), number
@@ -128,9 +141,11 @@ async def test_config_change_reaches_astdb_within_a_second(rig: Rig, tmp_path: P
     await rig.sync.start()
     await rig.until(lambda: rig.sync.full_syncs >= 1)
     assert keys(rig.sim, GANGNAM)[0] == "01011112222"
-    doc = modified(tmp_path, ("{number: 010-1111-2222, ring_seconds: 20}",
-                              "{number: 010-4444-5555, ring_seconds: 30}"),
-                   ("        caller_id: caller\n", "        caller_id: virtual_number\n"))
+    doc = modified(
+        tmp_path,
+        ("{number: 010-1111-2222, ring_seconds: 20}", "{number: 010-4444-5555, ring_seconds: 30}"),
+        ("        caller_id: caller\n", "        caller_id: virtual_number\n"),
+    )
     await load_document(rig.pool, doc, source="changed.yaml", force_targets=True)
     await rig.until(lambda: keys(rig.sim, GANGNAM) == ("01044445555", "30", "virtual_number"))
     assert keys(rig.sim, HONGDAE)[0] == "01033334444"
@@ -139,8 +154,10 @@ async def test_config_change_reaches_astdb_within_a_second(rig: Rig, tmp_path: P
 async def test_paused_number_is_removed(rig: Rig, tmp_path: Path) -> None:
     await rig.sync.start()
     await rig.until(lambda: keys(rig.sim, HONGDAE)[0] == "01033334444")
-    doc = modified(tmp_path, ("        label: 예약 전화\n",
-                              "        label: 예약 전화\n        status: paused\n"))
+    doc = modified(
+        tmp_path,
+        ("        label: 예약 전화\n", "        label: 예약 전화\n        status: paused\n"),
+    )
     await load_document(rig.pool, doc, source="paused.yaml")
     await rig.until(lambda: keys(rig.sim, HONGDAE) == (None, None, None))
     assert keys(rig.sim, GANGNAM)[0] == "01011112222"

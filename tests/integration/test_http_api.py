@@ -57,21 +57,33 @@ class Served:
         """Every sample of ``/metrics`` by (name, sorted labels)."""
         status, text = await self.get("/metrics")
         assert status == 200
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
-                for f in text_string_to_metric_families(text) for s in f.samples}
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+        }
 
 
 @pytest.fixture
-async def served(db_url: str, sim_factory: SimFactory, built_sounds: Path,  # noqa: F811
-                 tmp_path: Path) -> AsyncIterator[Served]:
+async def served(
+    db_url: str,
+    sim_factory: SimFactory,
+    built_sounds: Path,  # noqa: F811
+    tmp_path: Path,
+) -> AsyncIterator[Served]:
     async with AsyncExitStack() as stack:
-        sim = await sim_factory(sounds_dirs=(str(built_sounds), str(ROOT / "sounds"),
-                                             str(ROOT / "sounds" / "sim")))
+        sim = await sim_factory(
+            sounds_dirs=(str(built_sounds), str(ROOT / "sounds"), str(ROOT / "sounds" / "sim"))
+        )
         proxy = await stack.enter_async_context(TcpProxy("127.0.0.1", sim.ari_port))
-        settings = Settings(database_url=db_url, http_port=0, data_dir=str(tmp_path),
-                            agi=AgiSettings(port=0),
-                            ari=AriSettings(url=f"http://127.0.0.1:{proxy.port}/ari"),
-                            prompts=PromptSettings(sounds_dir=str(built_sounds)))
+        settings = Settings(
+            database_url=db_url,
+            http_port=0,
+            data_dir=str(tmp_path),
+            agi=AgiSettings(port=0),
+            ari=AriSettings(url=f"http://127.0.0.1:{proxy.port}/ari"),
+            prompts=PromptSettings(sounds_dir=str(built_sounds)),
+        )
         engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))
         engine.stream.backoff = Backoff(base=0.01, cap=0.05)
         await load_document(engine.db.pool, read_document(SAMPLE), source=str(SAMPLE))
@@ -82,15 +94,18 @@ async def served(db_url: str, sim_factory: SimFactory, built_sounds: Path,  # no
         obs, runner = engine.observability, engine.http
         assert obs is not None and runner is not None
         http = await stack.enter_async_context(aiohttp.ClientSession())
-        yield Served(engine, sim, proxy, obs, f"http://127.0.0.1:{bound_port(runner)}", http,
-                     traces)
+        yield Served(
+            engine, sim, proxy, obs, f"http://127.0.0.1:{bound_port(runner)}", http, traces
+        )
 
 
 async def test_metrics_count_a_forwarded_call(served: Served) -> None:
     before = await served.scrape()
     assert before[("ivr_ari_websocket_connected", ())] == 1.0
-    assert ("ivr_calls_total", (("outcome", "forward"), ("result", "answered"),
-                                ("state", "open"))) not in before
+    assert (
+        "ivr_calls_total",
+        (("outcome", "forward"), ("result", "answered"), ("state", "open")),
+    ) not in before
     served.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=4.0))
     call = await served.sim.place_call(to=GANGNAM, caller="01020003000")
     await call.wait_ended(10)
@@ -98,25 +113,34 @@ async def test_metrics_count_a_forwarded_call(served: Served) -> None:
     assert trace.answered_target == FIRST
 
     after = await served.scrape()
-    assert after[("ivr_calls_total", (("outcome", "forward"), ("result", "answered"),
-                                      ("state", "open")))] == 1.0
-    assert after[("ivr_tenant_calls_total", (("result", "answered"),
-                                             ("tenant", "gangnam-pizza")))] == 1.0
+    assert (
+        after[
+            ("ivr_calls_total", (("outcome", "forward"), ("result", "answered"), ("state", "open")))
+        ]
+        == 1.0
+    )
+    assert (
+        after[("ivr_tenant_calls_total", (("result", "answered"), ("tenant", "gangnam-pizza")))]
+        == 1.0
+    )
     assert after[("ivr_target_attempts_total", (("result", "answered"),))] == 1.0
     assert after[("ivr_active_calls", ())] == 0.0
     ops = [k for k in after if k[0] == "ivr_ari_request_seconds_count"]
     created = ("ivr_ari_request_seconds_count", (("operation", "channels.originate"),))
     assert sum(after[k] for k in ops) > sum(before.get(k, 0.0) for k in ops)
     assert after[created] - before.get(created, 0.0) == 1.0  # one target leg
-    hits_misses = (after[("ivr_config_cache_hits_total", ())]
-                   + after[("ivr_config_cache_misses_total", ())])
+    hits_misses = (
+        after[("ivr_config_cache_hits_total", ())] + after[("ivr_config_cache_misses_total", ())]
+    )
     assert hits_misses >= 1.0
     assert not [k for k in after if k[0] == "ivr_number_calls_total"]  # off by default
 
 
 async def test_ari_errors_are_counted_by_operation_and_status_class(served: Served) -> None:
-    key = ("ivr_ari_request_errors_total",
-           (("operation", "channels.hangup"), ("status_class", "4xx")))
+    key = (
+        "ivr_ari_request_errors_total",
+        (("operation", "channels.hangup"), ("status_class", "4xx")),
+    )
     before = (await served.scrape()).get(key, 0.0)
     assert await served.engine.ari.hangup("no-such-channel", missing_ok=True) is False
     assert (await served.scrape())[key] == before + 1.0
@@ -161,8 +185,9 @@ async def test_other_parts_mount_their_routes(served: Served) -> None:
         return web.json_response({"pong": True})
 
     settings = dataclasses.replace(served.engine.settings, http_port=0)
-    runner = await start_http(settings, served.engine, observability=served.obs,
-                              routes=[web.get("/sms/delivery", pong)])
+    runner = await start_http(
+        settings, served.engine, observability=served.obs, routes=[web.get("/sms/delivery", pong)]
+    )
     try:
         url = f"http://127.0.0.1:{bound_port(runner)}"
         async with served.http.get(url + "/sms/delivery") as resp:

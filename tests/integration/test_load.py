@@ -45,8 +45,13 @@ async def load(pool: asyncpg.Pool, data: dict[str, Any], **kwargs: Any):
 
 
 async def counts(pool: asyncpg.Pool) -> dict[str, int]:
-    tables = ("tenants", "virtual_numbers", "forward_targets", "target_changes",
-              "caller_list_entries")
+    tables = (
+        "tenants",
+        "virtual_numbers",
+        "forward_targets",
+        "target_changes",
+        "caller_list_entries",
+    )
     return {t: await pool.fetchval(f"SELECT count(*) FROM {t}") for t in tables}
 
 
@@ -135,10 +140,14 @@ async def test_target_change_within_24h_is_refused_unless_forced(pool: asyncpg.P
     report = await load(pool, back, now=T0 + timedelta(hours=40), force_targets=True)
     assert [(n, c.forced) for n, c in report.target_changes] == [(PIZZA, True)]
     history = await pool.fetch(
-        "SELECT kind, forced, changed_at FROM target_changes WHERE number = $1"
-        " ORDER BY changed_at", PIZZA)
+        "SELECT kind, forced, changed_at FROM target_changes WHERE number = $1 ORDER BY changed_at",
+        PIZZA,
+    )
     assert [(r["kind"], r["forced"]) for r in history] == [
-        ("assign", False), ("change", False), ("change", True)]
+        ("assign", False),
+        ("change", False),
+        ("change", True),
+    ]
     assert history[-1]["changed_at"] == T0 + timedelta(hours=40)
     config = await fetch_number_config(pool, PIZZA)
     assert [t.number for t in config.targets] == ["01011112222", "023334444"]
@@ -154,8 +163,7 @@ async def test_change_after_24h_and_ring_time_changes_are_allowed(pool: asyncpg.
     await load(pool, ring, now=T0 + timedelta(hours=2))  # same phones: never refused
     back = sample_data()
     await load(pool, back, now=T0 + timedelta(hours=25, minutes=1))
-    kinds = await pool.fetch("SELECT kind FROM target_changes WHERE number = $1"
-                             " ORDER BY id", PIZZA)
+    kinds = await pool.fetch("SELECT kind FROM target_changes WHERE number = $1 ORDER BY id", PIZZA)
     assert [r["kind"] for r in kinds] == ["assign", "change", "ring_time", "change"]
 
 

@@ -66,7 +66,8 @@ async def test_migrate_applies_once_and_records(empty_db_url: str) -> None:
         assert await migrate(conn) == []
         rows = await conn.fetch("SELECT name, checksum FROM schema_migrations ORDER BY name")
         assert [(r["name"], r["checksum"]) for r in rows] == [
-            (m.name, m.checksum) for m in load_migrations()]
+            (m.name, m.checksum) for m in load_migrations()
+        ]
     finally:
         await conn.close()
 
@@ -86,8 +87,12 @@ async def test_failed_migration_is_rolled_back(empty_db_url: str) -> None:
     conn = await connect(empty_db_url)
     try:
         good = load_migrations()
-        bad = [*good, dataclasses.replace(good[0], name="9999_bad.sql",
-                                          sql="CREATE TABLE half (x int); SELECT 1/0;")]
+        bad = [
+            *good,
+            dataclasses.replace(
+                good[0], name="9999_bad.sql", sql="CREATE TABLE half (x int); SELECT 1/0;"
+            ),
+        ]
         with pytest.raises(Exception, match="division by zero"):
             await migrate(conn, bad)
         assert await conn.fetchval("SELECT to_regclass('half')") is None

@@ -37,27 +37,42 @@ HELLO = "안녕하세요"
 BYE = "감사합니다"
 
 
-def doc_with(*prompts: tuple[PromptKind, Prompt], block: Prompt | None = None,
-             holiday: Prompt | None = None) -> ConfigDocument:
+def doc_with(
+    *prompts: tuple[PromptKind, Prompt], block: Prompt | None = None, holiday: Prompt | None = None
+) -> ConfigDocument:
     """A one-tenant document: defaults carry ``prompts``; a number adds block and holiday."""
     from datetime import time
 
     number = NumberSettings(
         prompts=((PromptKind.GREETING, Prompt(text=HELLO)),),
-        schedule=Schedule(block_periods=(BlockPeriod(
-            "meeting", frozenset({0}), Interval(time(9), time(10)), block),)),
+        schedule=Schedule(
+            block_periods=(
+                BlockPeriod("meeting", frozenset({0}), Interval(time(9), time(10)), block),
+            )
+        ),
         holidays=(Holiday(5, 5, "company day", prompt=holiday),),
     )
-    return ConfigDocument(tenants=(TenantConfig(
-        id="acme", name="Acme", defaults=NumberSettings(prompts=prompts),
-        numbers=(NumberEntry("05012345678", number),)),))
+    return ConfigDocument(
+        tenants=(
+            TenantConfig(
+                id="acme",
+                name="Acme",
+                defaults=NumberSettings(prompts=prompts),
+                numbers=(NumberEntry("05012345678", number),),
+            ),
+        )
+    )
 
 
 def read_wav(path: Path) -> tuple[int, int, int, float]:
     """(rate, channels, sample width, seconds) of a WAV file."""
     with wave.open(str(path), "rb") as wav:
-        return (wav.getframerate(), wav.getnchannels(), wav.getsampwidth(),
-                wav.getnframes() / wav.getframerate())
+        return (
+            wav.getframerate(),
+            wav.getnchannels(),
+            wav.getsampwidth(),
+            wav.getnframes() / wav.getframerate(),
+        )
 
 
 def refused_port() -> int:
@@ -73,8 +88,11 @@ def quiet() -> Progress:
 
 
 def test_every_prompt_is_collected_with_its_place() -> None:
-    doc = doc_with((PromptKind.WHISPER, Prompt(text=BYE)), block=Prompt(text="회의 중"),
-                   holiday=Prompt(text="휴일"))
+    doc = doc_with(
+        (PromptKind.WHISPER, Prompt(text=BYE)),
+        block=Prompt(text="회의 중"),
+        holiday=Prompt(text="휴일"),
+    )
     places = [ref.where for ref in iter_prompts(doc)]
     assert places == [
         "tenant acme / defaults / prompts.whisper",
@@ -85,8 +103,9 @@ def test_every_prompt_is_collected_with_its_place() -> None:
 
 
 def test_build_makes_asterisk_wavs_once(tmp_path: Path) -> None:
-    doc = doc_with((PromptKind.COLORING_OPEN, Prompt(text=HELLO)),
-                   (PromptKind.WHISPER, Prompt(text=BYE)))
+    doc = doc_with(
+        (PromptKind.COLORING_OPEN, Prompt(text=HELLO)), (PromptKind.WHISPER, Prompt(text=BYE))
+    )
     jobs, refused = plan_jobs(iter_prompts(doc), "ko", "espeak", tmp_path)
     assert refused == [] and len(jobs) == 2  # the shared greeting is spoken once
     report = build_sounds(jobs, tmp_path, progress=quiet())
@@ -158,8 +177,9 @@ class FailingSynth:
         raise TtsError("connection reset")
 
 
-def test_failed_request_falls_back_with_a_warning(tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_failed_request_falls_back_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     synth = FallbackSynth(FailingSynth(), EspeakSynth())
     with caplog.at_level(logging.WARNING):
         raw, used = synth.synthesise_with(BYE, "ko", tmp_path / "x")
@@ -191,24 +211,29 @@ def test_uploads_are_converted(tmp_path: Path) -> None:
     make_tone_wav(uploads / "hifi.wav", 44100, 2, 1.0)
     assert read_wav(uploads / "hifi.wav")[:2] == (44100, 2)
     chime(note_ms=200, tail_ms=0).export(str(uploads / "tune.mp3"), format="mp3").close()
-    doc = doc_with((PromptKind.COLORING_OPEN, Prompt(audio="uploads/hifi.wav")),
-                   (PromptKind.GREETING, Prompt(audio=str(uploads / "tune.mp3"))),
-                   (PromptKind.LUNCH, Prompt(audio="custom/existing-sound")))
+    doc = doc_with(
+        (PromptKind.COLORING_OPEN, Prompt(audio="uploads/hifi.wav")),
+        (PromptKind.GREETING, Prompt(audio=str(uploads / "tune.mp3"))),
+        (PromptKind.LUNCH, Prompt(audio="custom/existing-sound")),
+    )
     jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", tmp_path)
     assert sorted(j.kind for j in jobs) == ["audio", "audio", "tts"]
     report = build_sounds(jobs, tmp_path / "sounds", progress=quiet())
     assert report.count(FAILED) == 0, report.summary()
     for audio in ("uploads/hifi.wav", str(uploads / "tune.mp3")):
         rate, channels, width, seconds = read_wav(
-            tmp_path / "sounds" / f"{sound_name(Prompt(audio=audio))}.wav")
+            tmp_path / "sounds" / f"{sound_name(Prompt(audio=audio))}.wav"
+        )
         assert (rate, channels, width) == (8000, 1, 2)
         assert 0.7 < seconds < 1.3
 
 
 def test_a_changed_upload_is_rebuilt_and_a_missing_one_fails(tmp_path: Path) -> None:
     make_tone_wav(tmp_path / "a.wav", 16000, 1, 0.5)
-    doc = doc_with((PromptKind.WHISPER, Prompt(audio="a.wav")),
-                   (PromptKind.HOLIDAY, Prompt(audio="missing.mp3")))
+    doc = doc_with(
+        (PromptKind.WHISPER, Prompt(audio="a.wav")),
+        (PromptKind.HOLIDAY, Prompt(audio="missing.mp3")),
+    )
     jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", tmp_path)
     first = build_sounds(jobs, tmp_path, progress=quiet())
     assert first.count(BUILT) == 2 and first.count(FAILED) == 1

@@ -52,8 +52,9 @@ def test_shipped_prompts_are_not_silent() -> None:
     assert max(abs(s) for s in samples) > 8000
 
 
-def test_build_from_a_yaml_file_then_list(tmp_path: Path, sounds: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_from_a_yaml_file_then_list(
+    tmp_path: Path, sounds: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG, encoding="utf-8")
     assert main(["prompts", "build", str(config)]) == 0
@@ -73,8 +74,9 @@ def test_build_from_a_yaml_file_then_list(tmp_path: Path, sounds: Path,
     assert "MISSING" not in listing
 
 
-def test_build_fails_on_an_over_long_text(tmp_path: Path, sounds: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_build_fails_on_an_over_long_text(
+    tmp_path: Path, sounds: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.replace("영업 종료", "가" * 250), encoding="utf-8")
     assert main(["prompts", "build", str(config)]) == 1
@@ -83,8 +85,9 @@ def test_build_fails_on_an_over_long_text(tmp_path: Path, sounds: Path,
     assert "tenant t1 / defaults / prompts.after_hours: prompt text is 250 characters" in out
 
 
-def test_system_only_build_and_say(tmp_path: Path, sounds: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_system_only_build_and_say(
+    tmp_path: Path, sounds: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["prompts", "build", "--system"]) == 0
     assert all(is_valid_sound(sounds / f"{system_sound_name(n)}.wav") for n in SYSTEM_PROMPTS)
     out = tmp_path / "hello.wav"

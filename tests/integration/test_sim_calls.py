@@ -47,16 +47,19 @@ async def test_whisper_reaches_only_the_callee(sim: Simulator) -> None:
         call = await sim.place_call(to="0505", caller="010", app="w")
         a = call.channel_id
         await events.wait_type("StasisStart", a)
-        await wire.call("POST", f"/channels/{a}/play",
-                        {"media": "tone:ring", "playbackId": "color"})
+        await wire.call(
+            "POST", f"/channels/{a}/play", {"media": "tone:ring", "playbackId": "color"}
+        )
         m = events.mark()
-        b = (await wire.create("w", "PJSIP/01033334444@carrier", f"outbound,{a}",
-                               originator=a)).body["id"]
+        b = (
+            await wire.create("w", "PJSIP/01033334444@carrier", f"outbound,{a}", originator=a)
+        ).body["id"]
         await events.wait_type("StasisStart", b, m)
         await wire.call("POST", f"/channels/{b}/dial", {"caller": a, "timeout": 10})
         await events.wait(lambda e: e["type"] == "Dial" and e["dialstatus"] == "ANSWER", m)
-        await wire.call("POST", f"/channels/{b}/play",
-                        {"media": "sound:beep", "playbackId": "whisper"})
+        await wire.call(
+            "POST", f"/channels/{b}/play", {"media": "sound:beep", "playbackId": "whisper"}
+        )
         await events.wait_type("PlaybackFinished", pb="whisper", since=m)
         await wire.call("DELETE", "/playbacks/color")
         await wire.call("POST", f"/channels/{a}/answer")
@@ -81,8 +84,9 @@ async def test_whisper_reaches_only_the_callee(sim: Simulator) -> None:
 async def test_caller_dtmf_reaches_the_app(sim: Simulator) -> None:
     wire, events = await connect(sim, "d")
     try:
-        call = await sim.place_call(to="0505", caller="010", app="d", dtmf=((1.0, "12"),),
-                                    hangup_after=5.0)
+        call = await sim.place_call(
+            to="0505", caller="010", app="d", dtmf=((1.0, "12"),), hangup_after=5.0
+        )
         first = await events.wait_type("ChannelDtmfReceived", call.channel_id)
         m = events.mark()
         second = await events.wait_type("ChannelDtmfReceived", call.channel_id, m)
@@ -97,9 +101,21 @@ async def test_caller_dtmf_reaches_the_app(sim: Simulator) -> None:
 async def test_cli_call_shows_the_fallback(sim_factory) -> None:  # type: ignore[no-untyped-def]
     sim = await sim_factory()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "ivr_engine.cli", "call", "--to", "05051234567",
-        "--from", "01020003000", "--sim-url", sim.control_url, "--timeout", "5",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        sys.executable,
+        "-m",
+        "ivr_engine.cli",
+        "call",
+        "--to",
+        "05051234567",
+        "--from",
+        "01020003000",
+        "--sim-url",
+        sim.control_url,
+        "--timeout",
+        "5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
     text = out.decode()
     assert proc.returncode == 0, text

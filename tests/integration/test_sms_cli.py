@@ -23,8 +23,9 @@ callback_sms:
 
 
 @pytest.fixture
-def cli_env(settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch,
-            capsys: pytest.CaptureFixture[str]) -> Settings:
+def cli_env(
+    settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Settings:
     monkeypatch.setenv("DATABASE_URL", settings_for_db.database_url)
     monkeypatch.setenv("IVR_DATA_DIR", settings_for_db.data_dir)
     assert main(["load", SAMPLE]) == 0
@@ -39,11 +40,13 @@ def sql(url: str, query: str, *args: object) -> list:
             return list(await conn.fetch(query, *args))
         finally:
             await conn.close()
+
     return asyncio.run(run())
 
 
-def test_policy_set_and_show(cli_env: Settings, tmp_path: Path,
-                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_policy_set_and_show(
+    cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "policy.yaml"
     path.write_text(POLICY, encoding="utf-8")
     assert main(["sms", "policy", "set", "--tenant", "gangnam-pizza", "--file", str(path)]) == 0
@@ -65,10 +68,13 @@ def test_optouts_and_texts(cli_env: Settings, capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "1 added" in out and "010-20**-30**" in out and "01020003000" not in out
     url = cli_env.database_url
-    (row,) = sql(url, """INSERT INTO sms_outbox (idempotency_key, tenant_id, number, recipient,
+    (row,) = sql(
+        url,
+        """INSERT INTO sms_outbox (idempotency_key, tenant_id, number, recipient,
         trigger, state, kind, body, send_after, send_day) VALUES ('cb:1', 'gangnam-pizza',
         '05051234567', '01030004000', 'no_answer', 'held', 'sms', '안녕하세요', now(),
-        current_date) RETURNING id""")
+        current_date) RETURNING id""",
+    )
     assert main(["sms", "list", "--state", "held"]) == 0
     assert f"{row['id']:>8}  held" in capsys.readouterr().out
     assert main(["sms", "approve", str(row["id"])]) == 0
@@ -76,6 +82,8 @@ def test_optouts_and_texts(cli_env: Settings, capsys: pytest.CaptureFixture[str]
     assert main(["sms", "discard", str(row["id"]), "--reason", "mistake"]) == 0
     assert main(["sms", "resend", str(row["id"])]) == 0
     assert [r["state"] for r in sql(url, "SELECT state FROM sms_outbox ORDER BY id")] == [
-        "discarded", "queued"]
+        "discarded",
+        "queued",
+    ]
     assert main(["sms", "purge"]) == 0
     assert "purged 0 text(s)" in capsys.readouterr().out

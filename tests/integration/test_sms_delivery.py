@@ -21,8 +21,16 @@ from ivr_engine.sms.worker import SmsWorker, WorkerOptions
 from ivr_engine.store.loader import load_document
 from tests.unit.test_sms_text import jpeg
 
-FAST = WorkerOptions(lanes=2, batch_size=10, lease=0.6, max_attempts=50, retry_base=0.02,
-                     retry_max=0.1, poll=0.2, recover_every=0.05)
+FAST = WorkerOptions(
+    lanes=2,
+    batch_size=10,
+    lease=0.6,
+    max_attempts=50,
+    retry_base=0.02,
+    retry_max=0.1,
+    poll=0.2,
+    recover_every=0.05,
+)
 
 INSERT = """
 INSERT INTO sms_outbox (idempotency_key, tenant_id, number, recipient, trigger, state, kind,
@@ -35,8 +43,14 @@ RETURNING id
 """
 
 
-async def queue_texts(pool: asyncpg.Pool, n: int, prefix: str = "k", kind: str = "sms",
-                      subject: str | None = None, image: str | None = None) -> list[int]:
+async def queue_texts(
+    pool: asyncpg.Pool,
+    n: int,
+    prefix: str = "k",
+    kind: str = "sms",
+    subject: str | None = None,
+    image: str | None = None,
+) -> list[int]:
     return [r["id"] for r in await pool.fetch(INSERT, n, prefix, kind, subject, image)]
 
 
@@ -55,8 +69,11 @@ async def gateway() -> AsyncIterator[FakeGateway]:
 
 @pytest.fixture
 async def db(pool: asyncpg.Pool) -> asyncpg.Pool:
-    await load_document(pool, parse_document({"tenants": [{"id": "pizza", "name": "강남피자",
-                                                           "numbers": []}]}), source="t")
+    await load_document(
+        pool,
+        parse_document({"tenants": [{"id": "pizza", "name": "강남피자", "numbers": []}]}),
+        source="t",
+    )
     return pool
 
 
@@ -70,14 +87,19 @@ class Workers:
         self._waiters: list[tuple[Callable[[], bool], asyncio.Event]] = []
 
     def provider(self, timeout: float = 2.0) -> HttpGatewayProvider:
-        return HttpGatewayProvider(self.url, fields=parse_fields(DEFAULT_FIELDS),
-                                   timeout=timeout)
+        return HttpGatewayProvider(self.url, fields=parse_fields(DEFAULT_FIELDS), timeout=timeout)
 
-    def worker(self, options: WorkerOptions = FAST, timeout: float = 2.0,
-               listen: bool = False) -> SmsWorker:
+    def worker(
+        self, options: WorkerOptions = FAST, timeout: float = 2.0, listen: bool = False
+    ) -> SmsWorker:
         provider = self.provider(timeout)
-        worker = SmsWorker(self.pool, provider, options=options, counters=SmsCounters(),
-                           listen_url=self.db_url if listen else None)
+        worker = SmsWorker(
+            self.pool,
+            provider,
+            options=options,
+            counters=SmsCounters(),
+            listen_url=self.db_url if listen else None,
+        )
         worker.on_recorded.append(self._recorded)
         self.started.append((worker, provider))
         return worker
@@ -105,27 +127,33 @@ class Workers:
 
 
 @pytest.fixture
-async def workers(db: asyncpg.Pool, gateway: FakeGateway, db_url: str
-                  ) -> AsyncIterator[Workers]:
+async def workers(db: asyncpg.Pool, gateway: FakeGateway, db_url: str) -> AsyncIterator[Workers]:
     w = Workers(db, gateway.url, db_url)
     yield w
     await w.close()
 
 
-async def test_texts_are_sent_with_the_mapped_fields(db: asyncpg.Pool, gateway: FakeGateway,
-                                                     workers: Workers) -> None:
+async def test_texts_are_sent_with_the_mapped_fields(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     await queue_texts(db, 3)
     assert await workers.worker().drain() == 3
     assert await states(db) == {"sent": 3}
     body = gateway.state.payloads["k1"]
-    assert body == {"to": "01020000001", "from": "05051234567", "type": "sms",
-                    "text": "전화 주셔서 감사합니다 1", "key": "k1"}
+    assert body == {
+        "to": "01020000001",
+        "from": "05051234567",
+        "type": "sms",
+        "text": "전화 주셔서 감사합니다 1",
+        "key": "k1",
+    }
     ids = await db.fetch("SELECT provider_message_id FROM sms_outbox ORDER BY id")
     assert [r[0] for r in ids] == ["gw-k1", "gw-k2", "gw-k3"]
 
 
-async def test_a_permanent_refusal_is_not_retried(db: asyncpg.Pool, gateway: FakeGateway,
-                                                  workers: Workers) -> None:
+async def test_a_permanent_refusal_is_not_retried(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     gateway.fail_status = 400
     await queue_texts(db, 2)
     await workers.worker().drain()
@@ -135,8 +163,9 @@ async def test_a_permanent_refusal_is_not_retried(db: asyncpg.Pool, gateway: Fak
     assert gateway.state.requests == {"k1": 1, "k2": 1}
 
 
-async def test_server_errors_are_retried_until_sent(db: asyncpg.Pool, gateway: FakeGateway,
-                                                    workers: Workers) -> None:
+async def test_server_errors_are_retried_until_sent(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     gateway.fail_next = [503, 500, 429]
     (text_id,) = await queue_texts(db, 1)
     worker = workers.worker()
@@ -147,20 +176,29 @@ async def test_server_errors_are_retried_until_sent(db: asyncpg.Pool, gateway: F
     assert gateway.state.requests["k1"] == 4 and gateway.state.deliveries["k1"] == 1
 
 
-async def test_giving_up_after_max_attempts(db: asyncpg.Pool, gateway: FakeGateway,
-                                            workers: Workers) -> None:
+async def test_giving_up_after_max_attempts(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     gateway.fail_status = 502
     (text_id,) = await queue_texts(db, 1)
-    options = WorkerOptions(lanes=1, batch_size=5, max_attempts=3, retry_base=0.01,
-                            retry_max=0.02, poll=0.05, recover_every=1.0)
+    options = WorkerOptions(
+        lanes=1,
+        batch_size=5,
+        max_attempts=3,
+        retry_base=0.01,
+        retry_max=0.02,
+        poll=0.05,
+        recover_every=1.0,
+    )
     await workers.worker(options).start()
     await workers.until(lambda: text_id in workers.finished)
     row = await db.fetchrow("SELECT state, reason, attempts FROM sms_outbox")
     assert (row["state"], row["reason"], row["attempts"]) == ("failed", "gave_up", 3)
 
 
-async def test_a_timeout_is_retried_and_delivered_once(db: asyncpg.Pool, gateway: FakeGateway,
-                                                       workers: Workers) -> None:
+async def test_a_timeout_is_retried_and_delivered_once(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     gateway.hang = True
     (text_id,) = await queue_texts(db, 1)
     await workers.worker(timeout=0.2).start()
@@ -173,18 +211,21 @@ async def test_a_timeout_is_retried_and_delivered_once(db: asyncpg.Pool, gateway
 
 
 async def test_an_unreachable_gateway_is_transient(workers: Workers) -> None:
-    provider = HttpGatewayProvider("http://127.0.0.1:9/send", fields=parse_fields(DEFAULT_FIELDS),
-                                   timeout=1.0)
+    provider = HttpGatewayProvider(
+        "http://127.0.0.1:9/send", fields=parse_fields(DEFAULT_FIELDS), timeout=1.0
+    )
     try:
-        result = await provider.send(OutgoingText(1, "k", "t", "05051234567", "01020003000",
-                                                  "sms", "안녕"))
+        result = await provider.send(
+            OutgoingText(1, "k", "t", "05051234567", "01020003000", "sms", "안녕")
+        )
     finally:
         await provider.close()
     assert result.outcome is Outcome.RETRY and "unreachable" in (result.error or "")
 
 
-async def test_two_workers_never_send_one_text_twice(db: asyncpg.Pool, gateway: FakeGateway,
-                                                     workers: Workers) -> None:
+async def test_two_workers_never_send_one_text_twice(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     ids = await queue_texts(db, 120)
     gateway.hold = asyncio.Event()
     one = WorkerOptions(lanes=1, batch_size=10, lease=30, poll=0.2, recover_every=30)
@@ -203,7 +244,8 @@ async def test_two_workers_never_send_one_text_twice(db: asyncpg.Pool, gateway: 
 
 
 async def test_killing_a_worker_mid_send_loses_and_doubles_nothing(
-        db: asyncpg.Pool, gateway: FakeGateway, workers: Workers) -> None:
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     ids = await queue_texts(db, 10)
     gateway.hold = asyncio.Event()
     doomed = workers.worker(WorkerOptions(lanes=1, batch_size=10, lease=0.5, poll=0.2))
@@ -222,9 +264,9 @@ async def test_killing_a_worker_mid_send_loses_and_doubles_nothing(
     assert [r["attempts"] for r in errors] == [2]
 
 
-async def test_an_outage_drains_once_the_gateway_is_back(db: asyncpg.Pool,
-                                                         gateway: FakeGateway,
-                                                         workers: Workers) -> None:
+async def test_an_outage_drains_once_the_gateway_is_back(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     gateway.fail_status = 503
     ids = await queue_texts(db, 40)
     await workers.worker().start()
@@ -237,8 +279,9 @@ async def test_an_outage_drains_once_the_gateway_is_back(db: asyncpg.Pool,
     assert len(gateway.state.deliveries) == 40
 
 
-async def test_a_notification_wakes_an_idle_worker(db: asyncpg.Pool, gateway: FakeGateway,
-                                                   workers: Workers) -> None:
+async def test_a_notification_wakes_an_idle_worker(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     worker = workers.worker(WorkerOptions(lanes=1, poll=60, recover_every=60), listen=True)
     await worker.start()
     assert worker.listening
@@ -255,20 +298,25 @@ async def test_texts_not_yet_due_wait(db: asyncpg.Pool, workers: Workers) -> Non
     assert await workers.worker().drain() == 0
 
 
-async def test_opted_out_before_sending_is_suppressed(db: asyncpg.Pool, gateway: FakeGateway,
-                                                      workers: Workers) -> None:
+async def test_opted_out_before_sending_is_suppressed(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers
+) -> None:
     await queue_texts(db, 2)
-    await db.execute("INSERT INTO sms_optouts (tenant_id, recipient) VALUES ('pizza', $1)",
-                     "01020000001")
+    await db.execute(
+        "INSERT INTO sms_optouts (tenant_id, recipient) VALUES ('pizza', $1)", "01020000001"
+    )
     await workers.worker().drain()
     rows = await db.fetch("SELECT state, reason FROM sms_outbox ORDER BY id")
-    assert [(r["state"], r["reason"]) for r in rows] == [("suppressed", "opted_out"),
-                                                         ("sent", None)]
+    assert [(r["state"], r["reason"]) for r in rows] == [
+        ("suppressed", "opted_out"),
+        ("sent", None),
+    ]
     assert list(gateway.state.requests) == ["k2"]
 
 
-async def test_mms_carries_the_jpeg(db: asyncpg.Pool, gateway: FakeGateway, workers: Workers,
-                                    tmp_path: Path) -> None:
+async def test_mms_carries_the_jpeg(
+    db: asyncpg.Pool, gateway: FakeGateway, workers: Workers, tmp_path: Path
+) -> None:
     image = jpeg(b"\x01" * 100)
     (tmp_path / "menu.jpg").write_bytes(image)
     (tmp_path / "fake.jpg").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)

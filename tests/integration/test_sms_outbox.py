@@ -27,30 +27,68 @@ SEOUL = ZoneInfo("Asia/Seoul")
 NUMBER, OTHER = "05051234567", "05051234568"
 NOON = datetime(2026, 11, 20, 12, 0, tzinfo=SEOUL)
 
-POLICY: dict[str, Any] = {"templates": {"missed": "{business}입니다. 다시 연락드리겠습니다."},
-                          "caller_daily_cap": 1, "dedupe_days": 1, "daily_cap": 3}
+POLICY: dict[str, Any] = {
+    "templates": {"missed": "{business}입니다. 다시 연락드리겠습니다."},
+    "caller_daily_cap": 1,
+    "dedupe_days": 1,
+    "daily_cap": 3,
+}
 
 
 def document(policy: dict[str, Any] | None = None) -> Any:
-    return parse_document({"tenants": [{
-        "id": "pizza", "name": "강남피자", "callback_sms": policy or POLICY,
-        "block_list": ["010-9999-0000"],
-        "numbers": [{"number": NUMBER}, {"number": OTHER, "callback_sms": False}]}]})
+    return parse_document(
+        {
+            "tenants": [
+                {
+                    "id": "pizza",
+                    "name": "강남피자",
+                    "callback_sms": policy or POLICY,
+                    "block_list": ["010-9999-0000"],
+                    "numbers": [{"number": NUMBER}, {"number": OTHER, "callback_sms": False}],
+                }
+            ]
+        }
+    )
 
 
-def record(call_id: str, caller: str = "01020003000", number: str = NUMBER,
-           disposition: Disposition = Disposition.NO_ANSWER, end: datetime = NOON,
-           duration: int = 20) -> CallRecord:
+def record(
+    call_id: str,
+    caller: str = "01020003000",
+    number: str = NUMBER,
+    disposition: Disposition = Disposition.NO_ANSWER,
+    end: datetime = NOON,
+    duration: int = 20,
+) -> CallRecord:
     start = end - timedelta(seconds=duration)
     return CallRecord(
-        call_id=call_id, uniqueid=call_id, linkedid=call_id, tenant_id="pizza", number=number,
-        caller=caller, caller_raw=caller, start_time=start, ring_time=start, answer_time=None,
-        connect_time=None, end_time=end, ring_seconds=float(duration), billsec=0,
-        duration=duration, disposition=disposition,
+        call_id=call_id,
+        uniqueid=call_id,
+        linkedid=call_id,
+        tenant_id="pizza",
+        number=number,
+        caller=caller,
+        caller_raw=caller,
+        start_time=start,
+        ring_time=start,
+        answer_time=None,
+        connect_time=None,
+        end_time=end,
+        ring_seconds=float(duration),
+        billsec=0,
+        duration=duration,
+        disposition=disposition,
         closed_state=ClosedState.AFTER_HOURS if disposition is Disposition.CLOSED else None,
-        asterisk_disposition="NO ANSWER", attempts=(), answered_target=None, prompts=(),
-        hangup_by="caller", hangup_cause=16, plan_state="open", reasons=(), config_version=1,
-        node="test")
+        asterisk_disposition="NO ANSWER",
+        attempts=(),
+        answered_target=None,
+        prompts=(),
+        hangup_by="caller",
+        hangup_cause=16,
+        plan_state="open",
+        reasons=(),
+        config_version=1,
+        node="test",
+    )
 
 
 @pytest.fixture
@@ -59,8 +97,13 @@ async def loaded(pool: asyncpg.Pool) -> asyncpg.Pool:
     return pool
 
 
-async def write(pool: asyncpg.Pool, records: Sequence[CallRecord], *,
-                now: datetime = NOON, counters: SmsCounters | None = None) -> SmsOutbox:
+async def write(
+    pool: asyncpg.Pool,
+    records: Sequence[CallRecord],
+    *,
+    now: datetime = NOON,
+    counters: SmsCounters | None = None,
+) -> SmsOutbox:
     outbox = SmsOutbox(clock=lambda: now, counters=counters or SmsCounters())
     async with pool.acquire() as conn, conn.transaction():
         await outbox(conn, records)
@@ -108,32 +151,48 @@ async def test_a_fault_in_the_decision_costs_no_records(loaded: asyncpg.Pool) ->
 async def test_batch_counts_its_own_texts(loaded: asyncpg.Pool) -> None:
     """Within one batch: the per-caller cap, duplicates, the daily cap, every reason kept."""
     counters = SmsCounters()
-    batch = [record("a1"), record("a2"),  # same caller twice: the second is over its cap
-             record("b1", caller="01030004000"), record("c1", caller="01040005000"),
-             record("d1", caller="01050006000"),  # the number's 4th text: over daily_cap 3
-             record("x1", caller="0212345678"), record("y1", caller="01099990000"),
-             record("z1", caller=""), record("o1", number=OTHER)]
+    batch = [
+        record("a1"),
+        record("a2"),  # same caller twice: the second is over its cap
+        record("b1", caller="01030004000"),
+        record("c1", caller="01040005000"),
+        record("d1", caller="01050006000"),  # the number's 4th text: over daily_cap 3
+        record("x1", caller="0212345678"),
+        record("y1", caller="01099990000"),
+        record("z1", caller=""),
+        record("o1", number=OTHER),
+    ]
     outbox = await write(loaded, batch, counters=counters)
     got = {r["call_id"]: (r["state"], r["reason"]) for r in await texts(loaded)}
     assert got == {
-        "a1": ("queued", None), "a2": ("suppressed", "duplicate"),
-        "b1": ("queued", None), "c1": ("queued", None), "d1": ("suppressed", "daily_cap"),
-        "x1": ("suppressed", "not_mobile"), "y1": ("suppressed", "blocked"),
+        "a1": ("queued", None),
+        "a2": ("suppressed", "duplicate"),
+        "b1": ("queued", None),
+        "c1": ("queued", None),
+        "d1": ("suppressed", "daily_cap"),
+        "x1": ("suppressed", "not_mobile"),
+        "y1": ("suppressed", "blocked"),
     }
     assert outbox.decisions["drop"] == 2  # anonymous, and the number with texts off
-    assert counters.suppressed == {"duplicate": 1, "daily_cap": 1, "not_mobile": 1,
-                                   "blocked": 1}
+    assert counters.suppressed == {"duplicate": 1, "daily_cap": 1, "not_mobile": 1, "blocked": 1}
 
 
 async def test_history_in_the_database_counts_across_batches(loaded: asyncpg.Pool) -> None:
     await write(loaded, [record("a1")])
-    await write(loaded, [record("a2", end=NOON + timedelta(hours=1))],
-                now=NOON + timedelta(hours=1))
-    await write(loaded, [record("a3", end=NOON + timedelta(days=1, minutes=1))],
-                now=NOON + timedelta(days=1, minutes=1))
+    await write(
+        loaded, [record("a2", end=NOON + timedelta(hours=1))], now=NOON + timedelta(hours=1)
+    )
+    await write(
+        loaded,
+        [record("a3", end=NOON + timedelta(days=1, minutes=1))],
+        now=NOON + timedelta(days=1, minutes=1),
+    )
     got = [(r["call_id"], r["state"], r["reason"]) for r in await texts(loaded)]
-    assert got == [("a1", "queued", None), ("a2", "suppressed", "duplicate"),
-                   ("a3", "queued", None)]
+    assert got == [
+        ("a1", "queued", None),
+        ("a2", "suppressed", "duplicate"),
+        ("a3", "queued", None),
+    ]
 
 
 async def test_optouts_and_excluded_contacts(loaded: asyncpg.Pool) -> None:
@@ -143,13 +202,13 @@ async def test_optouts_and_excluded_contacts(loaded: asyncpg.Pool) -> None:
     await write(loaded, [record("a1"), record("b1", caller="01030004000")])
     got = {r["call_id"]: r["reason"] for r in await texts(loaded)}
     assert got == {"a1": "opted_out", "b1": "excluded_contact"}
-    assert [r["recipient"] for r in await admin.list_optouts(loaded, "pizza")] == [
-        "01020003000"]
+    assert [r["recipient"] for r in await admin.list_optouts(loaded, "pizza")] == ["01020003000"]
     assert await admin.remove_optout(loaded, "pizza", "010-2000-3000")
 
 
-async def test_policy_set_goes_through_the_settings_layer(loaded: asyncpg.Pool,
-                                                          tmp_path: Path) -> None:
+async def test_policy_set_goes_through_the_settings_layer(
+    loaded: asyncpg.Pool, tmp_path: Path
+) -> None:
     before = await fetch_number_config(loaded, NUMBER)
     policy = parse_policy({"delay": 120, "approval": "manual"})
     resolved = await admin.set_policy(loaded, policy, number="0505-123-4567")
@@ -164,17 +223,23 @@ async def test_policy_set_goes_through_the_settings_layer(loaded: asyncpg.Pool,
     png = tmp_path / "menu.jpg"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
     with pytest.raises(TextError, match="not a JPEG"):
-        await admin.set_policy(loaded, parse_policy(
-            {"templates": {"missed": {"text": "메뉴", "image": "menu.jpg"}}}),
-            number=NUMBER, image_dir=str(tmp_path))
+        await admin.set_policy(
+            loaded,
+            parse_policy({"templates": {"missed": {"text": "메뉴", "image": "menu.jpg"}}}),
+            number=NUMBER,
+            image_dir=str(tmp_path),
+        )
     assert await admin.set_policy(loaded, None, number=NUMBER) is not None  # tenant's remains
     own, _ = await admin.show_policy(loaded, number=NUMBER)
     assert own is None
 
 
 async def test_approve_discard_resend(loaded: asyncpg.Pool) -> None:
-    await admin.set_policy(loaded, parse_policy({**POLICY, "approval": "manual",
-                                                 "window": "09:00-20:00"}), tenant="pizza")
+    await admin.set_policy(
+        loaded,
+        parse_policy({**POLICY, "approval": "manual", "window": "09:00-20:00"}),
+        tenant="pizza",
+    )
     await write(loaded, [record("a1"), record("b1", caller="01030004000")])
     rows = await texts(loaded)
     assert [r["state"] for r in rows] == ["held", "held"]
@@ -204,9 +269,15 @@ async def test_purge_keeps_recent_and_waiting_texts(loaded: asyncpg.Pool) -> Non
 
 async def test_stats(loaded: asyncpg.Pool) -> None:
     counters = SmsCounters()
-    await write(loaded, [record("a1"), record("a2"), record("b1", caller="01030004000",
-                                                          end=NOON + timedelta(hours=1))],
-                counters=counters)
+    await write(
+        loaded,
+        [
+            record("a1"),
+            record("a2"),
+            record("b1", caller="01030004000", end=NOON + timedelta(hours=1)),
+        ],
+        counters=counters,
+    )
     snap = await stats(loaded, clock=lambda: NOON + timedelta(seconds=30), counters=counters)
     assert snap["depth"] == {"held": 0, "queued": 2, "sending": 0}
     assert snap["suppressed"] == {"duplicate": 1}

@@ -28,16 +28,19 @@ C = Candidate("c", idle_since=None, calls_taken=7, offered=0)
 D = Candidate("d", priority=1, idle_since=None, calls_taken=0)
 
 
-@pytest.mark.parametrize(("strategy", "kw", "expected"), [
-    (S.LONGEST_IDLE, {}, ["c", "b", "a", "d"]),
-    (S.FEWEST_CALLS, {}, ["a", "c", "b", "d"]),
-    (S.ROUND_ROBIN, {"last_agent": "a"}, ["b", "c", "a", "d"]),
-    (S.ROUND_ROBIN, {"last_agent": "c"}, ["a", "b", "c", "d"]),
-    (S.ROUND_ROBIN, {}, ["a", "b", "c", "d"]),
-    (S.STICKY, {"sticky_agent": "a"}, ["a", "c", "b", "d"]),
-    (S.STICKY, {"sticky_agent": "zz"}, ["c", "b", "a", "d"]),
-    (S.RING_ALL, {}, ["c", "b", "a"]),
-])
+@pytest.mark.parametrize(
+    ("strategy", "kw", "expected"),
+    [
+        (S.LONGEST_IDLE, {}, ["c", "b", "a", "d"]),
+        (S.FEWEST_CALLS, {}, ["a", "c", "b", "d"]),
+        (S.ROUND_ROBIN, {"last_agent": "a"}, ["b", "c", "a", "d"]),
+        (S.ROUND_ROBIN, {"last_agent": "c"}, ["a", "b", "c", "d"]),
+        (S.ROUND_ROBIN, {}, ["a", "b", "c", "d"]),
+        (S.STICKY, {"sticky_agent": "a"}, ["a", "c", "b", "d"]),
+        (S.STICKY, {"sticky_agent": "zz"}, ["c", "b", "a", "d"]),
+        (S.RING_ALL, {}, ["c", "b", "a"]),
+    ],
+)
 def test_rank_per_strategy(strategy: QueueStrategy, kw: dict, expected: list[str]) -> None:
     assert rank(strategy, [A, B, C, D], **kw) == expected
 
@@ -86,8 +89,7 @@ def test_auto_pause_after_n_missed_in_a_row() -> None:
 
 def test_after_call_wrapup_or_straight() -> None:
     plan = after_call(30, AfterCall.REST)
-    assert (plan.state, plan.wrapup_seconds, plan.then) == (AgentState.WRAPUP, 30,
-                                                            AgentState.REST)
+    assert (plan.state, plan.wrapup_seconds, plan.then) == (AgentState.WRAPUP, 30, AgentState.REST)
     assert after_call(0, AfterCall.READY).state is AgentState.READY
 
 
@@ -97,23 +99,36 @@ def test_expected_wait() -> None:
     assert expected_wait(2, 60, 0) == 120
 
 
-FACTS = [QueueCallFact(CallOutcome.ANSWERED, 5, 60), QueueCallFact(CallOutcome.ANSWERED, 30, 120),
-         QueueCallFact(CallOutcome.ANSWERED, 15, 30), QueueCallFact(CallOutcome.ABANDONED, 3),
-         QueueCallFact(CallOutcome.ABANDONED, 10), QueueCallFact(CallOutcome.ABANDONED, 50),
-         QueueCallFact(CallOutcome.OVERFLOW, 300), QueueCallFact(CallOutcome.CALLBACK, 40)]
+FACTS = [
+    QueueCallFact(CallOutcome.ANSWERED, 5, 60),
+    QueueCallFact(CallOutcome.ANSWERED, 30, 120),
+    QueueCallFact(CallOutcome.ANSWERED, 15, 30),
+    QueueCallFact(CallOutcome.ABANDONED, 3),
+    QueueCallFact(CallOutcome.ABANDONED, 10),
+    QueueCallFact(CallOutcome.ABANDONED, 50),
+    QueueCallFact(CallOutcome.OVERFLOW, 300),
+    QueueCallFact(CallOutcome.CALLBACK, 40),
+]
 
 
 def test_queue_stats_service_level_definitions() -> None:
     plain = queue_stats(FACTS, threshold=20, mode=ServiceLevelMode.ANSWERED, short_abandon=5)
-    assert (plain.offered, plain.answered, plain.abandoned, plain.short_abandoned,
-            plain.overflowed, plain.callbacks) == (7, 3, 2, 1, 1, 1)
+    assert (
+        plain.offered,
+        plain.answered,
+        plain.abandoned,
+        plain.short_abandoned,
+        plain.overflowed,
+        plain.callbacks,
+    ) == (7, 3, 2, 1, 1, 1)
     assert plain.service_level == pytest.approx(2 / 3)
     assert plain.answer_rate == pytest.approx(3 / 7)
     assert plain.avg_talk == pytest.approx(70)
     assert plain.max_wait == 300
     assert plain.avg_wait == pytest.approx((5 + 30 + 15 + 10 + 50 + 300 + 40) / 7)
-    both = queue_stats(FACTS, threshold=20, mode=ServiceLevelMode.ANSWERED_AND_ABANDONED,
-                       short_abandon=5)
+    both = queue_stats(
+        FACTS, threshold=20, mode=ServiceLevelMode.ANSWERED_AND_ABANDONED, short_abandon=5
+    )
     assert both.service_level == pytest.approx((2 + 1) / (3 + 2))
 
 
@@ -124,8 +139,10 @@ def test_queue_stats_empty() -> None:
 
 def test_state_durations_clip_to_the_period() -> None:
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
-    spans = [("ready", t0 - timedelta(hours=1), t0 + timedelta(minutes=10)),
-             ("on_call", t0 + timedelta(minutes=10), t0 + timedelta(minutes=15)),
-             ("ready", t0 + timedelta(minutes=15), None)]
+    spans = [
+        ("ready", t0 - timedelta(hours=1), t0 + timedelta(minutes=10)),
+        ("on_call", t0 + timedelta(minutes=10), t0 + timedelta(minutes=15)),
+        ("ready", t0 + timedelta(minutes=15), None),
+    ]
     got = state_durations(spans, t0, t0 + timedelta(minutes=30))
     assert got == {"ready": 25 * 60.0, "on_call": 5 * 60.0}

@@ -67,32 +67,45 @@ def test_arguments_are_ordered_by_number_not_by_arrival() -> None:
     assert parse_environment(lines).args == ("a", "b", "j")
 
 
-@pytest.mark.parametrize(("env", "script"), [
-    ({"agi_network_script": "route"}, "route"),
-    ({"agi_network_script": "route?tenant=x"}, "route"),
-    ({"agi_network_script": "/route/"}, "route"),
-    ({"agi_request": "agi://10.0.0.5:4573/route?x=1"}, "route"),  # no network_script line
-    ({"agi_request": "agi://10.0.0.5"}, ""),
-])
+@pytest.mark.parametrize(
+    ("env", "script"),
+    [
+        ({"agi_network_script": "route"}, "route"),
+        ({"agi_network_script": "route?tenant=x"}, "route"),
+        ({"agi_network_script": "/route/"}, "route"),
+        ({"agi_request": "agi://10.0.0.5:4573/route?x=1"}, "route"),  # no network_script line
+        ({"agi_request": "agi://10.0.0.5"}, ""),
+    ],
+)
 def test_script_name(env: dict[str, str], script: str) -> None:
     assert parse_environment(f"{k}: {v}" for k, v in env.items()).script == script
 
 
-@pytest.mark.parametrize(("line", "pair"), [
-    ("agi_callerid: 01020003000", ("callerid", "01020003000")),
-    ("agi_accountcode: ", ("accountcode", "")),
-    ("agi_accountcode:", ("accountcode", "")),
-    ("agi_calleridname: Kim: the boss", ("calleridname", "Kim: the boss")),
-    ("agi_extension: 05051234567\r", ("extension", "05051234567")),
-])
+@pytest.mark.parametrize(
+    ("line", "pair"),
+    [
+        ("agi_callerid: 01020003000", ("callerid", "01020003000")),
+        ("agi_accountcode: ", ("accountcode", "")),
+        ("agi_accountcode:", ("accountcode", "")),
+        ("agi_calleridname: Kim: the boss", ("calleridname", "Kim: the boss")),
+        ("agi_extension: 05051234567\r", ("extension", "05051234567")),
+    ],
+)
 def test_environment_lines(line: str, pair: tuple[str, str]) -> None:
     assert parse_env_line(line) == pair
 
 
-@pytest.mark.parametrize("line", [
-    "GET / HTTP/1.1", "Host: 127.0.0.1", "callerid: 0102000300", "agi_callerid 010",
-    "\x16\x03\x01\x02\x00", "agi callerid: x",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "GET / HTTP/1.1",
+        "Host: 127.0.0.1",
+        "callerid: 0102000300",
+        "agi_callerid 010",
+        "\x16\x03\x01\x02\x00",
+        "agi callerid: x",
+    ],
+)
 def test_garbage_is_not_an_environment(line: str) -> None:
     with pytest.raises(AgiProtocolError):
         parse_env_line(line)
@@ -105,18 +118,21 @@ def test_an_empty_environment_is_refused() -> None:
         parse_environment([])
 
 
-@pytest.mark.parametrize(("value", "wire"), [
-    ("forward", "forward"),
-    ("05051234567&023334444", "05051234567&023334444"),
-    ("ivr/system/after-hours", "ivr/system/after-hours"),
-    ("", '""'),
-    ("two words", '"two words"'),
-    ("tab\there", '"tab\there"'),
-    ('say "hi"', '"say \\"hi\\""'),
-    ("back\\slash", '"back\\\\slash"'),
-    ("A(ivr/tts-0123)", "A(ivr/tts-0123)"),
-    ("배달앱 주문", '"배달앱 주문"'),
-])
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        ("forward", "forward"),
+        ("05051234567&023334444", "05051234567&023334444"),
+        ("ivr/system/after-hours", "ivr/system/after-hours"),
+        ("", '""'),
+        ("two words", '"two words"'),
+        ("tab\there", '"tab\there"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("back\\slash", '"back\\\\slash"'),
+        ("A(ivr/tts-0123)", "A(ivr/tts-0123)"),
+        ("배달앱 주문", '"배달앱 주문"'),
+    ],
+)
 def test_quoting(value: str, wire: str) -> None:
     assert quote_argument(value) == wire
     assert split_command(f"SET VARIABLE X {wire}") == ["SET", "VARIABLE", "X", value]
@@ -129,8 +145,10 @@ def test_line_breaks_cannot_be_sent(value: str) -> None:
 
 
 def test_format_command() -> None:
-    assert format_command("SET VARIABLE", "IVR_ACTION", "forward") == \
-        "SET VARIABLE IVR_ACTION forward\n"
+    assert (
+        format_command("SET VARIABLE", "IVR_ACTION", "forward")
+        == "SET VARIABLE IVR_ACTION forward\n"
+    )
     assert format_command("SET VARIABLE", "IVR_CAUSE", "") == 'SET VARIABLE IVR_CAUSE ""\n'
     assert format_command("VERBOSE", "engine says hi", 3) == 'VERBOSE "engine says hi" 3\n'
     assert format_command("ANSWER") == "ANSWER\n"
@@ -140,32 +158,38 @@ def test_format_command() -> None:
         format_command("NOOP\nHANGUP")
 
 
-@pytest.mark.parametrize(("line", "words"), [
-    ("STREAM FILE beep \"\"", ["STREAM", "FILE", "beep", ""]),
-    ('EXEC Dial "PJSIP/010@carrier,20"', ["EXEC", "Dial", "PJSIP/010@carrier,20"]),
-    ("  NOOP   spaced\t out ", ["NOOP", "spaced", "out"]),
-    ('VERBOSE ab"c d"e 1', ["VERBOSE", "abc de", "1"]),  # quotes group inside a word
-    ("VERBOSE a\\ b", ["VERBOSE", "a b"]),  # escaped space outside quotes
-])
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('STREAM FILE beep ""', ["STREAM", "FILE", "beep", ""]),
+        ('EXEC Dial "PJSIP/010@carrier,20"', ["EXEC", "Dial", "PJSIP/010@carrier,20"]),
+        ("  NOOP   spaced\t out ", ["NOOP", "spaced", "out"]),
+        ('VERBOSE ab"c d"e 1', ["VERBOSE", "abc de", "1"]),  # quotes group inside a word
+        ("VERBOSE a\\ b", ["VERBOSE", "a b"]),  # escaped space outside quotes
+    ],
+)
 def test_split_command_follows_parse_args(line: str, words: list[str]) -> None:
     assert split_command(line) == words
 
 
-@pytest.mark.parametrize(("line", "reply"), [
-    ("200 result=1", AgiReply("1")),
-    ("200 result=0", AgiReply("0")),
-    ("200 result=-1", AgiReply("-1")),
-    ("200 result=1 (forward)", AgiReply("1", "forward")),
-    ("200 result=1 (a (nested) value)", AgiReply("1", "a (nested) value")),
-    ("200 result=1 ()", AgiReply("1", "")),
-    ("200 result=0 endpos=16000", AgiReply("0", None, 16000)),
-    ("200 result=-1 endpos=0", AgiReply("-1", None, 0)),
-    ("200 result=49 endpos=8160", AgiReply("49", None, 8160)),
-    ("200 result=123 (timeout)", AgiReply("123", "timeout")),
-    ("200 result= (timeout)", AgiReply("", "timeout")),
-    ("200 result=1 (speech) endpos=42", AgiReply("1", "speech", 42)),
-    ("200 result=1\r", AgiReply("1")),
-])
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("200 result=1", AgiReply("1")),
+        ("200 result=0", AgiReply("0")),
+        ("200 result=-1", AgiReply("-1")),
+        ("200 result=1 (forward)", AgiReply("1", "forward")),
+        ("200 result=1 (a (nested) value)", AgiReply("1", "a (nested) value")),
+        ("200 result=1 ()", AgiReply("1", "")),
+        ("200 result=0 endpos=16000", AgiReply("0", None, 16000)),
+        ("200 result=-1 endpos=0", AgiReply("-1", None, 0)),
+        ("200 result=49 endpos=8160", AgiReply("49", None, 8160)),
+        ("200 result=123 (timeout)", AgiReply("123", "timeout")),
+        ("200 result= (timeout)", AgiReply("", "timeout")),
+        ("200 result=1 (speech) endpos=42", AgiReply("1", "speech", 42)),
+        ("200 result=1\r", AgiReply("1")),
+    ],
+)
 def test_success_replies(line: str, reply: AgiReply) -> None:
     assert ReplyParser().feed(line) == reply
 
@@ -175,11 +199,14 @@ def test_reply_values() -> None:
     assert AgiReply("").value is None
 
 
-@pytest.mark.parametrize(("line", "error"), [
-    ("510 Invalid or unknown command", AgiInvalidCommand),
-    ("511 Command Not Permitted on a dead channel or intercept routine", AgiDeadChannel),
-    ("520 Invalid command syntax.  Proper usage not available.", AgiUsageError),
-])
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("510 Invalid or unknown command", AgiInvalidCommand),
+        ("511 Command Not Permitted on a dead channel or intercept routine", AgiDeadChannel),
+        ("520 Invalid command syntax.  Proper usage not available.", AgiUsageError),
+    ],
+)
 def test_single_line_errors(line: str, error: type[Exception]) -> None:
     with pytest.raises(error) as info:
         ReplyParser().feed(line)
@@ -202,9 +229,19 @@ def test_hangup_line_is_a_notice() -> None:
     assert ReplyParser().feed("HANGUP\r") == HangupNotice()
 
 
-@pytest.mark.parametrize("line", [
-    "", "hello", "200", "200 ok", "300 result=1", "5100 x", "HTTP/1.1 200 OK", "200 result",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "hello",
+        "200",
+        "200 ok",
+        "300 result=1",
+        "5100 x",
+        "HTTP/1.1 200 OK",
+        "200 result",
+    ],
+)
 def test_garbage_replies(line: str) -> None:
     with pytest.raises(AgiProtocolError):
         ReplyParser().feed(line)

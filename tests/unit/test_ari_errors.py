@@ -13,10 +13,16 @@ from ivr_engine.errors import IvrError
 @pytest.mark.parametrize(
     ("status", "cls"),
     [
-        (400, errors.AriBadRequest), (401, errors.AriAuthError), (403, errors.AriAuthError),
-        (404, errors.AriNotFound), (409, errors.AriConflict), (412, errors.AriInvalidState),
-        (422, errors.AriUnprocessable), (500, errors.AriServerError),
-        (503, errors.AriServerError), (418, errors.AriError),
+        (400, errors.AriBadRequest),
+        (401, errors.AriAuthError),
+        (403, errors.AriAuthError),
+        (404, errors.AriNotFound),
+        (409, errors.AriConflict),
+        (412, errors.AriInvalidState),
+        (422, errors.AriUnprocessable),
+        (500, errors.AriServerError),
+        (503, errors.AriServerError),
+        (418, errors.AriError),
     ],
 )
 def test_status_maps_to_typed_error(status: int, cls: type[errors.AriError]) -> None:
@@ -24,7 +30,11 @@ def test_status_maps_to_typed_error(status: int, cls: type[errors.AriError]) -> 
     assert type(err) is cls
     assert isinstance(err, IvrError)
     assert (err.status, err.message, err.method, err.path) == (
-        status, "Channel not found", "POST", "/channels/x/answer")
+        status,
+        "Channel not found",
+        "POST",
+        "/channels/x/answer",
+    )
     assert "Channel not found" in str(err) and str(status) in str(err)
 
 
@@ -35,7 +45,10 @@ def test_connection_error_has_status_zero() -> None:
 
 def test_query_drops_none_and_formats_lists_and_bools() -> None:
     assert query({"media": ["sound:a", "sound:b"], "beep": True, "x": None, "n": 3}) == {
-        "media": "sound:a,sound:b", "beep": "true", "n": "3"}
+        "media": "sound:a,sound:b",
+        "beep": "true",
+        "n": "3",
+    }
     assert seg("a/b c") == "a%2Fb%20c"
 
 
@@ -44,4 +57,11 @@ def test_cause_tables_follow_the_protocol_page() -> None:
     assert cause_txt(19) == "User alerting, no answer"
     assert cause_txt(9999) == "Unknown"
     assert [sip_to_cause(c) for c in (486, 408, 480, 603, 487, 499, 599)] == [
-        17, 18, 19, 21, 127, 127, 34]
+        17,
+        18,
+        19,
+        21,
+        127,
+        127,
+        34,
+    ]

@@ -80,22 +80,27 @@ def test_recorded_stasis_start_and_dial_fields() -> None:
 
 
 def test_timestamp_keeps_the_offset() -> None:
-    raw = {"type": "StasisEnd", "timestamp": "2025-03-01T14:05:09.123+0900",
-           "channel": _channel(creationtime="2025-03-01T14:05:09.001+0900")}
+    raw = {
+        "type": "StasisEnd",
+        "timestamp": "2025-03-01T14:05:09.123+0900",
+        "channel": _channel(creationtime="2025-03-01T14:05:09.001+0900"),
+    }
     event = ev.parse_event(raw)
     assert event.timestamp == datetime(2025, 3, 1, 5, 5, 9, 123000, tzinfo=UTC)
     assert event.timestamp.utcoffset() == timedelta(hours=9)
     assert isinstance(event, ev.StasisEnd)
     assert event.channel.creationtime == datetime(
-        2025, 3, 1, 14, 5, 9, 1000, tzinfo=timezone(timedelta(hours=9)))
+        2025, 3, 1, 14, 5, 9, 1000, tzinfo=timezone(timedelta(hours=9))
+    )
 
 
 def test_optional_fields_default_and_dtmf_parses() -> None:
     hangup = ev.parse_event({"type": "ChannelHangupRequest", "channel": _channel()})
     assert isinstance(hangup, ev.ChannelHangupRequest)
     assert (hangup.cause, hangup.soft, hangup.tech_cause) == (None, None, None)
-    dtmf = ev.parse_event({"type": "ChannelDtmfReceived", "digit": "#", "duration_ms": 120,
-                           "channel": _channel()})
+    dtmf = ev.parse_event(
+        {"type": "ChannelDtmfReceived", "digit": "#", "duration_ms": 120, "channel": _channel()}
+    )
     assert isinstance(dtmf, ev.ChannelDtmfReceived)
     assert (dtmf.digit, dtmf.duration_ms) == ("#", 120)
 
@@ -108,8 +113,15 @@ def test_unknown_type_and_fields_are_tolerated_and_logged_once(
         unknown = ev.parse_event({"type": "FancyNewEvent", "x": 1})
         assert isinstance(unknown, ev.UnknownEvent)
         assert unknown.raw["x"] == 1
-        varset = ev.parse_event({"type": "ChannelVarset", "variable": "A", "value": "1",
-                                 "brand_new_field": 2, "channel": _channel(shiny=True)})
+        varset = ev.parse_event(
+            {
+                "type": "ChannelVarset",
+                "variable": "A",
+                "value": "1",
+                "brand_new_field": 2,
+                "channel": _channel(shiny=True),
+            }
+        )
         assert isinstance(varset, ev.ChannelVarset) and varset.value == "1"
     text = caplog.text
     assert text.count("'FancyNewEvent'") == 1
@@ -125,8 +137,12 @@ def test_malformed_known_event_raises_value_error() -> None:
 
 
 def _pb(kind: str, pid: str, target: str) -> ev.Event:
-    return ev.parse_event({"type": kind, "playback": {
-        "id": pid, "media_uri": "sound:x", "target_uri": target, "state": "done"}})
+    return ev.parse_event(
+        {
+            "type": kind,
+            "playback": {"id": pid, "media_uri": "sound:x", "target_uri": target, "state": "done"},
+        }
+    )
 
 
 def test_dispatch_by_type_by_id_and_catch_all() -> None:
@@ -180,8 +196,9 @@ async def test_waiter_times_out_and_can_wait_again() -> None:
     with d.expect("Dial", channel_id="c9") as waiter:
         with pytest.raises(TimeoutError):
             await waiter.wait(timeout=0.01)
-        d.dispatch(ev.parse_event({"type": "Dial", "dialstatus": "ANSWER",
-                                   "peer": _channel(id="c9")}))
+        d.dispatch(
+            ev.parse_event({"type": "Dial", "dialstatus": "ANSWER", "peer": _channel(id="c9")})
+        )
         dial = await waiter.wait(timeout=1)
         assert isinstance(dial, ev.Dial) and dial.dialstatus == "ANSWER"
 

@@ -41,8 +41,9 @@ def sample_data() -> dict[str, Any]:
 
 def minimal(**number: object) -> dict[str, Any]:
     """A one-tenant, one-number document with the given number keys."""
-    return {"tenants": [{"id": "t", "name": "T", "numbers": [{"number": "0505-123-4567",
-                                                               **number}]}]}
+    return {
+        "tenants": [{"id": "t", "name": "T", "numbers": [{"number": "0505-123-4567", **number}]}]
+    }
 
 
 def parse_error(data: object) -> str:
@@ -57,8 +58,10 @@ def test_sample_parses_with_normalised_numbers() -> None:
     assert (pizza.id, pizza.name, pizza.timezone) == ("gangnam-pizza", "강남피자", "Asia/Seoul")
     first = pizza.numbers[0]
     assert first.number == "05051234567"
-    assert first.settings.targets == (ForwardTarget("01011112222", 20),
-                                      ForwardTarget("023334444", 15))
+    assert first.settings.targets == (
+        ForwardTarget("01011112222", 20),
+        ForwardTarget("023334444", 15),
+    )
     assert first.settings.block_list == frozenset({"01099990000"})
     assert first.settings.free_pass == frozenset({"01055556666"})
     schedule = first.settings.schedule
@@ -68,11 +71,15 @@ def test_sample_parses_with_normalised_numbers() -> None:
     assert schedule.open_on(6) == ()
     assert schedule.lunch_on(0) == (Interval(time(15), time(16)),)
     assert schedule.block_periods[0].days == frozenset({2})
-    assert first.settings.holidays == (Holiday(12, 31, "송년 휴무", year=2026),
-                                       Holiday(6, 15, "창립기념일"))
+    assert first.settings.holidays == (
+        Holiday(12, 31, "송년 휴무", year=2026),
+        Holiday(6, 15, "창립기념일"),
+    )
     assert dict(first.settings.prompts or ())[PromptKind.COLORING_OPEN].text is not None
-    assert [e.settings.status for e in pizza.numbers[1:]] == [NumberStatus.PAUSED,
-                                                              NumberStatus.TERMINATED]
+    assert [e.settings.status for e in pizza.numbers[1:]] == [
+        NumberStatus.PAUSED,
+        NumberStatus.TERMINATED,
+    ]
 
 
 def test_round_trip_through_json() -> None:
@@ -84,35 +91,51 @@ def test_round_trip_through_json() -> None:
 
 def test_round_trip_of_every_field() -> None:
     data = minimal(
-        label="main", status="active", strategy="simultaneous", caller_id="virtual_number",
+        label="main",
+        status="active",
+        strategy="simultaneous",
+        caller_id="virtual_number",
         targets=["010-1111-2222", {"number": "+82 10 3333 4444", "ring_seconds": 45}],
-        schedule={"open": {"daily": "00:00-24:00", "fri-sat": ["22:00-02:00"]},
-                  "lunch": {"weekdays": [{"start": 720, "end": "13:00"}]},
-                  "block_periods": [{"name": "clean", "days": "sun", "time": "05:00-06:00"}]},
-        holidays=[{"date": date(2026, 1, 2), "name": "a", "prompt": {"audio": "a.wav"}},
-                  {"date": "02-29", "name": "leap", "yearly": True}],
-        national_holidays=False, block_list=["02-333-4444"], free_pass=[],
-        block_anonymous=False, answer_before_announcement=True, max_talk_seconds=60,
+        schedule={
+            "open": {"daily": "00:00-24:00", "fri-sat": ["22:00-02:00"]},
+            "lunch": {"weekdays": [{"start": 720, "end": "13:00"}]},
+            "block_periods": [{"name": "clean", "days": "sun", "time": "05:00-06:00"}],
+        },
+        holidays=[
+            {"date": date(2026, 1, 2), "name": "a", "prompt": {"audio": "a.wav"}},
+            {"date": "02-29", "name": "leap", "yearly": True},
+        ],
+        national_holidays=False,
+        block_list=["02-333-4444"],
+        free_pass=[],
+        block_anonymous=False,
+        answer_before_announcement=True,
+        max_talk_seconds=60,
         prompts={"greeting": {"text": "hi"}, "paused": "closed for now"},
-        coloring={"lunch": {"text": "lunch tune"}}, whisper={"audio": "custom/whisper"})
+        coloring={"lunch": {"text": "lunch tune"}},
+        whisper={"audio": "custom/whisper"},
+    )
     doc = parse_document(data)
     settings = doc.tenants[0].numbers[0].settings
     assert settings.national_holidays == ""
     assert settings.targets == (ForwardTarget("01011112222"), ForwardTarget("01033334444", 45))
     assert settings.schedule is not None
     assert settings.schedule.lunch_on(0) == (Interval(time(12), time(13)),)
-    assert settings.schedule.open_on(4) == (Interval(time(0), time(0)),
-                                            Interval(time(22), time(2)))
+    assert settings.schedule.open_on(4) == (Interval(time(0), time(0)), Interval(time(22), time(2)))
     assert dict(settings.prompts or ())[PromptKind.PAUSED] == Prompt(text="closed for now")
     back = json.loads(json.dumps(document_to_data(doc)))
     assert parse_document(back) == doc
 
 
 def test_settings_layer_round_trip() -> None:
-    settings = NumberSettings(status=NumberStatus.PAUSED, strategy=Strategy.SEQUENTIAL,
-                              caller_id=CallerIdMode.CALLER, block_anonymous=True,
-                              prompts=((PromptKind.WHISPER, Prompt(text="w")),),
-                              block_list=frozenset({"01099990000"}))
+    settings = NumberSettings(
+        status=NumberStatus.PAUSED,
+        strategy=Strategy.SEQUENTIAL,
+        caller_id=CallerIdMode.CALLER,
+        block_anonymous=True,
+        prompts=((PromptKind.WHISPER, Prompt(text="w")),),
+        block_list=frozenset({"01099990000"}),
+    )
     data = settings_to_data(settings)
     assert data["status"] == "paused"
     assert "targets" not in data
@@ -130,8 +153,12 @@ def test_settings_from_data_names_the_path() -> None:
 def test_coloring_text_alone_means_every_state() -> None:
     doc = parse_document(minimal(coloring={"text": "tune"}))
     kinds = dict(doc.tenants[0].numbers[0].settings.prompts or ())
-    assert {k for k in kinds} == {PromptKind.COLORING_OPEN, PromptKind.COLORING_LUNCH,
-                                  PromptKind.COLORING_CLOSED, PromptKind.COLORING_HOLIDAY}
+    assert {k for k in kinds} == {
+        PromptKind.COLORING_OPEN,
+        PromptKind.COLORING_LUNCH,
+        PromptKind.COLORING_CLOSED,
+        PromptKind.COLORING_HOLIDAY,
+    }
 
 
 def test_unquoted_times_from_yaml_are_understood() -> None:
@@ -153,41 +180,66 @@ tenants:
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (minimal(schedule={"open": {"mon-fri": ["11:00-15:00", "16:00-25:00"]}}),
-         'sample.yaml: tenants[0].numbers[0].schedule.open.mon-fri[1]: "16:00-25:00" is not '
-         "a time interval HH:MM-HH:MM"),
-        (minimal(colour="red"),
-         "sample.yaml: tenants[0].numbers[0].colour: unknown key 'colour' (known keys: number, "
-         "label, status"),
-        (minimal(targets=[{"number": "010-1111-222x"}]),
-         "sample.yaml: tenants[0].numbers[0].targets[0].number: '010-1111-222x' is not a "
-         "phone number: contains letters"),
-        (minimal(targets=[{"number": "010-1111-2222", "ring_seconds": 0}]),
-         "tenants[0].numbers[0].targets[0].ring_seconds: expected a whole number from 1"),
-        (minimal(status="sleeping"),
-         'tenants[0].numbers[0].status: "sleeping" is not one of active, paused, terminated'),
-        (minimal(holidays=[{"date": "2026-02-30", "name": "x"}]),
-         'tenants[0].numbers[0].holidays[0].date: "2026-02-30" is not a date'),
-        (minimal(holidays=[{"date": "06-15", "name": "x"}]),
-         'holidays[0].date: "06-15" has no year; add yearly: true'),
-        (minimal(schedule={"open": {"someday": ["11:00-12:00"]}}),
-         "tenants[0].numbers[0].schedule.open.someday: 'someday' is not a day"),
-        (minimal(prompts={"greeting": {"text": "a", "audio": "b"}}),
-         "prompts.greeting: a prompt needs exactly one of text or audio"),
-        (minimal(prompts={"welcome": {"text": "a"}}),
-         'prompts.welcome: "welcome" is not one of greeting'),
-        (minimal(whisper={"text": "a"}, prompts={"whisper": {"text": "b"}}),
-         "tenants[0].numbers[0].whisper: the whisper prompt is also set at "
-         "tenants[0].numbers[0].prompts.whisper"),
-        (minimal(block_list=["anonymous"]),
-         "block_list[0]: \"anonymous\" is not a phone number"),
+        (
+            minimal(schedule={"open": {"mon-fri": ["11:00-15:00", "16:00-25:00"]}}),
+            'sample.yaml: tenants[0].numbers[0].schedule.open.mon-fri[1]: "16:00-25:00" is not '
+            "a time interval HH:MM-HH:MM",
+        ),
+        (
+            minimal(colour="red"),
+            "sample.yaml: tenants[0].numbers[0].colour: unknown key 'colour' (known keys: number, "
+            "label, status",
+        ),
+        (
+            minimal(targets=[{"number": "010-1111-222x"}]),
+            "sample.yaml: tenants[0].numbers[0].targets[0].number: '010-1111-222x' is not a "
+            "phone number: contains letters",
+        ),
+        (
+            minimal(targets=[{"number": "010-1111-2222", "ring_seconds": 0}]),
+            "tenants[0].numbers[0].targets[0].ring_seconds: expected a whole number from 1",
+        ),
+        (
+            minimal(status="sleeping"),
+            'tenants[0].numbers[0].status: "sleeping" is not one of active, paused, terminated',
+        ),
+        (
+            minimal(holidays=[{"date": "2026-02-30", "name": "x"}]),
+            'tenants[0].numbers[0].holidays[0].date: "2026-02-30" is not a date',
+        ),
+        (
+            minimal(holidays=[{"date": "06-15", "name": "x"}]),
+            'holidays[0].date: "06-15" has no year; add yearly: true',
+        ),
+        (
+            minimal(schedule={"open": {"someday": ["11:00-12:00"]}}),
+            "tenants[0].numbers[0].schedule.open.someday: 'someday' is not a day",
+        ),
+        (
+            minimal(prompts={"greeting": {"text": "a", "audio": "b"}}),
+            "prompts.greeting: a prompt needs exactly one of text or audio",
+        ),
+        (
+            minimal(prompts={"welcome": {"text": "a"}}),
+            'prompts.welcome: "welcome" is not one of greeting',
+        ),
+        (
+            minimal(whisper={"text": "a"}, prompts={"whisper": {"text": "b"}}),
+            "tenants[0].numbers[0].whisper: the whisper prompt is also set at "
+            "tenants[0].numbers[0].prompts.whisper",
+        ),
+        (minimal(block_list=["anonymous"]), 'block_list[0]: "anonymous" is not a phone number'),
         (minimal(block_list=[1099990000]), "write phone numbers as quoted text"),
         (minimal(block_anonymous="yes"), 'block_anonymous: expected true or false, got "yes"'),
         (minimal(national_holidays="XX"), 'national_holidays: "XX" is not a country'),
-        (minimal(schedule={"block_periods": [{"name": "m", "days": ["wed"]}]}),
-         "schedule.block_periods[0]: missing key 'time'"),
-        ({"tenants": [{"id": "t", "timezone": "Mars/Base"}]},
-         "sample.yaml: tenants[0].timezone: 'Mars/Base' is not a known time zone"),
+        (
+            minimal(schedule={"block_periods": [{"name": "m", "days": ["wed"]}]}),
+            "schedule.block_periods[0]: missing key 'time'",
+        ),
+        (
+            {"tenants": [{"id": "t", "timezone": "Mars/Base"}]},
+            "sample.yaml: tenants[0].timezone: 'Mars/Base' is not a known time zone",
+        ),
         ({"tenants": [{"name": "x"}]}, "sample.yaml: tenants[0]: missing key 'id'"),
         ({"tenant": []}, "sample.yaml: tenant: unknown key 'tenant' (known keys: tenants)"),
         ({"tenants": {"id": "t"}}, "sample.yaml: tenants: expected a list, got dict"),
@@ -201,8 +253,10 @@ def test_errors_name_the_file_the_path_and_the_problem(data: object, expected: s
 
 def test_long_prompt_texts_stay_parseable() -> None:
     doc = parse_document(minimal(prompts={"greeting": {"text": "가" * 300}}))
-    assert len(dict(doc.tenants[0].numbers[0].settings.prompts or ())[PromptKind.GREETING]
-               .text or "") == 300
+    assert (
+        len(dict(doc.tenants[0].numbers[0].settings.prompts or ())[PromptKind.GREETING].text or "")
+        == 300
+    )
 
 
 def test_every_number_key_works_at_tenant_level() -> None:
@@ -237,17 +291,31 @@ def test_resolve_merges_layers() -> None:
 
 def test_resolve_unions_lists_and_number_wins_per_prompt_kind() -> None:
     tenant = TenantConfig(
-        id="t", name="T",
+        id="t",
+        name="T",
         defaults=NumberSettings(
-            national_holidays="KR", block_list=frozenset({"01011111111"}),
-            free_pass=frozenset({"01022222222"}), holidays=(Holiday(1, 2, "a"),),
-            prompts=((PromptKind.GREETING, Prompt(text="tenant")),
-                     (PromptKind.LUNCH, Prompt(text="tenant lunch"))),
-            strategy=Strategy.SIMULTANEOUS, max_talk_seconds=100))
-    entry = NumberEntry("05051234567", NumberSettings(
-        national_holidays="", block_list=frozenset({"01033333333"}),
-        holidays=(Holiday(1, 2, "a"), Holiday(3, 4, "b")),
-        prompts=((PromptKind.GREETING, Prompt(text="own")),), max_talk_seconds=5))
+            national_holidays="KR",
+            block_list=frozenset({"01011111111"}),
+            free_pass=frozenset({"01022222222"}),
+            holidays=(Holiday(1, 2, "a"),),
+            prompts=(
+                (PromptKind.GREETING, Prompt(text="tenant")),
+                (PromptKind.LUNCH, Prompt(text="tenant lunch")),
+            ),
+            strategy=Strategy.SIMULTANEOUS,
+            max_talk_seconds=100,
+        ),
+    )
+    entry = NumberEntry(
+        "05051234567",
+        NumberSettings(
+            national_holidays="",
+            block_list=frozenset({"01033333333"}),
+            holidays=(Holiday(1, 2, "a"), Holiday(3, 4, "b")),
+            prompts=((PromptKind.GREETING, Prompt(text="own")),),
+            max_talk_seconds=5,
+        ),
+    )
     config = resolve(tenant, entry)
     assert config.block_list == frozenset({"01011111111", "01033333333"})
     assert config.free_pass == frozenset({"01022222222"})

@@ -36,8 +36,9 @@ def parse_dialplan(text: str) -> dict[str, list[Step]]:
         if m := re.fullmatch(r"\[([\w-]+)\]", line):
             current = contexts.setdefault(m.group(1), [])
             continue
-        m = re.fullmatch(r"(exten|same)\s*=>\s*(?:([^,]+),)?(\d+|n)(?:\((\w+)\))?,(\w+)\((.*)\)",
-                         line)
+        m = re.fullmatch(
+            r"(exten|same)\s*=>\s*(?:([^,]+),)?(\d+|n)(?:\((\w+)\))?,(\w+)\((.*)\)", line
+        )
         assert m, f"unparsed dialplan line: {raw!r}"
         kind, ext, p, label, app, args = m.groups()
         if kind == "exten":
@@ -55,7 +56,8 @@ def pattern_matches(pattern: str, number: str) -> bool:
     rx = ""
     for ch in pattern[1:]:
         rx += {"X": "[0-9]", "Z": "[1-9]", "N": "[2-9]", ".": ".+", "!": ".*"}.get(
-            ch, re.escape(ch))
+            ch, re.escape(ch)
+        )
     return re.fullmatch(rx, number) is not None
 
 
@@ -122,11 +124,10 @@ def test_agi_context_calls_the_engine_then_falls_back(plan: dict[str, list[Step]
     agi_settings = AgiSettings()
     assert agi[i].args == f"agi://{agi_settings.host}:{agi_settings.port}/route"
     assert agi[i + 1].app == "GotoIf" and "ivr-fallback,${EXTEN},1" in agi[i + 1].args
-    actions = {re.search(r'= "(\w+)"', s.args).group(1) for s in agi[i + 2:i + 5]}  # type: ignore[union-attr]
+    actions = {re.search(r'= "(\w+)"', s.args).group(1) for s in agi[i + 2 : i + 5]}  # type: ignore[union-attr]
     assert actions == {"forward", "announce", "hangup"}
     text = DIALPLAN.read_text(encoding="utf-8")
-    for var in ("IVR_ACTION", "IVR_TARGETS", "IVR_RING", "IVR_PROMPT", "IVR_CAUSE",
-                "IVR_CALLERID"):
+    for var in ("IVR_ACTION", "IVR_TARGETS", "IVR_RING", "IVR_PROMPT", "IVR_CAUSE", "IVR_CALLERID"):
         assert re.search(rf"^;\s+{var}\s", text, re.M), f"{var} is not documented"
 
 
@@ -135,8 +136,7 @@ def test_every_jump_lands_on_something(plan: dict[str, list[Step]]) -> None:
         for step in ctx_steps:
             if step.app not in {"Goto", "GotoIf"}:
                 continue
-            targets = step.args.split("?", 1)[1].split(":") if step.app == "GotoIf" \
-                else [step.args]
+            targets = step.args.split("?", 1)[1].split(":") if step.app == "GotoIf" else [step.args]
             for target in filter(None, targets):
                 parts = target.split(",")
                 if len(parts) == 3:
@@ -148,19 +148,23 @@ def test_every_jump_lands_on_something(plan: dict[str, list[Step]]) -> None:
 
 
 def test_every_played_sound_is_shipped(plan: dict[str, list[Step]]) -> None:
-    played = [s.args.split(",")[0] for ctx in plan.values() for s in ctx
-              if s.app in {"Playback", "Background"} and "${" not in s.args]
+    played = [
+        s.args.split(",")[0]
+        for ctx in plan.values()
+        for s in ctx
+        if s.app in {"Playback", "Background"} and "${" not in s.args
+    ]
     assert played
     for name in played:
         for sound in name.split("&"):
             assert (REPO / "sounds" / f"{sound}.wav").is_file(), f"{sound} is not in sounds/"
 
 
-@pytest.mark.parametrize("did", ["05051234567", "+825051234567",
-                                 "825051234567", "+8205051234567"])
+@pytest.mark.parametrize("did", ["05051234567", "+825051234567", "825051234567", "+8205051234567"])
 @pytest.mark.parametrize("context", ["from-carrier", "from-carrier-agi"])
-def test_dids_are_normalised_to_national_digits(plan: dict[str, list[Step]], did: str,
-                                                context: str) -> None:
+def test_dids_are_normalised_to_national_digits(
+    plan: dict[str, list[Step]], did: str, context: str
+) -> None:
     assert route(plan, context, did) == (context, "05051234567")
 
 
@@ -172,15 +176,24 @@ def test_extensions_conf_includes_the_dialplan() -> None:
 
 def test_asterisk_conf_matches_the_engine_defaults() -> None:
     ari, modules = AriSettings(), (CONF / "modules.conf").read_text(encoding="utf-8")
-    for module in ("res_ari.so", "res_stasis.so", "res_http_websocket.so", "chan_pjsip.so",
-                   "res_agi.so", "app_stasis.so", "func_db.so", "res_ari_channels.so"):
+    for module in (
+        "res_ari.so",
+        "res_stasis.so",
+        "res_http_websocket.so",
+        "chan_pjsip.so",
+        "res_agi.so",
+        "app_stasis.so",
+        "func_db.so",
+        "res_ari_channels.so",
+    ):
         assert re.search(rf"^require\s*=\s*{re.escape(module)}$", modules, re.M), module
     assert f"[{ari.user}]" in (CONF / "ari.conf").read_text(encoding="utf-8")
     assert "bindport = 8088" in (CONF / "http.conf").read_text(encoding="utf-8")
     manager = (CONF / "manager.conf").read_text(encoding="utf-8")
     write = re.search(r"^write\s*=\s*(.+)$", manager, re.M)
     assert write and {"originate", "system", "call", "agent", "reporting"} <= {
-        p.strip() for p in write.group(1).split(",")}
+        p.strip() for p in write.group(1).split(",")
+    }
     pjsip = (CONF / "pjsip.conf").read_text(encoding="utf-8")
     for kind in ("registration", "identify", "aor", "endpoint"):
         assert re.search(rf"^\[{ari.trunk}(-\w+)?\]\ntype = {kind}$", pjsip, re.M), kind

@@ -56,15 +56,18 @@ def item(digits: str, action: MenuAction = FWD, label: str = "x") -> MenuItem:
 ITEMS = (item("1"), item("2"), item("12"), item("#"))
 
 
-@pytest.mark.parametrize(("digits", "status", "exact"), [
-    ("2", Match.COMPLETE, "2"),
-    ("#", Match.COMPLETE, "#"),
-    ("1", Match.INCOMPLETE, "1"),  # "12" may follow; "1" wins on the inter-digit timeout
-    ("12", Match.COMPLETE, "12"),
-    ("3", Match.INVALID, None),
-    ("13", Match.INVALID, None),
-    ("", Match.INCOMPLETE, None),
-])
+@pytest.mark.parametrize(
+    ("digits", "status", "exact"),
+    [
+        ("2", Match.COMPLETE, "2"),
+        ("#", Match.COMPLETE, "#"),
+        ("1", Match.INCOMPLETE, "1"),  # "12" may follow; "1" wins on the inter-digit timeout
+        ("12", Match.COMPLETE, "12"),
+        ("3", Match.INVALID, None),
+        ("13", Match.INVALID, None),
+        ("", Match.INCOMPLETE, None),
+    ],
+)
 def test_matcher(digits: str, status: Match, exact: str | None) -> None:
     found = match_digits(ITEMS, digits)
     assert found.status is status
@@ -85,8 +88,11 @@ def test_prompt_from_labels_in_korean() -> None:
 
 
 def test_prompt_particles_follow_the_last_sound() -> None:
-    items = (item("1", label="주문"), item("*", MenuAction(ActionKind.REPEAT), label=""),
-             item("0", MenuAction(ActionKind.BACK), label=""))
+    items = (
+        item("1", label="주문"),
+        item("*", MenuAction(ActionKind.REPEAT), label=""),
+        item("0", MenuAction(ActionKind.BACK), label=""),
+    )
     # 주문 ends in a consonant (은); repeat and back get default labels; 0번 takes 을.
     assert menu_prompt_text(items) == "주문은 1번, 다시 듣기는 별표, 이전 메뉴는 0번을 눌러주세요"
     assert menu_prompt_text((item("#", label="상담"),)) == "상담은 우물 정자를 눌러주세요"
@@ -102,18 +108,34 @@ def test_written_prompt_wins_and_unlabelled_items_are_left_out() -> None:
 
 # -- state machine ------------------------------------------------------------------------
 BRANCH = MenuAction(ActionKind.FORWARD, targets=(ForwardTarget("023334444"),))
-SUB = Menu("sub", (item("1", BRANCH), item("0", MenuAction(ActionKind.BACK)),
-                   item("9", MenuAction(ActionKind.REPEAT))))
-MAIN = Menu("main", (item("1", FWD, "회원 문의"), item("2", QUEUE, "결제 문의"),
-                     item("3", MenuAction(ActionKind.MENU, menu="sub"), "매장"),
-                     item("41", MenuAction(ActionKind.ANNOUNCE), "안내"),
-                     item("4", MenuAction(ActionKind.CALLBACK), "예약")),
-            greeting=Prompt(text="어서 오세요"), timeout=4.0, digit_timeout=2.0, tries=2)
+SUB = Menu(
+    "sub",
+    (
+        item("1", BRANCH),
+        item("0", MenuAction(ActionKind.BACK)),
+        item("9", MenuAction(ActionKind.REPEAT)),
+    ),
+)
+MAIN = Menu(
+    "main",
+    (
+        item("1", FWD, "회원 문의"),
+        item("2", QUEUE, "결제 문의"),
+        item("3", MenuAction(ActionKind.MENU, menu="sub"), "매장"),
+        item("41", MenuAction(ActionKind.ANNOUNCE), "안내"),
+        item("4", MenuAction(ActionKind.CALLBACK), "예약"),
+    ),
+    greeting=Prompt(text="어서 오세요"),
+    timeout=4.0,
+    digit_timeout=2.0,
+    tries=2,
+)
 MENUS = {m.id: m for m in (MAIN, SUB)}
 
 
-def run(events: list[object], menus: dict[str, Menu] = MENUS, entry: str = "main"
-        ) -> tuple[MenuState, list[object]]:
+def run(
+    events: list[object], menus: dict[str, Menu] = MENUS, entry: str = "main"
+) -> tuple[MenuState, list[object]]:
     state, effects = start(menus, entry)
     out = list(effects)
     for event in events:
@@ -182,9 +204,15 @@ def test_after_the_last_try_the_destination_follows() -> None:
 
 
 def test_timeout_prompt_and_retry() -> None:
-    menus = {"m": Menu("m", (item("1"), item("2")), tries=3,
-                       timeout_prompt=Prompt(text="늦었습니다"),
-                       after_last=QUEUE)}
+    menus = {
+        "m": Menu(
+            "m",
+            (item("1"), item("2")),
+            tries=3,
+            timeout_prompt=Prompt(text="늦었습니다"),
+            after_last=QUEUE,
+        )
+    }
     state, effects = run([PromptDone(), Timeout()], menus, "m")
     play = [e for e in effects if isinstance(e, Play)][-1]
     assert play.sounds[0].prompt == Prompt(text="늦었습니다") and state.tries == 2
@@ -219,8 +247,10 @@ def test_single_item_menu_connects_without_prompting() -> None:
     hop = Menu("hop", (item("1", MenuAction(ActionKind.MENU, menu="only")),))
     _, effects = start({"hop": hop, "only": only}, "hop")
     assert leave(list(effects)).action == QUEUE
-    loop = {"a": Menu("a", (item("1", MenuAction(ActionKind.MENU, menu="b")),)),
-            "b": Menu("b", (item("1", MenuAction(ActionKind.MENU, menu="a")),))}
+    loop = {
+        "a": Menu("a", (item("1", MenuAction(ActionKind.MENU, menu="b")),)),
+        "b": Menu("b", (item("1", MenuAction(ActionKind.MENU, menu="a")),)),
+    }
     _, effects = start(loop, "a")
     assert leave(list(effects)).reason == "single-item menus form a loop"
 
@@ -238,18 +268,45 @@ def test_reachable_menus() -> None:
 
 
 # -- configuration -------------------------------------------------------------------------
-DOC = {"tenants": [{
-    "id": "t", "name": "T", "queues": [{"id": "support"}],
-    "menus": [{"id": "main", "items": [
-        {"key": 1, "label": "회원 문의", "forward": True},
-        {"key": "2", "label": "결제 문의", "queue": "support"},
-        {"key": "3", "label": "매장", "menu": "sub"},
-        {"key": "4", "label": "예약", "callback": {"text": "접수되었습니다."}},
-        {"key": "*", "repeat": True}], "after_last": {"queue": "support"}, "timeout": 4.5}],
-    "numbers": [{"number": "0505-111-2222", "menu": "main", "targets": ["010-1111-2222"],
-                 "menus": [{"id": "sub", "items": [
-                     {"key": "1", "label": "강남점", "forward": ["02-333-4444"]},
-                     {"key": "0", "back": True}]}]}]}]}
+DOC = {
+    "tenants": [
+        {
+            "id": "t",
+            "name": "T",
+            "queues": [{"id": "support"}],
+            "menus": [
+                {
+                    "id": "main",
+                    "items": [
+                        {"key": 1, "label": "회원 문의", "forward": True},
+                        {"key": "2", "label": "결제 문의", "queue": "support"},
+                        {"key": "3", "label": "매장", "menu": "sub"},
+                        {"key": "4", "label": "예약", "callback": {"text": "접수되었습니다."}},
+                        {"key": "*", "repeat": True},
+                    ],
+                    "after_last": {"queue": "support"},
+                    "timeout": 4.5,
+                }
+            ],
+            "numbers": [
+                {
+                    "number": "0505-111-2222",
+                    "menu": "main",
+                    "targets": ["010-1111-2222"],
+                    "menus": [
+                        {
+                            "id": "sub",
+                            "items": [
+                                {"key": "1", "label": "강남점", "forward": ["02-333-4444"]},
+                                {"key": "0", "back": True},
+                            ],
+                        }
+                    ],
+                }
+            ],
+        }
+    ]
+}
 
 
 def test_menus_parse_and_serialise_exactly() -> None:
@@ -263,23 +320,45 @@ def test_menus_parse_and_serialise_exactly() -> None:
 
 
 def test_number_menu_wins_by_id() -> None:
-    data = {"tenants": [{**DOC["tenants"][0], "numbers": [{
-        "number": "0505-111-2222", "menu": "main", "targets": ["010-1111-2222"],
-        "menus": [{"id": "main", "items": [{"key": "1", "label": "상담", "forward": True}]}]}]}]}
+    data = {
+        "tenants": [
+            {
+                **DOC["tenants"][0],
+                "numbers": [
+                    {
+                        "number": "0505-111-2222",
+                        "menu": "main",
+                        "targets": ["010-1111-2222"],
+                        "menus": [
+                            {
+                                "id": "main",
+                                "items": [{"key": "1", "label": "상담", "forward": True}],
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
     config = resolve_all(parse_document(data))["05051112222"]
     assert [len(m.items) for m in config.menus] == [1]
 
 
-@pytest.mark.parametrize(("menu", "message"), [
-    ({"id": "m", "items": []}, "at least one item"),
-    ({"id": "m", "items": [{"key": "x", "repeat": True}]}, "not a key sequence"),
-    ({"id": "m", "items": [{"key": "1"}]}, "exactly one action"),
-    ({"id": "m", "items": [{"key": "1", "queue": "q", "repeat": True}]}, "exactly one action"),
-    ({"id": "m", "items": [{"key": "1", "repeat": True}], "timeout": 0}, "seconds from 0.5"),
-    ({"id": "m", "items": [{"key": "1", "repeat": True}], "after_last": {"repeat": True}},
-     "unknown key"),
-    ({"id": "m", "items": [{"key": "1", "repeat": True, "colour": 1}]}, "unknown key"),
-])
+@pytest.mark.parametrize(
+    ("menu", "message"),
+    [
+        ({"id": "m", "items": []}, "at least one item"),
+        ({"id": "m", "items": [{"key": "x", "repeat": True}]}, "not a key sequence"),
+        ({"id": "m", "items": [{"key": "1"}]}, "exactly one action"),
+        ({"id": "m", "items": [{"key": "1", "queue": "q", "repeat": True}]}, "exactly one action"),
+        ({"id": "m", "items": [{"key": "1", "repeat": True}], "timeout": 0}, "seconds from 0.5"),
+        (
+            {"id": "m", "items": [{"key": "1", "repeat": True}], "after_last": {"repeat": True}},
+            "unknown key",
+        ),
+        ({"id": "m", "items": [{"key": "1", "repeat": True, "colour": 1}]}, "unknown key"),
+    ],
+)
 def test_bad_menus_are_refused_with_their_path(menu: dict[str, object], message: str) -> None:
     data = {"tenants": [{"id": "t", "menus": [menu]}]}
     with pytest.raises(ValidationError, match=message) as err:
@@ -289,8 +368,11 @@ def test_bad_menus_are_refused_with_their_path(menu: dict[str, object], message:
 
 def test_menu_ids_are_unique_per_layer() -> None:
     item_ = {"key": "1", "repeat": True}
-    data = {"tenants": [{"id": "t", "menus": [{"id": "m", "items": [item_]},
-                                              {"id": "m", "items": [item_]}]}]}
+    data = {
+        "tenants": [
+            {"id": "t", "menus": [{"id": "m", "items": [item_]}, {"id": "m", "items": [item_]}]}
+        ]
+    }
     with pytest.raises(ValidationError, match="defined twice"):
         parse_document(data)
 
@@ -311,8 +393,12 @@ def test_plan_answers_greets_and_runs_the_menu() -> None:
     as_json = plan.to_json()["steps"][2]
     assert [m["id"] for m in as_json["menus"]] == ["main", "sub"]
     assert as_json["menus"][0]["items"][1] == {
-        "key": "2", "label": "결제 문의", "action": "queue", "leads_to": "queue support",
-        "queue": "support"}
+        "key": "2",
+        "label": "결제 문의",
+        "action": "queue",
+        "leads_to": "queue support",
+        "queue": "support",
+    }
     assert any(r.startswith("menu sub: 1 -> forward to 02-33*-44**") for r in plan.reasons)
 
 
@@ -322,8 +408,16 @@ def test_closed_hours_still_announce_and_unknown_entry_menu_rings() -> None:
     config = resolve_all(parse_document(closed))["05051112222"]
     night = plan_call(config, "01020003000", "05051112222", datetime(2026, 1, 5, 22, tzinfo=SEOUL))
     assert night.outcome is Outcome.ANNOUNCE
-    data = {"tenants": [{**DOC["tenants"][0], "numbers": [{
-        "number": "0505-111-2222", "menu": "nope", "targets": ["010-1111-2222"]}]}]}
+    data = {
+        "tenants": [
+            {
+                **DOC["tenants"][0],
+                "numbers": [
+                    {"number": "0505-111-2222", "menu": "nope", "targets": ["010-1111-2222"]}
+                ],
+            }
+        ]
+    }
     config = resolve_all(parse_document(data))["05051112222"]
     plan = plan_call(config, "01020003000", "05051112222", datetime(2026, 1, 5, 12, tzinfo=SEOUL))
     assert plan.outcome is Outcome.FORWARD and plan.dial is not None
@@ -337,7 +431,8 @@ def test_menu_and_queue_steps_in_words() -> None:
     assert isinstance(menu, MenuStep)
     assert menu.describe() == (
         'menu main: "회원 문의는 1번, 결제 문의는 2번, 매장은 3번, 예약은 4번, 다시 듣기는 '
-        '별표를 눌러주세요"; 1 -> forward to the number\'s targets, 2 -> queue support, '
-        "3 -> menu sub, 4 -> leave a callback request, then hang up, * -> repeat the menu")
+        "별표를 눌러주세요\"; 1 -> forward to the number's targets, 2 -> queue support, "
+        "3 -> menu sub, 4 -> leave a callback request, then hang up, * -> repeat the menu"
+    )
     assert QueueStep("support").to_json() == {"action": "queue", "queue": "support"}
     assert QueueStep("support").describe() == "wait in queue support for an agent"

@@ -26,12 +26,28 @@ ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
-def trace(number: str = "05051234567", *, tenant: str | None = "t1", state: str | None = "open",
-          outcome: str | None = "forward", answered: str | None = None,
-          attempts: tuple[TargetResult, ...] = (), hangup_by: str | None = None,
-          fallback: bool = False) -> CallTrace:
-    t = CallTrace("c1", number, "01020003000", T0, tenant_id=tenant, state=state,
-                  outcome=outcome, answered_target=answered, hangup_by=hangup_by)
+def trace(
+    number: str = "05051234567",
+    *,
+    tenant: str | None = "t1",
+    state: str | None = "open",
+    outcome: str | None = "forward",
+    answered: str | None = None,
+    attempts: tuple[TargetResult, ...] = (),
+    hangup_by: str | None = None,
+    fallback: bool = False,
+) -> CallTrace:
+    t = CallTrace(
+        "c1",
+        number,
+        "01020003000",
+        T0,
+        tenant_id=tenant,
+        state=state,
+        outcome=outcome,
+        answered_target=answered,
+        hangup_by=hangup_by,
+    )
     t.attempts = [Attempt("01011112222", r) for r in attempts]
     if fallback:
         t.add(T0, "fallback", "configuration unavailable")
@@ -40,18 +56,24 @@ def trace(number: str = "05051234567", *, tenant: str | None = "t1", state: str 
 
 def samples(metrics: Metrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     text = metrics.render().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for f in text_string_to_metric_families(text) for s in f.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for f in text_string_to_metric_families(text)
+        for s in f.samples
+    }
 
 
 def test_call_results_are_bounded_and_disposition_like() -> None:
-    assert call_result(trace(answered="01011112222",
-                             attempts=(TargetResult.BUSY, TargetResult.ANSWERED))) == "answered"
+    assert (
+        call_result(
+            trace(answered="01011112222", attempts=(TargetResult.BUSY, TargetResult.ANSWERED))
+        )
+        == "answered"
+    )
     assert call_result(trace(attempts=(TargetResult.BUSY, TargetResult.NO_ANSWER))) == "busy"
     assert call_result(trace(attempts=(TargetResult.NO_ANSWER,))) == "no_answer"
     assert call_result(trace(attempts=(TargetResult.UNREACHABLE,))) == "failed"
-    assert call_result(trace(attempts=(TargetResult.CANCELLED,), hangup_by="caller")) \
-        == "abandoned"
+    assert call_result(trace(attempts=(TargetResult.CANCELLED,), hangup_by="caller")) == "abandoned"
     assert call_result(trace(state="closed", outcome="announce")) == "announced"
     assert call_result(trace(state=None, outcome=None)) == "failed"
     assert call_result(trace(state=None, outcome=None, fallback=True)) == "fallback"
@@ -74,8 +96,7 @@ def test_calls_by_tenant_and_capped_per_number_series() -> None:
     settings = SimpleNamespace(metrics_per_number=True, metrics_number_cap=2)
     obs = Observability(settings=settings)
     for number in ("05051234567", "05059876543", "050243218765", "05051234567"):
-        obs.observe_call(trace(number, answered="01011112222",
-                               attempts=(TargetResult.ANSWERED,)))
+        obs.observe_call(trace(number, answered="01011112222", attempts=(TargetResult.ANSWERED,)))
     obs.observe_call(trace(tenant=None, state=None, outcome=None, fallback=True))
     got = samples(obs.metrics)
     answered = (("result", "answered"),)
@@ -83,8 +104,10 @@ def test_calls_by_tenant_and_capped_per_number_series() -> None:
     assert got[("ivr_number_calls_total", (("number", "05059876543"), *answered))] == 1.0
     assert got[("ivr_number_calls_total", (("number", OTHER), *answered))] == 1.0
     assert got[("ivr_calls_total", (("outcome", "forward"), *answered, ("state", "open")))] == 4
-    assert got[("ivr_calls_total", (("outcome", "none"), ("result", "fallback"),
-                                    ("state", "none")))] == 1.0
+    assert (
+        got[("ivr_calls_total", (("outcome", "none"), ("result", "fallback"), ("state", "none")))]
+        == 1.0
+    )
     assert got[("ivr_tenant_calls_total", (*answered, ("tenant", "t1")))] == 4.0
     assert got[("ivr_target_attempts_total", answered)] == 4.0
 
@@ -126,8 +149,12 @@ def test_observers_and_call_end_hooks_are_chained() -> None:
     assert seen == [stat, finished]
     got = samples(obs.metrics)
     assert got[("ivr_ari_request_seconds_count", (("operation", "channels.answer"),))] == 1.0
-    assert got[("ivr_calls_total", (("outcome", "forward"), ("result", "answered"),
-                                    ("state", "open")))] == 1.0
+    assert (
+        got[
+            ("ivr_calls_total", (("outcome", "forward"), ("result", "answered"), ("state", "open")))
+        ]
+        == 1.0
+    )
 
 
 @dataclass
@@ -145,22 +172,32 @@ class CdrStats:
 
 def test_scrape_time_values_from_engine_parts() -> None:
     health = SimpleNamespace(ready=True, reconnects=2, events=40)
-    cache = type("Cache", (), {"hits": 5, "misses": 1, "listening": True,
-                               "__len__": lambda self: 3})()
-    obs = Observability(dispatcher=SimpleNamespace(active=4),
-                        stream=SimpleNamespace(health=health), cache=cache)
+    cache = type(
+        "Cache", (), {"hits": 5, "misses": 1, "listening": True, "__len__": lambda self: 3}
+    )()
+    obs = Observability(
+        dispatcher=SimpleNamespace(active=4), stream=SimpleNamespace(health=health), cache=cache
+    )
     obs.register_cdr_stats(SimpleNamespace(stats=CdrStats()))
     obs.register_fallback_sync(SimpleNamespace(entries=12))
     got = samples(obs.metrics)
     expected = {
-        "ivr_active_calls": 4, "ivr_ari_websocket_connected": 1,
-        "ivr_ari_websocket_reconnects_total": 2, "ivr_ari_events_total": 40,
-        "ivr_config_cache_hits_total": 5, "ivr_config_cache_misses_total": 1,
-        "ivr_config_cache_entries": 3, "ivr_config_cache_listening": 1,
-        "ivr_cdr_queue_depth": 7, "ivr_cdr_queue_capacity": 10000,
-        "ivr_cdr_journal_records": 3, "ivr_cdr_journal_bytes": 2048,
-        "ivr_cdr_journal_healthy": 1, "ivr_cdr_last_flush_seconds": 0.012,
-        "ivr_cdr_records_written_total": 120, "ivr_cdr_db_errors_total": 2,
+        "ivr_active_calls": 4,
+        "ivr_ari_websocket_connected": 1,
+        "ivr_ari_websocket_reconnects_total": 2,
+        "ivr_ari_events_total": 40,
+        "ivr_config_cache_hits_total": 5,
+        "ivr_config_cache_misses_total": 1,
+        "ivr_config_cache_entries": 3,
+        "ivr_config_cache_listening": 1,
+        "ivr_cdr_queue_depth": 7,
+        "ivr_cdr_queue_capacity": 10000,
+        "ivr_cdr_journal_records": 3,
+        "ivr_cdr_journal_bytes": 2048,
+        "ivr_cdr_journal_healthy": 1,
+        "ivr_cdr_last_flush_seconds": 0.012,
+        "ivr_cdr_records_written_total": 120,
+        "ivr_cdr_db_errors_total": 2,
         "ivr_cdr_database_up": 1,
         "ivr_fallback_sync_entries": 12,
     }
@@ -216,8 +253,15 @@ def defined_series() -> set[str]:
     """Every series name the engine can expose."""
     names: set[str] = set()
     for family in Metrics().registry.collect():
-        names.update({family.name, f"{family.name}_total", f"{family.name}_bucket",
-                      f"{family.name}_count", f"{family.name}_sum"})
+        names.update(
+            {
+                family.name,
+                f"{family.name}_total",
+                f"{family.name}_bucket",
+                f"{family.name}_count",
+                f"{family.name}_sum",
+            }
+        )
     for spec in SCRAPED:
         names.update({spec.name, f"{spec.name}_total"})
     return names
@@ -227,8 +271,13 @@ def test_alerts_and_dashboard_use_only_defined_metrics() -> None:
     alerts = yaml.safe_load((ROOT / "deploy" / "prometheus" / "alerts.yml").read_text())
     exprs = [r["expr"] for g in alerts["groups"] for r in g["rules"]]
     assert {r["alert"] for g in alerts["groups"] for r in g["rules"] if "alert" in r} >= {
-        "IvrCallFailureRatioSpike", "IvrTenantAnswerRateDrop", "IvrAriDisconnected",
-        "IvrCdrJournalGrowing", "IvrCdrQueueNearCapacity", "IvrEventLoopLag"}
+        "IvrCallFailureRatioSpike",
+        "IvrTenantAnswerRateDrop",
+        "IvrAriDisconnected",
+        "IvrCdrJournalGrowing",
+        "IvrCdrQueueNearCapacity",
+        "IvrEventLoopLag",
+    }
     dashboard = json.loads((ROOT / "deploy" / "grafana" / "ivr-engine.json").read_text())
     exprs += [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
     used = {name for expr in exprs for name in re.findall(r"\bivr_[a-z_]+", expr)}
@@ -242,13 +291,30 @@ def test_cdr_writer_stats_are_read() -> None:
     from ivr_engine.store.cdr_writer import WriterStats
 
     obs = Observability()
-    obs.register_cdr_stats(SimpleNamespace(stats=WriterStats(
-        queue_depth=4, journal_records=2, journal_bytes=512, db_up=False,
-        last_flush_seconds=0.02, records_written=10, records_journaled=2, db_errors=1)))
+    obs.register_cdr_stats(
+        SimpleNamespace(
+            stats=WriterStats(
+                queue_depth=4,
+                journal_records=2,
+                journal_bytes=512,
+                db_up=False,
+                last_flush_seconds=0.02,
+                records_written=10,
+                records_journaled=2,
+                db_errors=1,
+            )
+        )
+    )
     got = samples(obs.metrics)
     assert {k[0]: v for k, v in got.items() if k[0].startswith("ivr_cdr_")} == {
-        "ivr_cdr_queue_depth": 4, "ivr_cdr_journal_records": 2, "ivr_cdr_journal_bytes": 512,
-        "ivr_cdr_database_up": 0, "ivr_cdr_last_flush_seconds": 0.02,
-        "ivr_cdr_records_written_total": 10, "ivr_cdr_records_journaled_total": 2,
-        "ivr_cdr_records_rejected_total": 0, "ivr_cdr_db_errors_total": 1}
+        "ivr_cdr_queue_depth": 4,
+        "ivr_cdr_journal_records": 2,
+        "ivr_cdr_journal_bytes": 512,
+        "ivr_cdr_database_up": 0,
+        "ivr_cdr_last_flush_seconds": 0.02,
+        "ivr_cdr_records_written_total": 10,
+        "ivr_cdr_records_journaled_total": 2,
+        "ivr_cdr_records_rejected_total": 0,
+        "ivr_cdr_db_errors_total": 1,
+    }
     assert obs.journal_healthy()

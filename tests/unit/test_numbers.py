@@ -17,9 +17,19 @@ from ivr_engine.errors import ValidationError
 
 @pytest.mark.parametrize(
     "raw",
-    ["+82 10-9999-0000", "010 9999 0000", "01099990000", "+821099990000", "82-10-9999-0000",
-     "010-9999-0000", "  010.9999.0000 ", "(010) 9999-0000", "0082-10-9999-0000",
-     "+82 (0)10 9999 0000", "+82-010-9999-0000"],
+    [
+        "+82 10-9999-0000",
+        "010 9999 0000",
+        "01099990000",
+        "+821099990000",
+        "82-10-9999-0000",
+        "010-9999-0000",
+        "  010.9999.0000 ",
+        "(010) 9999-0000",
+        "0082-10-9999-0000",
+        "+82 (0)10 9999 0000",
+        "+82-010-9999-0000",
+    ],
 )
 def test_every_written_form_of_a_mobile_is_one_number(raw: str) -> None:
     number = parse_number(raw)
@@ -59,8 +69,21 @@ def test_kinds_and_formatting(raw: str, digits: str, kind: NumberKind, formatted
 
 @pytest.mark.parametrize(
     "raw",
-    ["", "   ", "anonymous", "Anonymous", "ANONYMOUS", "unknown", "restricted", "private",
-     "withheld", "<unknown>", "<anonymous>", "Unavailable", '"Anonymous"'],
+    [
+        "",
+        "   ",
+        "anonymous",
+        "Anonymous",
+        "ANONYMOUS",
+        "unknown",
+        "restricted",
+        "private",
+        "withheld",
+        "<unknown>",
+        "<anonymous>",
+        "Unavailable",
+        '"Anonymous"',
+    ],
 )
 def test_withheld_caller_ids_are_anonymous(raw: str) -> None:
     number = parse_number(raw)
@@ -124,9 +147,12 @@ def test_format_number_leaves_unparseable_text_alone() -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.from_regex(r"010[0-9]{8}", fullmatch=True),
-       st.sampled_from(["{a}-{b}-{c}", "{a} {b} {c}", "+82 {a1}-{b}-{c}", "82{a1}{b}{c}",
-                        "({a}) {b}.{c}"]))
+@given(
+    st.from_regex(r"010[0-9]{8}", fullmatch=True),
+    st.sampled_from(
+        ["{a}-{b}-{c}", "{a} {b} {c}", "+82 {a1}-{b}-{c}", "82{a1}{b}{c}", "({a}) {b}.{c}"]
+    ),
+)
 def test_any_layout_of_a_mobile_normalises_back(digits: str, layout: str) -> None:
     a, b, c = digits[:3], digits[3:7], digits[7:]
     text = layout.format(a=a, a1=a[1:], b=b, c=c)

@@ -117,8 +117,8 @@ def test_open_forward_has_coloring_whisper_and_targets_in_order() -> None:
     ],
 )
 def test_announcements_play_the_state_prompt_then_clear(
-        caller: str, at: str, kind: PromptKind, text_part: str, reason_part: str,
-        cause: int) -> None:
+    caller: str, at: str, kind: PromptKind, text_part: str, reason_part: str, cause: int
+) -> None:
     result = plan(PIZZA, caller, at)
     play, hangup = result.steps
     assert isinstance(play, PlayStep) and isinstance(hangup, HangupStep)
@@ -132,8 +132,12 @@ def test_announcements_play_the_state_prompt_then_clear(
 def test_holiday_prompt_of_its_own_wins() -> None:
     own = Holiday(11, 20, "staff trip", year=2026, prompt=Prompt(text="trip"))
     config = sample_configs()[normalize(PIZZA)]
-    result = plan_call(dataclasses.replace(config, holidays=(own,)), "010-2000-3000", PIZZA,
-                       seoul("2026-11-20 12:00"))
+    result = plan_call(
+        dataclasses.replace(config, holidays=(own,)),
+        "010-2000-3000",
+        PIZZA,
+        seoul("2026-11-20 12:00"),
+    )
     assert result.state is CallState.HOLIDAY
     assert result.steps[0] == PlayStep(PromptKind.HOLIDAY, Prompt(text="trip"), None, True)
     assert any("staff trip" in r for r in result.reasons)
@@ -143,20 +147,29 @@ def test_holiday_prompt_of_its_own_wins() -> None:
     ("number", "caller", "changes", "system", "cause", "state"),
     [
         ("0504-222-3333", "010-2000-3000", {}, "not-in-service", 1, CallState.UNALLOCATED),
-        ("0507-1234-5678", "010-2000-3000", {}, "temporarily-unavailable", 20,
-         CallState.PAUSED),
+        ("0507-1234-5678", "010-2000-3000", {}, "temporarily-unavailable", 20, CallState.PAUSED),
         ("0505-123-4567", "010-9999-0000", {}, "blocked-caller", 21, CallState.BLOCKED_CALLER),
         ("0505-123-4567", "", {}, "blocked-caller", 21, CallState.BLOCKED_CALLER),
         ("0505-123-4567", "010-2000-3000", {"prompts": ()}, None, None, CallState.OPEN),
-        ("0505-123-4567", "010-2000-3000", {"targets": ()}, "cannot-be-reached", 3,
-         CallState.OPEN),
-        ("0505-123-4567", "010-2000-3000", {"status": NumberStatus.TERMINATED},
-         "not-in-service", 1, CallState.UNALLOCATED),
+        ("0505-123-4567", "010-2000-3000", {"targets": ()}, "cannot-be-reached", 3, CallState.OPEN),
+        (
+            "0505-123-4567",
+            "010-2000-3000",
+            {"status": NumberStatus.TERMINATED},
+            "not-in-service",
+            1,
+            CallState.UNALLOCATED,
+        ),
     ],
 )
-def test_system_prompts_and_causes(number: str, caller: str, changes: dict[str, object],
-                                   system: str | None, cause: int | None,
-                                   state: CallState) -> None:
+def test_system_prompts_and_causes(
+    number: str,
+    caller: str,
+    changes: dict[str, object],
+    system: str | None,
+    cause: int | None,
+    state: CallState,
+) -> None:
     result = plan(number, caller, "2026-11-20 12:00", **changes)
     assert result.state is state
     if system is None:  # open with no prompts at all: plain ringback, no announcement
@@ -184,20 +197,31 @@ def test_unknown_number_is_unallocated() -> None:
     [
         # status before the block list
         ("010-9999-0000", "2026-11-20 12:00", {"status": NumberStatus.PAUSED}, "paused"),
-        ("010-9999-0000", "2026-11-20 12:00", {"status": NumberStatus.TERMINATED},
-         "unallocated"),
+        ("010-9999-0000", "2026-11-20 12:00", {"status": NumberStatus.TERMINATED}, "unallocated"),
         # block list before the schedule, and before the free pass
         ("010-9999-0000", "2026-11-20 23:30", {}, "blocked_caller"),
-        ("010-9999-0000", "2026-11-20 12:00",
-         {"free_pass": frozenset({"01099990000"})}, "blocked_caller"),
+        (
+            "010-9999-0000",
+            "2026-11-20 12:00",
+            {"free_pass": frozenset({"01099990000"})},
+            "blocked_caller",
+        ),
         # anonymous before the schedule
         ("anonymous", "2026-12-25 12:00", {}, "blocked_caller"),
         ("anonymous", "2026-11-20 12:00", {"block_anonymous": False}, "open"),
         # holiday before block period and lunch
-        ("010-2000-3000", "2026-12-30 11:30", {"holidays": (Holiday(12, 30, "h", 2026),)},
-         "holiday"),
-        ("010-2000-3000", "2026-12-30 15:30", {"holidays": (Holiday(12, 30, "h", 2026),)},
-         "holiday"),
+        (
+            "010-2000-3000",
+            "2026-12-30 11:30",
+            {"holidays": (Holiday(12, 30, "h", 2026),)},
+            "holiday",
+        ),
+        (
+            "010-2000-3000",
+            "2026-12-30 15:30",
+            {"holidays": (Holiday(12, 30, "h", 2026),)},
+            "holiday",
+        ),
         # block period before open hours
         ("010-2000-3000", "2026-11-25 11:59", {}, "block_period"),
     ],
@@ -208,9 +232,13 @@ def test_evaluation_order(caller: str, at: str, changes: dict[str, object], stat
 
 @pytest.mark.parametrize(
     ("at", "state"),
-    [("2026-11-20 23:30", "closed"), ("2026-11-20 15:30", "lunch"),
-     ("2026-12-25 12:00", "holiday"), ("2026-11-25 11:30", "block_period"),
-     ("2026-11-20 12:00", "open")],
+    [
+        ("2026-11-20 23:30", "closed"),
+        ("2026-11-20 15:30", "lunch"),
+        ("2026-12-25 12:00", "holiday"),
+        ("2026-11-25 11:30", "block_period"),
+        ("2026-11-20 12:00", "open"),
+    ],
 )
 def test_free_pass_forwards_in_every_schedule_state(at: str, state: str) -> None:
     result = plan(PIZZA, "010-5555-6666", at)
@@ -226,14 +254,22 @@ def test_free_pass_does_not_override_status() -> None:
 
 
 def test_coloring_follows_the_schedule_state() -> None:
-    prompts = tuple((k, Prompt(text=k.value)) for k in (
-        PromptKind.COLORING_OPEN, PromptKind.COLORING_CLOSED, PromptKind.COLORING_HOLIDAY,
-        PromptKind.COLORING_LUNCH))
-    for at, kind in [("2026-11-20 12:00", "coloring_open"),
-                     ("2026-11-20 23:30", "coloring_closed"),
-                     ("2026-11-20 15:30", "coloring_lunch"),
-                     ("2026-12-25 12:00", "coloring_holiday"),
-                     ("2026-11-25 11:30", "coloring_closed")]:
+    prompts = tuple(
+        (k, Prompt(text=k.value))
+        for k in (
+            PromptKind.COLORING_OPEN,
+            PromptKind.COLORING_CLOSED,
+            PromptKind.COLORING_HOLIDAY,
+            PromptKind.COLORING_LUNCH,
+        )
+    )
+    for at, kind in [
+        ("2026-11-20 12:00", "coloring_open"),
+        ("2026-11-20 23:30", "coloring_closed"),
+        ("2026-11-20 15:30", "coloring_lunch"),
+        ("2026-12-25 12:00", "coloring_holiday"),
+        ("2026-11-25 11:30", "coloring_closed"),
+    ]:
         dial = plan(PIZZA, "010-5555-6666", at, prompts=prompts).steps[-1]
         assert isinstance(dial, DialStep)
         assert dial.coloring == Prompt(text=kind)
@@ -244,8 +280,13 @@ def test_answer_first_and_greeting() -> None:
     early = plan(PIZZA, "010-2000-3000", "2026-11-20 12:00", prompts=greeting)
     assert [s.action for s in early.steps] == ["play", "dial"]
     assert isinstance(early.steps[0], PlayStep) and early.steps[0].early_media
-    answered = plan(PIZZA, "010-2000-3000", "2026-11-20 12:00", prompts=greeting,
-                    answer_before_announcement=True)
+    answered = plan(
+        PIZZA,
+        "010-2000-3000",
+        "2026-11-20 12:00",
+        prompts=greeting,
+        answer_before_announcement=True,
+    )
     assert [s.action for s in answered.steps] == ["answer", "play", "dial"]
     assert isinstance(answered.steps[0], AnswerStep)
     closed = plan(PIZZA, "010-2000-3000", "2026-11-20 23:30", answer_before_announcement=True)
@@ -255,8 +296,9 @@ def test_answer_first_and_greeting() -> None:
 
 
 def test_caller_id_shown_to_the_target() -> None:
-    shown = plan(PIZZA, "010-2000-3000", "2026-11-20 12:00",
-                 caller_id=CallerIdMode.VIRTUAL).steps[-1]
+    shown = plan(PIZZA, "010-2000-3000", "2026-11-20 12:00", caller_id=CallerIdMode.VIRTUAL).steps[
+        -1
+    ]
     assert isinstance(shown, DialStep) and shown.caller_id == "05051234567"
     assert shown.to_json()["caller_id"] == "0505-123-4567"
     anonymous = plan(PIZZA, "anonymous", "2026-11-20 12:00", block_anonymous=False).steps[-1]
@@ -274,27 +316,31 @@ def test_malformed_caller_is_an_unknown_caller(caller: str) -> None:
 
 
 def test_none_caller_is_anonymous() -> None:
-    result = plan_call(sample_configs()[normalize(PIZZA)], None, PIZZA,
-                       seoul("2026-11-20 12:00"))
+    result = plan_call(sample_configs()[normalize(PIZZA)], None, PIZZA, seoul("2026-11-20 12:00"))
     assert result.state is CallState.BLOCKED_CALLER
 
 
 def test_naive_time_is_refused() -> None:
     with pytest.raises(ValueError, match="no time zone"):
-        plan_call(sample_configs()[normalize(PIZZA)], "010-2000-3000", PIZZA,
-                  datetime(2026, 11, 20, 12))
+        plan_call(
+            sample_configs()[normalize(PIZZA)], "010-2000-3000", PIZZA, datetime(2026, 11, 20, 12)
+        )
 
 
 def test_plan_json_carries_version_and_steps() -> None:
     result = plan(PIZZA, "010-2000-3000", "2026-11-20 23:30", version=7)
     out = json.loads(json.dumps(result.to_json()))
     assert out["config_version"] == 7
-    assert out["steps"][0] == {"action": "play", "prompt_kind": "after_hours",
-                               "prompt": {"text": "지금은 영업시간이 아닙니다. 영업시간은 "
-                                                  "오전 11시부터 오후 10시까지입니다."},
-                               "system_prompt": None, "early_media": True}
-    assert out["steps"][1] == {"action": "hangup", "cause": 16,
-                               "reason": "closed announcement"}
+    assert out["steps"][0] == {
+        "action": "play",
+        "prompt_kind": "after_hours",
+        "prompt": {
+            "text": "지금은 영업시간이 아닙니다. 영업시간은 오전 11시부터 오후 10시까지입니다."
+        },
+        "system_prompt": None,
+        "early_media": True,
+    }
+    assert out["steps"][1] == {"action": "hangup", "cause": 16, "reason": "closed announcement"}
 
 
 def test_simultaneous_tenant_default_and_talk_limit() -> None:

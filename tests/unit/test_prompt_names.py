@@ -26,8 +26,10 @@ def test_text_name_has_the_documented_shape() -> None:
 
 def test_text_name_is_pinned_across_releases() -> None:
     # Built files on Asterisk boxes carry these names; changing the scheme orphans them.
-    assert sound_name(Prompt(text="hello")) == "ivr/tts-" + hashlib.sha256(
-        b"hello\x00ko\x00espeak").hexdigest()[:16]
+    assert (
+        sound_name(Prompt(text="hello"))
+        == "ivr/tts-" + hashlib.sha256(b"hello\x00ko\x00espeak").hexdigest()[:16]
+    )
     assert sound_name(Prompt(text="hello")) == "ivr/tts-7b745a056baea7c4"
 
 
@@ -68,9 +70,20 @@ def test_empty_prompt_has_no_name() -> None:
 
 
 def test_system_prompts_the_planner_uses_exist() -> None:
-    for name in ("not-in-service", "temporarily-unavailable", "cannot-be-reached",
-                 "after-hours", "lunch", "holiday", "block-period", "blocked-caller",
-                 "queue-wait", "invalid-choice", "goodbye", "default-coloring"):
+    for name in (
+        "not-in-service",
+        "temporarily-unavailable",
+        "cannot-be-reached",
+        "after-hours",
+        "lunch",
+        "holiday",
+        "block-period",
+        "blocked-caller",
+        "queue-wait",
+        "invalid-choice",
+        "goodbye",
+        "default-coloring",
+    ):
         assert system_sound_name(name) == f"ivr/system/{name}"
     assert "받을 수 없습니다" in SYSTEM_PROMPTS["cannot-be-reached"]
     with pytest.raises(KeyError):

@@ -33,9 +33,13 @@ def test_nothing_is_drawn_without_a_tty() -> None:
 
 
 def test_summary_counts_and_names_failures() -> None:
-    report = BuildReport([BuildResult("ivr/a", BUILT),
-                          BuildResult("", FAILED, "tenant t / prompts.lunch: too long")],
-                         ["gTTS unreachable"])
+    report = BuildReport(
+        [
+            BuildResult("ivr/a", BUILT),
+            BuildResult("", FAILED, "tenant t / prompts.lunch: too long"),
+        ],
+        ["gTTS unreachable"],
+    )
     assert report.summary().splitlines() == [
         "prompts: 1 built, 0 cached, 1 failed",
         "warning: gTTS unreachable",

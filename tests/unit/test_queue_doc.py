@@ -22,19 +22,33 @@ from ivr_engine.domain.queue_doc import (
 )
 from ivr_engine.errors import ValidationError
 
-FULL = [{
-    "id": "support", "name": "결제 상담", "strategy": "weighted", "ring_seconds": 12,
-    "max_wait_seconds": 120, "overflow": {"forward": "010-1234-5678", "ring_seconds": 25},
-    "holding": {"coloring": {"text": "잠시만 기다려 주세요."}},
-    "announcement": "모든 상담원이 통화중입니다.", "announce_every_seconds": 20,
-    "announce_position": True, "announce_wait": True, "callback_key": "1",
-    "auto_pause_after": 3, "wrapup_seconds": 15, "after_call": "rest",
-    "service_level_seconds": 30, "service_level": "answered_and_abandoned",
-    "short_abandon_seconds": 4,
-    "agents": [{"id": "kim", "endpoint": "PJSIP/kim", "priority": 1, "weight": 3,
-                "ring_seconds": 20},
-               {"id": "lee", "endpoint": "010-2222-3333", "name": "이상담"}],
-}, {"id": "sales", "overflow": {"announce": {"audio": "ivr/closed"}}, "holding": {"moh": "jazz"}}]
+FULL = [
+    {
+        "id": "support",
+        "name": "결제 상담",
+        "strategy": "weighted",
+        "ring_seconds": 12,
+        "max_wait_seconds": 120,
+        "overflow": {"forward": "010-1234-5678", "ring_seconds": 25},
+        "holding": {"coloring": {"text": "잠시만 기다려 주세요."}},
+        "announcement": "모든 상담원이 통화중입니다.",
+        "announce_every_seconds": 20,
+        "announce_position": True,
+        "announce_wait": True,
+        "callback_key": "1",
+        "auto_pause_after": 3,
+        "wrapup_seconds": 15,
+        "after_call": "rest",
+        "service_level_seconds": 30,
+        "service_level": "answered_and_abandoned",
+        "short_abandon_seconds": 4,
+        "agents": [
+            {"id": "kim", "endpoint": "PJSIP/kim", "priority": 1, "weight": 3, "ring_seconds": 20},
+            {"id": "lee", "endpoint": "010-2222-3333", "name": "이상담"},
+        ],
+    },
+    {"id": "sales", "overflow": {"announce": {"audio": "ivr/closed"}}, "holding": {"moh": "jazz"}},
+]
 
 
 def test_full_definition() -> None:
@@ -45,8 +59,10 @@ def test_full_definition() -> None:
     assert support.announcement == Prompt(text="모든 상담원이 통화중입니다.")
     assert support.after_call is AfterCall.REST
     assert support.service_level is ServiceLevelMode.ANSWERED_AND_ABANDONED
-    assert support.agents == (QueueAgent("kim", "PJSIP/kim", "", 1, 3, 20),
-                              QueueAgent("lee", "01022223333", "이상담"))
+    assert support.agents == (
+        QueueAgent("kim", "PJSIP/kim", "", 1, 3, 20),
+        QueueAgent("lee", "01022223333", "이상담"),
+    )
     assert sales.overflow.prompt == Prompt(audio="ivr/closed") and sales.moh_class == "jazz"
 
 
@@ -63,21 +79,33 @@ def test_round_trip_is_exact_and_json() -> None:
     assert queues_to_data(parse_queues([{"id": "q"}])) == [{"id": "q"}]
 
 
-@pytest.mark.parametrize(("data", "path", "words"), [
-    ({"id": "q", "strategy": "random"}, "queues[0].strategy", "not one of"),
-    ({"id": "q", "ring_seconds": 0}, "queues[0].ring_seconds", "from 1 to 600"),
-    ({"id": "q", "callback_key": "12"}, "queues[0].callback_key", "DTMF"),
-    ({"id": "q", "overflow": {}}, "queues[0].overflow", "exactly one"),
-    ({"id": "q", "overflow": {"forward": 1012345678}}, "queues[0].overflow.forward", "quoted"),
-    ({"id": "q", "holding": {"moh": "a", "coloring": "b"}}, "queues[0].holding", "exactly one"),
-    ({"id": "q", "colour": 1}, "queues[0].colour", "unknown key"),
-    ({"name": "x"}, "queues[0]", "missing key 'id'"),
-    ({"id": "q", "agents": [{"id": "a"}]}, "queues[0].agents[0]", "'endpoint'"),
-    ({"id": "q", "agents": [{"id": "a", "endpoint": "SIP/x"}]},
-     "queues[0].agents[0].endpoint", ""),
-    ({"id": "q", "agents": [{"id": "a", "endpoint": "PJSIP/a"},
-                            {"id": "a", "endpoint": "PJSIP/b"}]}, "queues[0].agents", "twice"),
-])
+@pytest.mark.parametrize(
+    ("data", "path", "words"),
+    [
+        ({"id": "q", "strategy": "random"}, "queues[0].strategy", "not one of"),
+        ({"id": "q", "ring_seconds": 0}, "queues[0].ring_seconds", "from 1 to 600"),
+        ({"id": "q", "callback_key": "12"}, "queues[0].callback_key", "DTMF"),
+        ({"id": "q", "overflow": {}}, "queues[0].overflow", "exactly one"),
+        ({"id": "q", "overflow": {"forward": 1012345678}}, "queues[0].overflow.forward", "quoted"),
+        ({"id": "q", "holding": {"moh": "a", "coloring": "b"}}, "queues[0].holding", "exactly one"),
+        ({"id": "q", "colour": 1}, "queues[0].colour", "unknown key"),
+        ({"name": "x"}, "queues[0]", "missing key 'id'"),
+        ({"id": "q", "agents": [{"id": "a"}]}, "queues[0].agents[0]", "'endpoint'"),
+        (
+            {"id": "q", "agents": [{"id": "a", "endpoint": "SIP/x"}]},
+            "queues[0].agents[0].endpoint",
+            "",
+        ),
+        (
+            {
+                "id": "q",
+                "agents": [{"id": "a", "endpoint": "PJSIP/a"}, {"id": "a", "endpoint": "PJSIP/b"}],
+            },
+            "queues[0].agents",
+            "twice",
+        ),
+    ],
+)
 def test_errors_name_the_path(data: dict, path: str, words: str) -> None:
     with pytest.raises(QueueConfigInvalid) as info:
         parse_queues([data])

@@ -17,11 +17,17 @@ from ivr_engine.domain.queue_log import (
 
 
 def test_lines_like_asterisk_writes_them() -> None:
-    assert format_line(1740000000, "1740000000.17", "support", "PJSIP/kim", QueueEvent.CONNECT,
-                       ("12", "1740000000.18", "3")) == (
-        "1740000000|1740000000.17|support|PJSIP/kim|CONNECT|12|1740000000.18|3")
+    assert format_line(
+        1740000000,
+        "1740000000.17",
+        "support",
+        "PJSIP/kim",
+        QueueEvent.CONNECT,
+        ("12", "1740000000.18", "3"),
+    ) == ("1740000000|1740000000.17|support|PJSIP/kim|CONNECT|12|1740000000.18|3")
     assert format_line(1740000000, "NONE", "NONE", "PJSIP/kim", QueueEvent.ADDMEMBER) == (
-        "1740000000|NONE|NONE|PJSIP/kim|ADDMEMBER|")
+        "1740000000|NONE|NONE|PJSIP/kim|ADDMEMBER|"
+    )
 
 
 def test_separator_and_newlines_cannot_break_a_line() -> None:
@@ -39,12 +45,22 @@ def test_event_data_arity_is_checked() -> None:
 
 def test_entry_round_trip() -> None:
     when = datetime(2026, 3, 2, 1, 0, 5, tzinfo=UTC)
-    entry = QueueLogEntry(when, "c1", "support", "kim", QueueEvent.ENTERQUEUE,
-                          event_data(QueueEvent.ENTERQUEUE, "", "01011112222", 1))
+    entry = QueueLogEntry(
+        when,
+        "c1",
+        "support",
+        "kim",
+        QueueEvent.ENTERQUEUE,
+        event_data(QueueEvent.ENTERQUEUE, "", "01011112222", 1),
+    )
     parsed = parse_line(entry.line())
     assert parsed.epoch == int(when.timestamp())
     assert (parsed.callid, parsed.queue, parsed.agent, parsed.event) == (
-        "c1", "support", "kim", "ENTERQUEUE")
+        "c1",
+        "support",
+        "kim",
+        "ENTERQUEUE",
+    )
     assert parsed.data == ("", "01011112222", "1")
     assert parse_line("5|NONE|NONE|kim|REMOVEMEMBER|").data == ()
     with pytest.raises(ValueError):

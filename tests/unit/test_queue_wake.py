@@ -15,8 +15,11 @@ from ivr_engine.domain.queue_doc import QueueConfig
 
 def waiting_call(runtime: QueueRuntime) -> QueueCall:
     """A queue call of a caller who stays on the line (no I/O is made by a pause)."""
-    session: Any = SimpleNamespace(env=SimpleNamespace(), watch=LegWatch("caller", None),  # type: ignore[arg-type]
-                                   now=lambda: datetime(2026, 11, 20, 3, tzinfo=UTC))
+    session: Any = SimpleNamespace(
+        env=SimpleNamespace(),
+        watch=LegWatch("caller", None),  # type: ignore[arg-type]
+        now=lambda: datetime(2026, 11, 20, 3, tzinfo=UTC),
+    )
     return QueueCall(session, runtime, QueueConfig("support"), "tenant")
 
 

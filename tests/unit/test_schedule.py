@@ -26,8 +26,10 @@ from ivr_engine.domain.schedule import (
 SEOUL = ZoneInfo("Asia/Seoul")
 MEETING = BlockPeriod("meeting", frozenset({2}), Interval(time(11), time(12)), Prompt(text="x"))
 SCHEDULE = Schedule(
-    open=(*((d, (Interval(time(11), time(15)), Interval(time(16), time(22))))
-            for d in range(5)), (5, (Interval(time(22), time(2)),))),
+    open=(
+        *((d, (Interval(time(11), time(15)), Interval(time(16), time(22)))) for d in range(5)),
+        (5, (Interval(time(22), time(2)),)),
+    ),
     lunch=tuple((d, (Interval(time(15), time(16)),)) for d in range(5)),
     block_periods=(MEETING,),
 )
@@ -37,8 +39,13 @@ FOUNDING = Holiday(6, 15, "founding day")
 
 def config(**changes: object) -> NumberConfig:
     """A number with the test schedule in Seoul, changed as asked."""
-    base: dict[str, object] = {"number": "05051234567", "tenant_id": "t", "tenant_name": "T",
-                               "schedule": SCHEDULE, "holidays": (NEW_YEAR_EVE, FOUNDING)}
+    base: dict[str, object] = {
+        "number": "05051234567",
+        "tenant_id": "t",
+        "tenant_name": "T",
+        "schedule": SCHEDULE,
+        "holidays": (NEW_YEAR_EVE, FOUNDING),
+    }
     base.update(changes)
     return NumberConfig(**base)  # type: ignore[arg-type]
 
@@ -86,8 +93,9 @@ def test_holiday_beats_block_period_and_lunch() -> None:
 
 
 def test_lunch_beats_open_when_they_overlap() -> None:
-    overlap = Schedule(open=((0, (Interval(time(9), time(18)),)),),
-                       lunch=((0, (Interval(time(12), time(13)),)),))
+    overlap = Schedule(
+        open=((0, (Interval(time(9), time(18)),)),), lunch=((0, (Interval(time(12), time(13)),)),)
+    )
     cfg = config(schedule=overlap, holidays=())
     assert state_at(cfg, seoul(2026, 11, 16, 12, 30)).state is ScheduleState.LUNCH
     assert state_at(cfg, seoul(2026, 11, 16, 13)).state is ScheduleState.OPEN
@@ -126,8 +134,9 @@ def test_no_schedule_is_open_around_the_clock_but_holidays_apply() -> None:
 
 
 def test_empty_schedule_is_closed() -> None:
-    assert state_at(config(schedule=Schedule()), seoul(2026, 11, 20, 12)).state \
-        is ScheduleState.CLOSED
+    assert (
+        state_at(config(schedule=Schedule()), seoul(2026, 11, 20, 12)).state is ScheduleState.CLOSED
+    )
 
 
 def test_naive_datetime_is_refused() -> None:
@@ -165,9 +174,16 @@ def test_overnight_interval_across_a_dst_switch(zone_name: str, day: date, hour:
 
 @pytest.mark.parametrize(
     ("spec", "days"),
-    [("mon", {0}), ("mon-fri", {0, 1, 2, 3, 4}), ("fri-mon", {4, 5, 6, 0}),
-     ("sat,sun", {5, 6}), ("Sat, Sun", {5, 6}), ("daily", set(range(7))),
-     ("weekdays", {0, 1, 2, 3, 4}), ("weekend", {5, 6})],
+    [
+        ("mon", {0}),
+        ("mon-fri", {0, 1, 2, 3, 4}),
+        ("fri-mon", {4, 5, 6, 0}),
+        ("sat,sun", {5, 6}),
+        ("Sat, Sun", {5, 6}),
+        ("daily", set(range(7))),
+        ("weekdays", {0, 1, 2, 3, 4}),
+        ("weekend", {5, 6}),
+    ],
 )
 def test_parse_days(spec: str, days: set[int]) -> None:
     assert parse_days(spec) == frozenset(days)
@@ -182,8 +198,12 @@ def test_parse_days_refuses_unknown_names(spec: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "start", "end", "overnight"),
-    [("11:00-15:00", time(11), time(15), False), ("22:00-02:00", time(22), time(2), True),
-     ("9:30-24:00", time(9, 30), time(0), True), (" 00:00 - 24:00 ", time(0), time(0), True)],
+    [
+        ("11:00-15:00", time(11), time(15), False),
+        ("22:00-02:00", time(22), time(2), True),
+        ("9:30-24:00", time(9, 30), time(0), True),
+        (" 00:00 - 24:00 ", time(0), time(0), True),
+    ],
 )
 def test_parse_interval(text: str, start: time, end: time, overnight: bool) -> None:
     interval = parse_interval(text)
@@ -191,8 +211,9 @@ def test_parse_interval(text: str, start: time, end: time, overnight: bool) -> N
     assert parse_interval(format_interval(interval)) == interval
 
 
-@pytest.mark.parametrize("text", ["16:00-25:00", "24:00-02:00", "11-15", "11:60-12:00",
-                                  "24:30-01:00", "noon-one"])
+@pytest.mark.parametrize(
+    "text", ["16:00-25:00", "24:00-02:00", "11-15", "11:60-12:00", "24:30-01:00", "noon-one"]
+)
 def test_parse_interval_refuses_bad_times(text: str) -> None:
     with pytest.raises(ValueError, match="HH:MM-HH:MM"):
         parse_interval(text)

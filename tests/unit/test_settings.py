@@ -10,15 +10,25 @@ from ivr_engine.settings import load_settings
 
 def test_defaults_file_then_environment(tmp_path: Path) -> None:
     path = tmp_path / "ivr.toml"
-    path.write_text('timezone = "Asia/Tokyo"\nhttp_port = 9000\n[ari]\nurl = "http://pbx:8088/ari"\n'
-                    'app = "from-file"\n', encoding="utf-8")
+    path.write_text(
+        'timezone = "Asia/Tokyo"\nhttp_port = 9000\n[ari]\nurl = "http://pbx:8088/ari"\n'
+        'app = "from-file"\n',
+        encoding="utf-8",
+    )
     defaults = load_settings(env={})
     assert defaults.timezone == "Asia/Seoul" and defaults.ari.url == ""
     from_file = load_settings(path, env={})
     assert (from_file.timezone, from_file.http_port, from_file.ari.app) == (
-        "Asia/Tokyo", 9000, "from-file")
-    env = {"IVR_ARI_APP": "from-env", "IVR_HTTP_PORT": "9100",
-           "DATABASE_URL": "postgresql://db/ivr", "IVR_METRICS_PER_NUMBER": "yes"}
+        "Asia/Tokyo",
+        9000,
+        "from-file",
+    )
+    env = {
+        "IVR_ARI_APP": "from-env",
+        "IVR_HTTP_PORT": "9100",
+        "DATABASE_URL": "postgresql://db/ivr",
+        "IVR_METRICS_PER_NUMBER": "yes",
+    }
     both = load_settings(path, env=env)
     assert (both.ari.app, both.http_port, both.ari.url) == ("from-env", 9100, "http://pbx:8088/ari")
     assert both.database_url == "postgresql://db/ivr" and both.metrics_per_number is True

@@ -23,10 +23,20 @@ from ivr_engine.domain.sms_text import (
 )
 
 
-@pytest.mark.parametrize(("text", "size"), [
-    ("", 0), ("abc", 3), ("가", 2), ("한글", 4), ("강남피자 010-1234-5678", 8 + 1 + 13),
-    ("(광고)", 2 + 4), ("똠방각하", 8), ("①", 2), ("\n", 1),
-])
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("", 0),
+        ("abc", 3),
+        ("가", 2),
+        ("한글", 4),
+        ("강남피자 010-1234-5678", 8 + 1 + 13),
+        ("(광고)", 2 + 4),
+        ("똠방각하", 8),
+        ("①", 2),
+        ("\n", 1),
+    ],
+)
 def test_byte_length_counts_hangul_as_two(text: str, size: int) -> None:
     assert byte_length(text) == size
 
@@ -36,14 +46,17 @@ def test_characters_cp949_lacks_are_refused() -> None:
         byte_length("피자 🍕")
 
 
-@pytest.mark.parametrize(("text", "kind"), [
-    ("가" * 45, MessageKind.SMS),  # exactly 90 bytes
-    ("가" * 44 + "ab", MessageKind.SMS),  # 90 bytes, mixed
-    ("가" * 45 + "a", MessageKind.LMS),  # 91 bytes
-    ("a" * 90, MessageKind.SMS),
-    ("a" * 91, MessageKind.LMS),
-    ("가" * 1000, MessageKind.LMS),  # exactly 2,000 bytes
-])
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("가" * 45, MessageKind.SMS),  # exactly 90 bytes
+        ("가" * 44 + "ab", MessageKind.SMS),  # 90 bytes, mixed
+        ("가" * 45 + "a", MessageKind.LMS),  # 91 bytes
+        ("a" * 90, MessageKind.SMS),
+        ("a" * 91, MessageKind.LMS),
+        ("가" * 1000, MessageKind.LMS),  # exactly 2,000 bytes
+    ],
+)
 def test_kind_boundaries(text: str, kind: MessageKind) -> None:
     assert choose_kind(text) is kind
 
@@ -75,8 +88,9 @@ def test_ad_frame_is_added_and_never_doubled() -> None:
     assert framed == "(광고)강남피자\n오늘 할인!\n무료거부 080-123-4567"
     assert is_ad_framed(framed, "강남피자", "080-123-4567")
     # A template that already carries (part of) the frame gets it once, in the right form.
-    again = ad_frame("(광고) 강남피자 오늘 할인!\n무료 거부 080-999-0000", "강남피자",
-                     "080-123-4567")
+    again = ad_frame(
+        "(광고) 강남피자 오늘 할인!\n무료 거부 080-999-0000", "강남피자", "080-123-4567"
+    )
     assert again == framed
     assert ad_frame(framed, "강남피자", "080-123-4567") == framed
 
@@ -101,14 +115,17 @@ def jpeg(payload: bytes = b"\x00" * 16) -> bytes:
     return b"\xff\xd8" + app0 + sof0 + sos + payload + b"\xff\xd9"
 
 
-@pytest.mark.parametrize(("data", "problem"), [
-    (jpeg(), None),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "not a JPEG"),
-    (b"GIF89a" + b"\x00" * 20, "not a JPEG"),
-    (jpeg()[:-2], "end-of-image"),
-    (b"\xff\xd8\xff\xe0\x00\x04ab", "ends before"),
-    (b"\xff\xd8" + b"\xff\xda\x00\x02" + b"\x00\xff\xd9", "no frame header"),
-])
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (jpeg(), None),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "not a JPEG"),
+        (b"GIF89a" + b"\x00" * 20, "not a JPEG"),
+        (jpeg()[:-2], "end-of-image"),
+        (b"\xff\xd8\xff\xe0\x00\x04ab", "ends before"),
+        (b"\xff\xd8" + b"\xff\xda\x00\x02" + b"\x00\xff\xd9", "no frame header"),
+    ],
+)
 def test_jpeg_checks(data: bytes, problem: str | None) -> None:
     found = jpeg_problem(data)
     assert (found is None) if problem is None else (problem in (found or ""))

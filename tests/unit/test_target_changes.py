@@ -14,13 +14,16 @@ A, B = ForwardTarget("01011112222", 20), ForwardTarget("023334444", 15)
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("old", "new", "kind"), [
-    ((A, B), (A, B), TargetChangeKind.UNCHANGED),
-    ((), (A,), TargetChangeKind.ASSIGN),
-    ((A, B), (A, ForwardTarget(B.number, 40)), TargetChangeKind.RING_TIME),
-    ((A, B), (B, A), TargetChangeKind.CHANGE),
-    ((A,), (), TargetChangeKind.CHANGE),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "kind"),
+    [
+        ((A, B), (A, B), TargetChangeKind.UNCHANGED),
+        ((), (A,), TargetChangeKind.ASSIGN),
+        ((A, B), (A, ForwardTarget(B.number, 40)), TargetChangeKind.RING_TIME),
+        ((A, B), (B, A), TargetChangeKind.CHANGE),
+        ((A,), (), TargetChangeKind.CHANGE),
+    ],
+)
 def test_classify(old: tuple, new: tuple, kind: TargetChangeKind) -> None:
     assert classify(old, new) is kind
 
@@ -32,8 +35,9 @@ def test_change_within_24h_is_refused_with_the_allowed_time() -> None:
 
 
 def test_forced_change_within_24h_is_marked() -> None:
-    change = decide_target_change((A,), (B,), last_change_at=NOW - timedelta(hours=1),
-                                  now=NOW, force=True)
+    change = decide_target_change(
+        (A,), (B,), last_change_at=NOW - timedelta(hours=1), now=NOW, force=True
+    )
     assert change.forced and change.kind is TargetChangeKind.CHANGE
 
 
@@ -46,6 +50,7 @@ def test_change_after_24h_or_first_change_is_allowed_unforced() -> None:
 def test_assign_and_ring_time_are_never_refused() -> None:
     recent = NOW - timedelta(minutes=1)
     assert decide_target_change((), (A,), last_change_at=recent, now=NOW).kind == "assign"
-    ring = decide_target_change((A,), (ForwardTarget(A.number, 30),), last_change_at=recent,
-                                now=NOW)
+    ring = decide_target_change(
+        (A,), (ForwardTarget(A.number, 30),), last_change_at=recent, now=NOW
+    )
     assert ring.kind == "ring_time" and not ring.forced

@@ -35,7 +35,11 @@ def assert_covers(periods: list[TimelinePeriod], start: date, days: int, tz: Zon
         assert before.end == after.start
         assert before.start < before.end
         assert (before.state, before.outcome, before.hears, before.reason) != (
-            after.state, after.outcome, after.hears, after.reason)
+            after.state,
+            after.outcome,
+            after.hears,
+            after.reason,
+        )
 
 
 def find(periods: list[TimelinePeriod], when: datetime) -> TimelinePeriod:
@@ -47,8 +51,11 @@ def test_sample_week_is_contiguous_and_matches_the_planner() -> None:
     periods = week_timeline(config, MONDAY)
     assert_covers(periods, MONDAY, 7, SEOUL)
     for period in periods:  # the planner agrees at the start, middle and last minute
-        for when in (period.start, period.start + (period.end - period.start) / 2,
-                     period.end - timedelta(minutes=1)):
+        for when in (
+            period.start,
+            period.start + (period.end - period.start) / 2,
+            period.end - timedelta(minutes=1),
+        ):
             plan = plan_call(config, "010-2000-3000", config.number, when)
             assert (plan.state, plan.outcome) == (period.state, period.outcome)
 
@@ -63,8 +70,9 @@ def test_sample_week_is_contiguous_and_matches_the_planner() -> None:
         ((21, 23), (23, 0), CallState.CLOSED, Outcome.ANNOUNCE),  # Sat night and all Sunday
     ],
 )
-def test_sample_week_periods(start: tuple[int, int], end: tuple[int, int], state: CallState,
-                             outcome: Outcome) -> None:
+def test_sample_week_periods(
+    start: tuple[int, int], end: tuple[int, int], state: CallState, outcome: Outcome
+) -> None:
     periods = week_timeline(configs()["05051234567"], MONDAY)
     begin = datetime(2026, 11, start[0], start[1], tzinfo=SEOUL)
     period = find(periods, begin)
@@ -92,15 +100,18 @@ def test_paused_number_is_one_period() -> None:
 
 def test_dst_week_keeps_overnight_hours() -> None:
     zone = ZoneInfo("America/New_York")
-    config = NumberConfig("05051234567", "t", "T", timezone="America/New_York",
-                          targets=(ForwardTarget("01011112222"),),
-                          schedule=Schedule(open=tuple((d, (Interval(time(22), time(2)),))
-                                                       for d in range(7))))
+    config = NumberConfig(
+        "05051234567",
+        "t",
+        "T",
+        timezone="America/New_York",
+        targets=(ForwardTarget("01011112222"),),
+        schedule=Schedule(open=tuple((d, (Interval(time(22), time(2)),)) for d in range(7))),
+    )
     start = date(2026, 3, 5)  # the week of the spring-forward switch (Sun 8 Mar)
     periods = week_timeline(config, start)
     assert_covers(periods, start, 7, zone)
-    total = sum((p.end.astimezone(UTC) - p.start.astimezone(UTC) for p in periods),
-                timedelta())
+    total = sum((p.end.astimezone(UTC) - p.start.astimezone(UTC) for p in periods), timedelta())
     assert total == timedelta(days=7, hours=-1)
     for period in periods:
         local = period.start.astimezone(zone)
@@ -109,8 +120,7 @@ def test_dst_week_keeps_overnight_hours() -> None:
         if period.state is CallState.OPEN and period is not periods[-1]:
             end = period.end.astimezone(zone)
             # 02:00 does not exist on the switch day: the night ends when the clock jumps.
-            assert (end.hour, end.minute) == ((3, 0) if end.date() == date(2026, 3, 8)
-                                              else (2, 0))
+            assert (end.hour, end.minute) == ((3, 0) if end.date() == date(2026, 3, 8) else (2, 0))
 
 
 def test_period_json() -> None:
@@ -131,13 +141,19 @@ def test_format_week_lines() -> None:
     text = format_week(config, week_timeline(config, MONDAY))
     lines = text.splitlines()
     assert lines[0].startswith("0505-123-4567")
-    assert any(line.startswith("Fri 20 Nov  11:00-15:00  open ") and
-               'forward: coloring "전화 주셔서 감사합니다. 강남피자입니다.", '
-               "ring 010-11**-22** 20s then 02-33*-44** 15s" in line for line in lines)
+    assert any(
+        line.startswith("Fri 20 Nov  11:00-15:00  open ")
+        and 'forward: coloring "전화 주셔서 감사합니다. 강남피자입니다.", '
+        "ring 010-11**-22** 20s then 02-33*-44** 15s"
+        in line
+        for line in lines
+    )
     assert any(line.startswith("Fri 20 Nov  22:00-24:00  closed ") for line in lines)
     assert any(line.startswith("Sat 21 Nov  00:00-11:00  closed ") for line in lines)
-    assert any(line.startswith("Wed 18 Nov  11:00-12:00  block_period ") and "회의 중" in line
-               for line in lines)
+    assert any(
+        line.startswith("Wed 18 Nov  11:00-12:00  block_period ") and "회의 중" in line
+        for line in lines
+    )
     assert "01011112222" not in text
 
 
@@ -163,6 +179,7 @@ def test_format_plan_masks_and_explains() -> None:
 
 def test_describe_hearing_of_an_announcement() -> None:
     config = dataclasses.replace(configs()["05051234567"], status=NumberStatus.PAUSED)
-    plan = plan_call(config, "010-2000-3000", config.number,
-                     datetime(2026, 11, 20, 12, tzinfo=SEOUL))
+    plan = plan_call(
+        config, "010-2000-3000", config.number, datetime(2026, 11, 20, 12, tzinfo=SEOUL)
+    )
     assert describe_hearing(plan) == "announce: system prompt temporarily-unavailable"

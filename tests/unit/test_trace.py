@@ -9,8 +9,16 @@ from ivr_engine.domain.trace import CallTrace, trace_from_json, trace_to_json
 
 def test_trace_round_trip() -> None:
     t0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
-    trace = CallTrace("1.1", "05051234567", "010-2000-3000", t0, linkedid="1.1",
-                      caller="01020003000", tenant_id="gangnam-pizza", node="pbx-1")
+    trace = CallTrace(
+        "1.1",
+        "05051234567",
+        "010-2000-3000",
+        t0,
+        linkedid="1.1",
+        caller="01020003000",
+        tenant_id="gangnam-pizza",
+        node="pbx-1",
+    )
     trace.add(t0, "plan", "open -> forward", state="open")
     trace.add(t0 + timedelta(seconds=1), "ring", "ringing", target="01011112222", leg="1.1-t1")
     trace.attempts.append(Attempt("01011112222", TargetResult.ANSWERED, None, 3.2))

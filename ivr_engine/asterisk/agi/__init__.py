@@ -19,7 +19,18 @@ from ivr_engine.asterisk.agi.protocol import (
 from ivr_engine.asterisk.agi.server import AgiChannel, AgiHandler, AgiServer, start_agi_server
 
 __all__ = [
-    "AgiChannel", "AgiCommandError", "AgiConnectionLost", "AgiDeadChannel", "AgiError",
-    "AgiHandler", "AgiHangup", "AgiInvalidCommand", "AgiProtocolError", "AgiReply",
-    "AgiRequest", "AgiServer", "AgiUsageError", "start_agi_server",
+    "AgiChannel",
+    "AgiCommandError",
+    "AgiConnectionLost",
+    "AgiDeadChannel",
+    "AgiError",
+    "AgiHandler",
+    "AgiHangup",
+    "AgiInvalidCommand",
+    "AgiProtocolError",
+    "AgiReply",
+    "AgiRequest",
+    "AgiServer",
+    "AgiUsageError",
+    "start_agi_server",
 ]

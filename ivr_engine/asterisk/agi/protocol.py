@@ -30,11 +30,13 @@ MAX_USAGE_LINES = 200  # a 520 usage text longer than this is not Asterisk talki
 
 _ENV_LINE = re.compile(r"^(agi_[A-Za-z0-9_]+):(?: (.*)|)$")
 _SUCCESS = re.compile(
-    r"^200 result=(?P<result>\S*)(?: \((?P<data>.*)\))?(?: endpos=(?P<endpos>-?\d+))?\s*$")
+    r"^200 result=(?P<result>\S*)(?: \((?P<data>.*)\))?(?: endpos=(?P<endpos>-?\d+))?\s*$"
+)
 _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 
 
 # -- errors --------------------------------------------------------------------------------
+
 
 class AgiError(IvrError):
     """Base of FastAGI failures."""
@@ -96,10 +98,14 @@ class AgiUsageError(AgiCommandError):
 
 
 _ERRORS: dict[int, type[AgiCommandError]] = {
-    510: AgiInvalidCommand, 511: AgiDeadChannel, 520: AgiUsageError}
+    510: AgiInvalidCommand,
+    511: AgiDeadChannel,
+    520: AgiUsageError,
+}
 
 
 # -- the environment block -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class AgiRequest:
@@ -142,7 +148,7 @@ def parse_env_line(line: str) -> tuple[str, str]:
     m = _ENV_LINE.match(line.rstrip("\r\n"))
     if m is None:
         raise AgiProtocolError(f"not an AGI environment line: {line[:40]!r}")
-    return m.group(1)[len(ENV_PREFIX):], m.group(2) or ""
+    return m.group(1)[len(ENV_PREFIX) :], m.group(2) or ""
 
 
 def parse_environment(lines: Iterable[str]) -> AgiRequest:
@@ -160,16 +166,34 @@ def request_from_env(env: Mapping[str, str]) -> AgiRequest:
     """Build the typed request from the environment keys (``agi_`` prefix removed)."""
     if not env:
         raise AgiProtocolError("empty AGI environment")
-    numbered = sorted((int(k[4:]), v) for k, v in env.items()
-                      if k.startswith("arg_") and k[4:].isdigit())
-    plain = {name: env.get(name, "") for name in (
-        "network_script", "request", "channel", "uniqueid", "callerid", "calleridname",
-        "dnid", "rdnis", "extension", "context", "priority", "language", "type", "version",
-        "accountcode")}
+    numbered = sorted(
+        (int(k[4:]), v) for k, v in env.items() if k.startswith("arg_") and k[4:].isdigit()
+    )
+    plain = {
+        name: env.get(name, "")
+        for name in (
+            "network_script",
+            "request",
+            "channel",
+            "uniqueid",
+            "callerid",
+            "calleridname",
+            "dnid",
+            "rdnis",
+            "extension",
+            "context",
+            "priority",
+            "language",
+            "type",
+            "version",
+            "accountcode",
+        )
+    }
     return AgiRequest(**plain, args=tuple(v for _, v in numbered), env=dict(env))
 
 
 # -- commands ------------------------------------------------------------------------------
+
 
 def quote_argument(value: str) -> str:
     """One argument as Asterisk's ``parse_args`` reads it back unchanged: bare when it has
@@ -220,6 +244,7 @@ def split_command(line: str) -> list[str]:
 
 # -- replies -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AgiReply:
     """A ``200`` reply: ``result`` as sent (may be empty, e.g. GET DATA on a timeout),
@@ -249,8 +274,7 @@ def parse_success(line: str) -> AgiReply:
     if m is None:
         raise AgiProtocolError(f"not an AGI reply: {line[:60]!r}")
     endpos = m.group("endpos")
-    return AgiReply(m.group("result"), m.group("data"),
-                    None if endpos is None else int(endpos))
+    return AgiReply(m.group("result"), m.group("data"), None if endpos is None else int(endpos))
 
 
 class ReplyParser:

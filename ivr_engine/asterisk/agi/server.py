@@ -48,9 +48,15 @@ class AgiChannel:
     (the handler should stop: the dialplan does not continue on a hung-up channel).
     """
 
-    def __init__(self, request: AgiRequest, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, *, peer: str = "",
-                 command_timeout: float | None = 10.0) -> None:
+    def __init__(
+        self,
+        request: AgiRequest,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        *,
+        peer: str = "",
+        command_timeout: float | None = 10.0,
+    ) -> None:
         self.request = request
         self.peer = peer
         self.command_timeout = command_timeout
@@ -60,8 +66,12 @@ class AgiChannel:
         self._writer = writer
         self._lock = asyncio.Lock()
 
-    async def command(self, command: str, *args: str | int,
-                      timeout: float | None = None) -> AgiReply:  # noqa: ASYNC109
+    async def command(
+        self,
+        command: str,
+        *args: str | int,
+        timeout: float | None = None,  # noqa: ASYNC109
+    ) -> AgiReply:
         """Send one command (``command`` = its words, e.g. ``SET VARIABLE``; ``args`` quoted
         as needed) and return its ``200`` reply. Raises AgiHangup, AgiCommandError (510 /
         511 / 520), AgiConnectionLost, AgiProtocolError, or TimeoutError after ``timeout``
@@ -111,8 +121,7 @@ async def read_line(reader: asyncio.StreamReader, what: str) -> str:
     try:
         raw = await reader.readline()
     except ValueError as exc:  # the line exceeds the stream limit
-        raise AgiProtocolError(f"line longer than {LINE_LIMIT} bytes while reading {what}") \
-            from exc
+        raise AgiProtocolError(f"line longer than {LINE_LIMIT} bytes while reading {what}") from exc
     except ConnectionError as exc:
         raise AgiConnectionLost(f"connection broke while reading {what}: {exc}") from exc
     if not raw.endswith(b"\n"):
@@ -136,8 +145,13 @@ async def read_request(reader: asyncio.StreamReader) -> AgiRequest:
 class AgiServer:
     """Serves FastAGI connections; ``handlers`` maps script names to handlers."""
 
-    def __init__(self, handlers: Mapping[str, AgiHandler], *, env_timeout: float = 5.0,
-                 command_timeout: float | None = 10.0) -> None:
+    def __init__(
+        self,
+        handlers: Mapping[str, AgiHandler],
+        *,
+        env_timeout: float = 5.0,
+        command_timeout: float | None = 10.0,
+    ) -> None:
         self.handlers = dict(handlers)
         self.env_timeout = env_timeout
         self.command_timeout = command_timeout
@@ -155,10 +169,13 @@ class AgiServer:
 
     async def start(self, host: str, port: int) -> None:
         """Listen on ``host:port`` (port 0: any free port, see ``port``)."""
-        self._server = await asyncio.start_server(self._connected, host, port,
-                                                  limit=LINE_LIMIT)
-        log.info("FastAGI listening on %s:%s (scripts: %s)", host, self.port,
-                 ", ".join(sorted(self.handlers)) or "none")
+        self._server = await asyncio.start_server(self._connected, host, port, limit=LINE_LIMIT)
+        log.info(
+            "FastAGI listening on %s:%s (scripts: %s)",
+            host,
+            self.port,
+            ", ".join(sorted(self.handlers)) or "none",
+        )
 
     async def stop(self) -> None:
         """Stop listening, end the connections in progress and wait for their tasks."""
@@ -173,8 +190,7 @@ class AgiServer:
         if server is not None:
             await server.wait_closed()
 
-    async def _connected(self, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> None:
+    async def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One connection, in its own task (created by asyncio for each connection)."""
         task = asyncio.current_task()
         if task is not None:
@@ -189,8 +205,9 @@ class AgiServer:
             if task is not None:
                 self._tasks.discard(task)
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     peer: str) -> None:
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, peer: str
+    ) -> None:
         """Read the environment, find the handler, run it; log how the connection ended."""
         try:
             async with asyncio.timeout(self.env_timeout):
@@ -203,24 +220,31 @@ class AgiServer:
         handler = self.handlers.get(request.script)
         if handler is None:
             self.refused += 1
-            log.warning("FastAGI from %s: no script %r on this server (channel %s); connection "
-                        "closed", peer, request.script[:40], request.channel)
+            log.warning(
+                "FastAGI from %s: no script %r on this server (channel %s); connection closed",
+                peer,
+                request.script[:40],
+                request.channel,
+            )
             return
         self.served += 1
-        channel = AgiChannel(request, reader, writer, peer=peer,
-                             command_timeout=self.command_timeout)
+        channel = AgiChannel(
+            request, reader, writer, peer=peer, command_timeout=self.command_timeout
+        )
         await self._run(handler, channel)
 
     async def _run(self, handler: AgiHandler, channel: AgiChannel) -> None:
         """Run a handler; every way it can fail ends in one log line."""
         req = channel.request
-        where = (f"FastAGI {req.script} on {req.channel or channel.peer} "
-                 f"[{req.uniqueid or '-'}]")
+        where = f"FastAGI {req.script} on {req.channel or channel.peer} [{req.uniqueid or '-'}]"
         try:
             await handler(channel)
         except AgiHangup:
-            log.info("%s: the channel hung up after %d command(s); connection closed",
-                     where, channel.commands_sent)
+            log.info(
+                "%s: the channel hung up after %d command(s); connection closed",
+                where,
+                channel.commands_sent,
+            )
         except AgiConnectionLost as exc:
             log.warning("%s: Asterisk closed the connection (%s)", where, exc)
         except AgiCommandError as exc:
@@ -228,23 +252,36 @@ class AgiServer:
         except AgiProtocolError as exc:
             log.warning("%s: %s; connection closed", where, mask_phone_text(str(exc)))
         except TimeoutError:
-            log.warning("%s: no reply from Asterisk within %ss; connection closed", where,
-                        channel.command_timeout)
+            log.warning(
+                "%s: no reply from Asterisk within %ss; connection closed",
+                where,
+                channel.command_timeout,
+            )
         except Exception:
             log.exception("%s: handler failed; connection closed", where)
 
 
-async def start_agi_server(handlers: Mapping[str, AgiHandler], host: str, port: int, *,
-                           env_timeout: float = 5.0,
-                           command_timeout: float | None = 10.0) -> AgiServer | None:
+async def start_agi_server(
+    handlers: Mapping[str, AgiHandler],
+    host: str,
+    port: int,
+    *,
+    env_timeout: float = 5.0,
+    command_timeout: float | None = 10.0,
+) -> AgiServer | None:
     """A started AgiServer, or None when ``host:port`` cannot be bound (logged: the engine
     serves ARI calls without FastAGI, e.g. when another engine on this host holds the port)."""
     server = AgiServer(handlers, env_timeout=env_timeout, command_timeout=command_timeout)
     try:
         await server.start(host, port)
     except OSError as exc:
-        log.error("FastAGI cannot listen on %s:%s (%s): calls sent to AGI(agi://...) will "
-                  "take the dialplan's fallback", host, port, exc)
+        log.error(
+            "FastAGI cannot listen on %s:%s (%s): calls sent to AGI(agi://...) will "
+            "take the dialplan's fallback",
+            host,
+            port,
+            exc,
+        )
         return None
     return server
 

@@ -10,6 +10,11 @@ from ivr_engine.asterisk.ami.protocol import (
 )
 
 __all__ = [
-    "AmiActionError", "AmiAuthError", "AmiClient", "AmiConnectionError", "AmiError",
-    "AmiHealth", "AmiState",
+    "AmiActionError",
+    "AmiAuthError",
+    "AmiClient",
+    "AmiConnectionError",
+    "AmiError",
+    "AmiHealth",
+    "AmiState",
 ]

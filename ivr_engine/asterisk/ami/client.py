@@ -27,7 +27,10 @@ class AmiClient(AmiConnection):
 
     # -- actions -----------------------------------------------------------------------------
     async def action(
-        self, action: Mapping[str, proto.ActionValue], *, timeout: float | None = None,  # noqa: ASYNC109
+        self,
+        action: Mapping[str, proto.ActionValue],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
         check: bool = True,
     ) -> Message:
         """Send one action and return its response (AmiActionError on ``Error`` if ``check``)."""
@@ -35,7 +38,10 @@ class AmiClient(AmiConnection):
         return messages[0]
 
     async def list_action(
-        self, action: Mapping[str, proto.ActionValue], *, timeout: float | None = None,  # noqa: ASYNC109
+        self,
+        action: Mapping[str, proto.ActionValue],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
     ) -> list[Message]:
         """Send a list action (CoreShowChannels, QueueStatus, ...); returns its item events."""
         messages = await self._send(action, timeout=timeout, is_list=True)
@@ -74,23 +80,40 @@ class AmiClient(AmiConnection):
         return True
 
     async def originate(
-        self, channel: str, *, exten: str | None = None, context: str | None = None,
-        priority: int | None = None, application: str | None = None, data: str | None = None,
-        ring_timeout_ms: int | None = None, caller_id: str | None = None,
-        variables: Mapping[str, str] | None = None, channel_id: str | None = None,
+        self,
+        channel: str,
+        *,
+        exten: str | None = None,
+        context: str | None = None,
+        priority: int | None = None,
+        application: str | None = None,
+        data: str | None = None,
+        ring_timeout_ms: int | None = None,
+        caller_id: str | None = None,
+        variables: Mapping[str, str] | None = None,
+        channel_id: str | None = None,
         timeout: float | None = None,  # noqa: ASYNC109
     ) -> Message:
         """Originate asynchronously and return the OriginateResponse event (``Response``,
         ``Reason``: 4 answered, 5 busy, 3 no answer, 1 hung up, 0 failed, 8 congestion)."""
-        action: dict[str, proto.ActionValue] = {"Action": "Originate", "Channel": channel,
-                                                "Async": "true"}
-        optional = {"Exten": exten, "Context": context, "Priority": priority,
-                    "Application": application, "Data": data, "Timeout": ring_timeout_ms,
-                    "CallerID": caller_id, "ChannelId": channel_id}
+        action: dict[str, proto.ActionValue] = {
+            "Action": "Originate",
+            "Channel": channel,
+            "Async": "true",
+        }
+        optional = {
+            "Exten": exten,
+            "Context": context,
+            "Priority": priority,
+            "Application": application,
+            "Data": data,
+            "Timeout": ring_timeout_ms,
+            "CallerID": caller_id,
+            "ChannelId": channel_id,
+        }
         action.update({k: v for k, v in optional.items() if v is not None})
         if variables:
             action["Variable"] = [f"{k}={v}" for k, v in variables.items()]
         wait = timeout or ((ring_timeout_ms or 30000) / 1000 + self.action_timeout)
         messages = await self._send(action, timeout=wait, final_event="OriginateResponse")
         return messages[-1]
-

@@ -85,8 +85,15 @@ class AmiConnection:
     """One logged-in AMI connection with automatic reconnect; base of ``AmiClient``."""
 
     def __init__(
-        self, host: str, port: int, user: str, secret: str, *, events: str = "on",
-        backoff: Backoff | None = None, action_timeout: float = 10.0,
+        self,
+        host: str,
+        port: int,
+        user: str,
+        secret: str,
+        *,
+        events: str = "on",
+        backoff: Backoff | None = None,
+        action_timeout: float = 10.0,
         ping_interval: float | None = 20.0,
     ) -> None:
         self.host, self.port, self.user = host, port, user
@@ -157,8 +164,13 @@ class AmiConnection:
 
     # -- replies and events ------------------------------------------------------------------
     async def _send(
-        self, action: Mapping[str, proto.ActionValue], *, timeout: float | None = None,  # noqa: ASYNC109
-        check: bool = True, is_list: bool = False, final_event: str | None = None,
+        self,
+        action: Mapping[str, proto.ActionValue],
+        *,
+        timeout: float | None = None,  # noqa: ASYNC109
+        check: bool = True,
+        is_list: bool = False,
+        final_event: str | None = None,
     ) -> list[Message]:
         """Write an action and wait for everything that belongs to its reply."""
         if self._writer is None or self._writer.is_closing():
@@ -206,7 +218,6 @@ class AmiConnection:
         except Exception:
             log.exception("AMI event handler failed on %s", message.get("Event"))
 
-
     # -- connection --------------------------------------------------------------------------
     def _set_state(self, state: AmiState, error: str | None = None) -> None:
         if state is not self._state:
@@ -228,17 +239,27 @@ class AmiConnection:
             raise
         self._writer = writer
         self._reader_task = asyncio.create_task(self._read_loop(reader), name="ami-reader")
-        login = {"Action": "Login", "Username": self.user, "Secret": self._secret,
-                 "Events": self._events}
+        login = {
+            "Action": "Login",
+            "Username": self.user,
+            "Secret": self._secret,
+            "Events": self._events,
+        }
         try:
             await self._send(login, check=True)
         except AmiActionError as exc:
             await self._drop("login refused")
             self._set_state(AmiState.AUTH_FAILED, str(exc.response.get("Message", "")))
-            log.error("AMI: login as %r refused by %s:%s (%s)", self.user, self.host, self.port,
-                      exc.response.get("Message", ""))
-            raise AmiAuthError(f"AMI login as {self.user!r} refused: "
-                               f"{exc.response.get('Message', '')}") from None
+            log.error(
+                "AMI: login as %r refused by %s:%s (%s)",
+                self.user,
+                self.host,
+                self.port,
+                exc.response.get("Message", ""),
+            )
+            raise AmiAuthError(
+                f"AMI login as {self.user!r} refused: {exc.response.get('Message', '')}"
+            ) from None
         except BaseException:
             await self._drop("login failed")
             raise

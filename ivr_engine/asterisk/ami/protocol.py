@@ -71,7 +71,7 @@ async def read_banner(reader: asyncio.StreamReader) -> str:
     line = (await reader.readline()).decode(errors="replace").strip()
     if not line.startswith(BANNER_PREFIX):
         raise AmiConnectionError(f"not an AMI server (greeting {line[:60]!r})")
-    return line[len(BANNER_PREFIX):]
+    return line[len(BANNER_PREFIX) :]
 
 
 async def read_message(reader: asyncio.StreamReader) -> Message | None:
@@ -93,5 +93,6 @@ async def read_message(reader: asyncio.StreamReader) -> Message | None:
         message = Message.from_line(EOL.join(lines))
         if message is not None:
             return message
-        log.warning("AMI: skipped a block that is neither a response nor an event: %.80r",
-                    " | ".join(lines))
+        log.warning(
+            "AMI: skipped a block that is neither a response nor an event: %.80r", " | ".join(lines)
+        )

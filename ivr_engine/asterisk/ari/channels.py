@@ -22,33 +22,58 @@ class ChannelsApi(AriHttp):
     """Channel operations: originate, create/dial, answer, play, hangup, variables, ..."""
 
     async def originate(
-        self, endpoint: str, *, app: str | None = None, app_args: Sequence[str] = (),
-        extension: str | None = None, context: str | None = None, priority: int | None = None,
-        caller_id: str | None = None, dial_timeout: int | None = None,
+        self,
+        endpoint: str,
+        *,
+        app: str | None = None,
+        app_args: Sequence[str] = (),
+        extension: str | None = None,
+        context: str | None = None,
+        priority: int | None = None,
+        caller_id: str | None = None,
+        dial_timeout: int | None = None,
         channel_id: str | None = None,
-        other_channel_id: str | None = None, originator: str | None = None,
+        other_channel_id: str | None = None,
+        originator: str | None = None,
         variables: Mapping[str, str] | None = None,
     ) -> Channel:
         """Originate a call to ``endpoint``; with ``app`` its StasisStart comes only on answer."""
         params = {
-            "endpoint": endpoint, "app": app, "appArgs": ",".join(app_args) if app_args else None,
-            "extension": extension, "context": context, "priority": priority,
-            "callerId": caller_id, "timeout": dial_timeout, "channelId": channel_id,
-            "otherChannelId": other_channel_id, "originator": originator,
+            "endpoint": endpoint,
+            "app": app,
+            "appArgs": ",".join(app_args) if app_args else None,
+            "extension": extension,
+            "context": context,
+            "priority": priority,
+            "callerId": caller_id,
+            "timeout": dial_timeout,
+            "channelId": channel_id,
+            "otherChannelId": other_channel_id,
+            "originator": originator,
         }
         body = {"variables": dict(variables)} if variables else None
         data = await self.request("channels.originate", "POST", "/channels", params, body=body)
         return Channel.from_json(data)
 
     async def create_channel(
-        self, endpoint: str, app: str, *, app_args: Sequence[str] = (),
-        channel_id: str | None = None, other_channel_id: str | None = None,
-        originator: str | None = None, variables: Mapping[str, str] | None = None,
+        self,
+        endpoint: str,
+        app: str,
+        *,
+        app_args: Sequence[str] = (),
+        channel_id: str | None = None,
+        other_channel_id: str | None = None,
+        originator: str | None = None,
+        variables: Mapping[str, str] | None = None,
     ) -> Channel:
         """Create a leg (Down, in Stasis at once) to be dialled with ``dial`` on its StasisStart."""
         params = {
-            "endpoint": endpoint, "app": app, "appArgs": ",".join(app_args) if app_args else None,
-            "channelId": channel_id, "otherChannelId": other_channel_id, "originator": originator,
+            "endpoint": endpoint,
+            "app": app,
+            "appArgs": ",".join(app_args) if app_args else None,
+            "channelId": channel_id,
+            "otherChannelId": other_channel_id,
+            "originator": originator,
         }
         body = {"variables": dict(variables)} if variables else None
         data = await self.request("channels.create", "POST", "/channels/create", params, body=body)
@@ -75,7 +100,11 @@ class ChannelsApi(AriHttp):
         return [Channel.from_json(item) for item in data or ()]
 
     async def hangup(
-        self, channel_id: str, *, reason: str | None = None, reason_code: int | None = None,
+        self,
+        channel_id: str,
+        *,
+        reason: str | None = None,
+        reason_code: int | None = None,
         missing_ok: bool = False,
     ) -> bool:
         """Hang up (``reason`` like ``busy`` or a numeric ``reason_code``, not both).
@@ -109,8 +138,14 @@ class ChannelsApi(AriHttp):
         await self._post("channels.progress", channel_id, "progress")
 
     async def play(
-        self, channel_id: str, media: str | Sequence[str], *, playback_id: str | None = None,
-        lang: str | None = None, offsetms: int | None = None, skipms: int | None = None,
+        self,
+        channel_id: str,
+        media: str | Sequence[str],
+        *,
+        playback_id: str | None = None,
+        lang: str | None = None,
+        offsetms: int | None = None,
+        skipms: int | None = None,
     ) -> Playback:
         """Queue media on a channel (early media if not Up, never an answer); state ``queued``."""
         path = f"/channels/{seg(channel_id)}/play"
@@ -120,14 +155,25 @@ class ChannelsApi(AriHttp):
         return Playback.from_json(await self.request("channels.play", "POST", path, params))
 
     async def record(
-        self, channel_id: str, name: str, format: str = "wav", *,
-        max_duration_seconds: int | None = None, max_silence_seconds: int | None = None,
-        if_exists: str | None = None, beep: bool | None = None, terminate_on: str | None = None,
+        self,
+        channel_id: str,
+        name: str,
+        format: str = "wav",
+        *,
+        max_duration_seconds: int | None = None,
+        max_silence_seconds: int | None = None,
+        if_exists: str | None = None,
+        beep: bool | None = None,
+        terminate_on: str | None = None,
     ) -> LiveRecording:
         """Start recording the channel under ``name``."""
         params = {
-            "name": name, "format": format, "maxDurationSeconds": max_duration_seconds,
-            "maxSilenceSeconds": max_silence_seconds, "ifExists": if_exists, "beep": beep,
+            "name": name,
+            "format": format,
+            "maxDurationSeconds": max_duration_seconds,
+            "maxSilenceSeconds": max_silence_seconds,
+            "ifExists": if_exists,
+            "beep": beep,
             "terminateOn": terminate_on,
         }
         data = await self.request(
@@ -136,8 +182,13 @@ class ChannelsApi(AriHttp):
         return LiveRecording.from_json(data)
 
     async def continue_in_dialplan(
-        self, channel_id: str, *, context: str | None = None, extension: str | None = None,
-        priority: int | None = None, label: str | None = None,
+        self,
+        channel_id: str,
+        *,
+        context: str | None = None,
+        extension: str | None = None,
+        priority: int | None = None,
+        label: str | None = None,
     ) -> None:
         """Leave Stasis and continue in the dialplan (where given, else after Stasis())."""
         params = {"context": context, "extension": extension, "priority": priority, "label": label}
@@ -156,7 +207,9 @@ class ChannelsApi(AriHttp):
         """A channel variable's value; None when it is not set (works on any channel)."""
         try:
             data = await self.request(
-                "channels.get_variable", "GET", f"/channels/{seg(channel_id)}/variable",
+                "channels.get_variable",
+                "GET",
+                f"/channels/{seg(channel_id)}/variable",
                 {"variable": variable},
             )
         except AriNotFound as exc:
@@ -173,20 +226,31 @@ class ChannelsApi(AriHttp):
         Sent in the JSON body, which Asterisk reads as parameters too: a long value (a
         handed-over call trace) would not fit in a request line."""
         await self.request(
-            "channels.set_variable", "POST", f"/channels/{seg(channel_id)}/variable",
-            body={"variable": variable, "value": value}, reply_timeout=reply_timeout,
+            "channels.set_variable",
+            "POST",
+            f"/channels/{seg(channel_id)}/variable",
+            body={"variable": variable, "value": value},
+            reply_timeout=reply_timeout,
         )
 
     async def snoop(
-        self, channel_id: str, app: str, *, spy: str = "none", whisper: str = "none",
-        app_args: Sequence[str] = (), snoop_id: str | None = None,
+        self,
+        channel_id: str,
+        app: str,
+        *,
+        spy: str = "none",
+        whisper: str = "none",
+        app_args: Sequence[str] = (),
+        snoop_id: str | None = None,
     ) -> Channel:
         """Create a snoop channel (e.g. ``whisper="out"`` to speak to this channel only)."""
         path = f"/channels/{seg(channel_id)}/snoop"
         if snoop_id is not None:
             path += f"/{seg(snoop_id)}"
         params = {
-            "app": app, "spy": spy, "whisper": whisper,
+            "app": app,
+            "spy": spy,
+            "whisper": whisper,
             "appArgs": ",".join(app_args) if app_args else None,
         }
         return Channel.from_json(await self.request("channels.snoop", "POST", path, params))
@@ -200,12 +264,23 @@ class ChannelsApi(AriHttp):
         await self._delete("channels.moh_stop", channel_id, "moh")
 
     async def send_dtmf(
-        self, channel_id: str, dtmf: str, *, before: int | None = None,
-        between: int | None = None, duration: int | None = None, after: int | None = None,
+        self,
+        channel_id: str,
+        dtmf: str,
+        *,
+        before: int | None = None,
+        between: int | None = None,
+        duration: int | None = None,
+        after: int | None = None,
     ) -> None:
         """Send DTMF digits to the channel."""
-        params = {"dtmf": dtmf, "before": before, "between": between, "duration": duration,
-                  "after": after}
+        params = {
+            "dtmf": dtmf,
+            "before": before,
+            "between": between,
+            "duration": duration,
+            "after": after,
+        }
         await self._post("channels.dtmf", channel_id, "dtmf", params)
 
     async def mute(self, channel_id: str, direction: str = "both") -> None:
@@ -233,15 +308,23 @@ class ChannelsApi(AriHttp):
         await self._delete("channels.silence_stop", channel_id, "silence")
 
     async def _post(
-        self, op: str, channel_id: str, action: str,
-        params: Mapping[str, str | int | None] | None = None, *, reply_timeout: float | None = None,
+        self,
+        op: str,
+        channel_id: str,
+        action: str,
+        params: Mapping[str, str | int | None] | None = None,
+        *,
+        reply_timeout: float | None = None,
     ) -> None:
         """POST /channels/{id}/{action} expecting 204."""
         path = f"/channels/{seg(channel_id)}/{action}"
         await self.request(op, "POST", path, params, reply_timeout=reply_timeout)
 
     async def _delete(
-        self, op: str, channel_id: str, action: str,
+        self,
+        op: str,
+        channel_id: str,
+        action: str,
         params: Mapping[str, str | int | None] | None = None,
     ) -> None:
         """DELETE /channels/{id}/{action} expecting 204."""

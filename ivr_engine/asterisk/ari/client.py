@@ -34,7 +34,10 @@ class AriClient(ChannelsApi):
 
     # -- bridges ---------------------------------------------------------------------------
     async def create_bridge(
-        self, type: str | Sequence[str] = "mixing", *, name: str | None = None,
+        self,
+        type: str | Sequence[str] = "mixing",
+        *,
+        name: str | None = None,
         bridge_id: str | None = None,
     ) -> Bridge:
         """Create a Stasis bridge (``mixing`` by default; ``holding``, ``dtmf_events`` ...)."""
@@ -64,17 +67,27 @@ class AriClient(ChannelsApi):
         return True
 
     async def add_channel(
-        self, bridge_id: str, channels: str | Iterable[str], *, role: str | None = None,
-        absorb_dtmf: bool | None = None, mute: bool | None = None,
+        self,
+        bridge_id: str,
+        channels: str | Iterable[str],
+        *,
+        role: str | None = None,
+        absorb_dtmf: bool | None = None,
+        mute: bool | None = None,
         reply_timeout: float | None = None,
     ) -> None:
         """Add channels to a bridge (synchronous; waits behind a running playback)."""
         params = {
             "channel": channels if isinstance(channels, str) else ",".join(channels),
-            "role": role, "absorbDTMF": absorb_dtmf, "mute": mute,
+            "role": role,
+            "absorbDTMF": absorb_dtmf,
+            "mute": mute,
         }
         await self.request(
-            "bridges.add_channel", "POST", f"/bridges/{seg(bridge_id)}/addChannel", params,
+            "bridges.add_channel",
+            "POST",
+            f"/bridges/{seg(bridge_id)}/addChannel",
+            params,
             reply_timeout=reply_timeout,
         )
 
@@ -86,7 +99,11 @@ class AriClient(ChannelsApi):
         )
 
     async def play_on_bridge(
-        self, bridge_id: str, media: str | Sequence[str], *, playback_id: str | None = None,
+        self,
+        bridge_id: str,
+        media: str | Sequence[str],
+        *,
+        playback_id: str | None = None,
         lang: str | None = None,
     ) -> Playback:
         """Play media to everyone in the bridge."""
@@ -97,12 +114,21 @@ class AriClient(ChannelsApi):
         return Playback.from_json(await self.request("bridges.play", "POST", path, params))
 
     async def record_bridge(
-        self, bridge_id: str, name: str, format: str = "wav", *, if_exists: str | None = None,
+        self,
+        bridge_id: str,
+        name: str,
+        format: str = "wav",
+        *,
+        if_exists: str | None = None,
         max_duration_seconds: int | None = None,
     ) -> LiveRecording:
         """Record the bridge's mix under ``name``."""
-        params = {"name": name, "format": format, "ifExists": if_exists,
-                  "maxDurationSeconds": max_duration_seconds}
+        params = {
+            "name": name,
+            "format": format,
+            "ifExists": if_exists,
+            "maxDurationSeconds": max_duration_seconds,
+        }
         data = await self.request(
             "bridges.record", "POST", f"/bridges/{seg(bridge_id)}/record", params
         )
@@ -139,7 +165,9 @@ class AriClient(ChannelsApi):
     async def control_playback(self, playback_id: str, operation: str) -> None:
         """``restart``, ``pause``, ``unpause``, ``reverse`` or ``forward`` a playback."""
         await self.request(
-            "playbacks.control", "POST", f"/playbacks/{seg(playback_id)}/control",
+            "playbacks.control",
+            "POST",
+            f"/playbacks/{seg(playback_id)}/control",
             {"operation": operation},
         )
 
@@ -154,7 +182,9 @@ class AriClient(ChannelsApi):
         """Subscribe the app to ``channel:<id>``, ``bridge:<id>``, ``endpoint:...`` sources."""
         source = event_source if isinstance(event_source, str) else ",".join(event_source)
         data = await self.request(
-            "applications.subscribe", "POST", f"/applications/{seg(app)}/subscription",
+            "applications.subscribe",
+            "POST",
+            f"/applications/{seg(app)}/subscription",
             {"eventSource": source},
         )
         return Application.from_json(data)
@@ -163,7 +193,9 @@ class AriClient(ChannelsApi):
         """Undo ``subscribe``."""
         source = event_source if isinstance(event_source, str) else ",".join(event_source)
         data = await self.request(
-            "applications.unsubscribe", "DELETE", f"/applications/{seg(app)}/subscription",
+            "applications.unsubscribe",
+            "DELETE",
+            f"/applications/{seg(app)}/subscription",
             {"eventSource": source},
         )
         return Application.from_json(data)
@@ -181,7 +213,9 @@ class AriClient(ChannelsApi):
             "disallowed": [{"type": t} for t in disallowed],
         }
         data = await self.request(
-            "applications.event_filter", "PUT", f"/applications/{seg(app)}/eventFilter",
+            "applications.event_filter",
+            "PUT",
+            f"/applications/{seg(app)}/eventFilter",
             body=body,
         )
         return Application.from_json(data or {"name": app})
@@ -196,6 +230,4 @@ class AriClient(ChannelsApi):
 
     async def ping(self) -> AsteriskPing:
         """A cheap round trip proving Asterisk answers (health checks)."""
-        return AsteriskPing.from_json(
-            await self.request("asterisk.ping", "GET", "/asterisk/ping")
-        )
+        return AsteriskPing.from_json(await self.request("asterisk.ping", "GET", "/asterisk/ping"))

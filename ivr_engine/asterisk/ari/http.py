@@ -130,23 +130,25 @@ class AriHttp:
         """Send one request; return the decoded JSON (None for 204) or raise an AriError."""
         qs = urlencode(query(params or {}), quote_via=quote) if params else ""
         # An already encoded URL spares aiohttp (yarl) parsing and re-quoting it.
-        url = URL(f"{self.base_url}{path}?{qs}" if qs else f"{self.base_url}{path}",
-                  encoded=True)
+        url = URL(f"{self.base_url}{path}?{qs}" if qs else f"{self.base_url}{path}", encoded=True)
         started = time.perf_counter()
         status = 0
-        timeout = self._timeout if reply_timeout is None else aiohttp.ClientTimeout(
-            total=reply_timeout)
+        timeout = (
+            self._timeout if reply_timeout is None else aiohttp.ClientTimeout(total=reply_timeout)
+        )
         try:
             async with self.session.request(
-                method, url, json=body, headers=self.headers, timeout=timeout,
+                method,
+                url,
+                json=body,
+                headers=self.headers,
+                timeout=timeout,
             ) as resp:
                 status = resp.status
                 text = await resp.text()
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             self._observe(operation, method, 0, started, type(exc).__name__)
-            raise AriConnectionError(
-                f"{type(exc).__name__}: {exc}", method, path
-            ) from exc
+            raise AriConnectionError(f"{type(exc).__name__}: {exc}", method, path) from exc
         if status >= 400:
             err = error_for_status(status, _message(text), method, path)
             self._observe(operation, method, status, started, type(err).__name__)

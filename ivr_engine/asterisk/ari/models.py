@@ -76,10 +76,23 @@ class DialplanLocation:
         )
 
 
-_CHANNEL_KEYS = frozenset({
-    "id", "name", "state", "protocol_id", "caller", "connected", "accountcode", "dialplan",
-    "creationtime", "language", "caller_rdnis", "channelvars", "tenantid",
-})
+_CHANNEL_KEYS = frozenset(
+    {
+        "id",
+        "name",
+        "state",
+        "protocol_id",
+        "caller",
+        "connected",
+        "accountcode",
+        "dialplan",
+        "creationtime",
+        "language",
+        "caller_rdnis",
+        "channelvars",
+        "tenantid",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,10 +132,20 @@ class Channel:
         )
 
 
-_BRIDGE_KEYS = frozenset({
-    "id", "technology", "bridge_type", "bridge_class", "creator", "name", "channels",
-    "creationtime", "video_mode", "video_source_id",
-})
+_BRIDGE_KEYS = frozenset(
+    {
+        "id",
+        "technology",
+        "bridge_type",
+        "bridge_class",
+        "creator",
+        "name",
+        "channels",
+        "creationtime",
+        "video_mode",
+        "video_source_id",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,9 +185,16 @@ def _target(uri: str) -> tuple[str, str]:
     return kind, ident
 
 
-_PLAYBACK_KEYS = frozenset({
-    "id", "media_uri", "next_media_uri", "target_uri", "language", "state",
-})
+_PLAYBACK_KEYS = frozenset(
+    {
+        "id",
+        "media_uri",
+        "next_media_uri",
+        "target_uri",
+        "language",
+        "state",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,10 +234,18 @@ class Playback:
         )
 
 
-_RECORDING_KEYS = frozenset({
-    "name", "format", "state", "target_uri", "duration", "talking_duration",
-    "silence_duration", "cause",
-})
+_RECORDING_KEYS = frozenset(
+    {
+        "name",
+        "format",
+        "state",
+        "target_uri",
+        "duration",
+        "talking_duration",
+        "silence_duration",
+        "cause",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,10 +77,18 @@ class EventStream(Dispatcher):
     """Receives one app's events and dispatches them (see ``Dispatcher`` for subscribing)."""
 
     def __init__(
-        self, base_url: str, user: str, password: str, app: str | Sequence[str], *,
-        session: aiohttp.ClientSession | None = None, subscribe_all: bool = False,
-        backoff: Backoff | None = None, heartbeat: float | None = 20.0,
-        connect_timeout: float = 10.0, stable_after: float = 5.0,
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        app: str | Sequence[str],
+        *,
+        session: aiohttp.ClientSession | None = None,
+        subscribe_all: bool = False,
+        backoff: Backoff | None = None,
+        heartbeat: float | None = 20.0,
+        connect_timeout: float = 10.0,
+        stable_after: float = 5.0,
     ) -> None:
         super().__init__()
         self.app = app if isinstance(app, str) else ",".join(app)
@@ -120,8 +128,14 @@ class EventStream(Dispatcher):
     def health(self) -> StreamHealth:
         """The current health snapshot."""
         return StreamHealth(
-            self._state, self._since, self._connects, max(0, self._connects - 1), self._failed,
-            self._last_error, self._events, self._junk,
+            self._state,
+            self._since,
+            self._connects,
+            max(0, self._connects - 1),
+            self._failed,
+            self._last_error,
+            self._events,
+            self._junk,
         )
 
     async def start(self) -> None:
@@ -180,14 +194,22 @@ class EventStream(Dispatcher):
         try:
             async with asyncio.timeout(self.connect_timeout):
                 ws = await self._session.ws_connect(
-                    self.url, params=self._params, headers=self._headers, heartbeat=self.heartbeat,
+                    self.url,
+                    params=self._params,
+                    headers=self._headers,
+                    heartbeat=self.heartbeat,
                     timeout=aiohttp.ClientWSTimeout(ws_close=self.connect_timeout),
                 )
         except aiohttp.WSServerHandshakeError as exc:
             self._failed += 1
             if exc.status in (401, 403):
-                log.error("ARI events: authentication failed (%s) for app %s at %s; check the "
-                          "ARI user and password", exc.status, self.app, self.url)
+                log.error(
+                    "ARI events: authentication failed (%s) for app %s at %s; check the "
+                    "ARI user and password",
+                    exc.status,
+                    self.app,
+                    self.url,
+                )
                 self._set_state(StreamState.AUTH_FAILED, f"HTTP {exc.status}: auth failed")
             else:
                 log.warning("ARI events: handshake refused: HTTP %s %s", exc.status, exc.message)
@@ -238,8 +260,11 @@ class EventStream(Dispatcher):
             return
         if not isinstance(raw, dict):
             self._junk += 1
-            log.warning("ARI events: skipped a JSON %s frame (expected an object): %.80r",
-                        type(raw).__name__, text)
+            log.warning(
+                "ARI events: skipped a JSON %s frame (expected an object): %.80r",
+                type(raw).__name__,
+                text,
+            )
             return
         try:
             event = parse_event(raw)

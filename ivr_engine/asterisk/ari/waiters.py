@@ -54,7 +54,10 @@ class Subscription:
     """A registered handler; ``close()`` removes it (idempotent)."""
 
     def __init__(
-        self, dispatcher: Dispatcher, handler: Handler, types: frozenset[str] | None,
+        self,
+        dispatcher: Dispatcher,
+        handler: Handler,
+        types: frozenset[str] | None,
         ids: frozenset[str] | None,
     ) -> None:
         self.dispatcher = dispatcher
@@ -82,8 +85,11 @@ class Waiter(Generic[E]):
     """Waits for the first event matching its types and predicate, registered at creation."""
 
     def __init__(
-        self, dispatcher: Dispatcher, types: frozenset[str] | None,
-        predicate: Callable[[E], bool] | None, ids: frozenset[str] | None,
+        self,
+        dispatcher: Dispatcher,
+        types: frozenset[str] | None,
+        predicate: Callable[[E], bool] | None,
+        ids: frozenset[str] | None,
     ) -> None:
         self._future: asyncio.Future[E] = asyncio.get_running_loop().create_future()
         self._predicate = predicate
@@ -143,8 +149,12 @@ class Dispatcher:
         self._all: list[Subscription] = []
 
     def subscribe(
-        self, handler: Handler, *, types: EventKind | Iterable[EventKind] | None = None,
-        channel_id: str | None = None, ids: Iterable[str] | None = None,
+        self,
+        handler: Handler,
+        *,
+        types: EventKind | Iterable[EventKind] | None = None,
+        channel_id: str | None = None,
+        ids: Iterable[str] | None = None,
     ) -> Subscription:
         """Call ``handler`` for events of ``types`` (all if None) about ``channel_id``/``ids``
         (a channel, bridge or playback id; any if None)."""
@@ -163,8 +173,11 @@ class Dispatcher:
         return sub
 
     def expect(
-        self, types: type[E] | Iterable[EventKind] | str,
-        predicate: Callable[[E], bool] | None = None, *, channel_id: str | None = None,
+        self,
+        types: type[E] | Iterable[EventKind] | str,
+        predicate: Callable[[E], bool] | None = None,
+        *,
+        channel_id: str | None = None,
     ) -> Waiter[E]:
         """A waiter for the first event of ``types`` (optionally about ``channel_id``) for which
         ``predicate`` holds. Registered now: create it before sending the REST call."""

@@ -47,11 +47,17 @@ class HttpGatewayProvider:
 
     name = "http"
 
-    def __init__(self, url: str, *, fields: tuple[tuple[str, str], ...],
-                 auth: tuple[str, str] | None = None,
-                 idempotency_header: str = "Idempotency-Key",
-                 message_id_field: str = "message_id", timeout: float = 10.0,
-                 limit: int = 256) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        fields: tuple[tuple[str, str], ...],
+        auth: tuple[str, str] | None = None,
+        idempotency_header: str = "Idempotency-Key",
+        message_id_field: str = "message_id",
+        timeout: float = 10.0,
+        limit: int = 256,
+    ) -> None:
         self.url = url
         self.fields = fields
         self.auth = auth
@@ -64,45 +70,57 @@ class HttpGatewayProvider:
     @classmethod
     def from_settings(cls, settings: SmsSettings) -> HttpGatewayProvider:
         """The provider the ``[sms]`` settings describe."""
-        return cls(settings.url, fields=parse_fields(settings.fields),
-                   auth=parse_auth_header(settings.auth_header),
-                   idempotency_header=settings.idempotency_header,
-                   message_id_field=settings.message_id_field,
-                   timeout=float(settings.timeout_seconds),
-                   limit=max(settings.concurrency, 1))
+        return cls(
+            settings.url,
+            fields=parse_fields(settings.fields),
+            auth=parse_auth_header(settings.auth_header),
+            idempotency_header=settings.idempotency_header,
+            message_id_field=settings.message_id_field,
+            timeout=float(settings.timeout_seconds),
+            limit=max(settings.concurrency, 1),
+        )
 
     def _session_now(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             headers = {self.auth[0]: self.auth[1]} if self.auth else None
             connector = aiohttp.TCPConnector(limit=self._limit)
-            self._session = aiohttp.ClientSession(headers=headers, connector=connector,
-                                                  timeout=self.timeout)
+            self._session = aiohttp.ClientSession(
+                headers=headers, connector=connector, timeout=self.timeout
+            )
         return self._session
 
     def payload(self, text: OutgoingText) -> dict[str, Any]:
         """The JSON body for one text, by the field mapping (absent values are left out)."""
         values: dict[str, Any] = {
-            "recipient": text.recipient, "sender": text.sender, "kind": text.kind,
-            "subject": text.subject, "body": text.body,
-            "idempotency_key": text.idempotency_key, "tenant_id": text.tenant_id,
+            "recipient": text.recipient,
+            "sender": text.sender,
+            "kind": text.kind,
+            "subject": text.subject,
+            "body": text.body,
+            "idempotency_key": text.idempotency_key,
+            "tenant_id": text.tenant_id,
             "number": text.sender,
             "image": base64.b64encode(text.image_data).decode() if text.image_data else None,
             "image_name": os.path.basename(text.image) if text.image else None,
         }
-        return {name: values[source] for name, source in self.fields
-                if values[source] is not None}
+        return {name: values[source] for name, source in self.fields if values[source] is not None}
 
     async def send(self, text: OutgoingText) -> SendResult:
         """POST one text; classify the answer (never raises for a gateway problem)."""
         headers = {self.idempotency_header: text.idempotency_key}
         try:
-            async with self._session_now().post(self.url, json=self.payload(text),
-                                                headers=headers) as resp:
+            async with self._session_now().post(
+                self.url, json=self.payload(text), headers=headers
+            ) as resp:
                 body = await resp.text()
                 result = self._result(resp.status, body, resp.headers.get("Retry-After"))
             if result.outcome is Outcome.FAIL:
-                log.warning("the gateway refused text %s to %s for good: HTTP %s",
-                            text.idempotency_key, mask(text.recipient), resp.status)
+                log.warning(
+                    "the gateway refused text %s to %s for good: HTTP %s",
+                    text.idempotency_key,
+                    mask(text.recipient),
+                    resp.status,
+                )
             return result
         except TimeoutError:
             return SendResult(Outcome.RETRY, error="gateway timed out")

@@ -22,10 +22,16 @@ class LogOnlyProvider:
 
     async def send(self, text: OutgoingText) -> SendResult:
         """Log the text and accept it."""
-        log.info("text %s (%s, %d characters) from %s to %s", text.idempotency_key,
-                 text.kind, len(text.body), mask(text.sender), mask(text.recipient))
+        log.info(
+            "text %s (%s, %d characters) from %s to %s",
+            text.idempotency_key,
+            text.kind,
+            len(text.body),
+            mask(text.sender),
+            mask(text.recipient),
+        )
         self.sent.append(text)
-        del self.sent[:-self._keep]
+        del self.sent[: -self._keep]
         return SendResult(Outcome.SENT, message_id=f"log-{text.id}")
 
     async def close(self) -> None:
