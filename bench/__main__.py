@@ -16,6 +16,11 @@ def available() -> list[str]:
 
 def main(argv: list[str]) -> int:
     """Run the named benchmarks (all when none are named); 2 on an unknown name."""
+    if len(argv) > 1 and argv[0] in available() and argv[1].startswith("-"):
+        # One benchmark with its own options: python -m bench calls --speed 1
+        print(f"== {argv[0]}")
+        importlib.import_module(f"bench.bench_{argv[0]}").main(argv[1:])
+        return 0
     names = argv or available()
     unknown = [n for n in names if n not in available()]
     if unknown:

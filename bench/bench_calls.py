@@ -7,12 +7,19 @@ Every call is the full forward flow: coloring as early media, a target leg origi
 whisper to the callee, coloring stopped, caller answered, both bridged, the callee hangs up.
 
 Printed per load level: calls completed per second, the engine's CPU time per call
-(``os.times``: user and system), and StasisStart-to-dial and StasisStart-to-bridge latency p50/p99.
+(``os.times``: user and system), and StasisStart-to-dial and StasisStart-to-bridge latency p50/p99,
+requests per call and how many went over the events WebSocket, events per call by type.
 Aim: under 1 ms of engine CPU per forwarded call.
+
+Options (``python -m bench calls --help``): ``--speed`` (simulated seconds per second; 1 gives
+real call lengths and so real concurrency), ``--level RATE:CALLS`` (repeatable),
+``--loop uvloop|asyncio``, ``--http-only`` (no REST over WebSocket, for a paired run),
+``--profile FILE`` (cProfile of the engine during the last level, for ``pstats``/snakeviz).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import socket
@@ -40,6 +47,19 @@ from ivr_engine.store.pool import connect
 ROOT = Path(__file__).resolve().parents[1]
 SPEED = 50.0
 LEVELS = ((20, 100), (50, 250), (100, 400))  # (calls per second, calls)
+# Per forwarded call, by the protocol facts (H) and the engine's event filter: StasisStart
+# of caller and callee, the whisper's and the coloring's PlaybackFinished, then for each of
+# the two channels a ChannelHangupRequest and a StasisEnd, and the callee's ChannelDestroyed
+# (a plain inbound caller gets none). Requests: coloring, originate, whisper, coloring stop,
+# answer, bridge create, addChannel, caller hangup, bridge destroy.
+EXPECTED_EVENTS = {
+    "StasisStart": 2,
+    "PlaybackFinished": 2,
+    "ChannelHangupRequest": 2,
+    "StasisEnd": 2,
+    "ChannelDestroyed": 1,
+}
+EXPECTED_REQUESTS = 9
 CONFIG = """
 tenants:
   - id: bench
@@ -59,7 +79,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def start_simulator(sounds: Path) -> tuple[asyncio.subprocess.Process, str, str]:
+async def start_simulator(
+    sounds: Path, speed: float = SPEED
+) -> tuple[asyncio.subprocess.Process, str, str]:
     """``ivr-engine sim`` in its own process; returns it, its ARI URL and control URL."""
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
@@ -74,7 +96,7 @@ async def start_simulator(sounds: Path) -> tuple[asyncio.subprocess.Process, str
         "--ami-port",
         str(free_port()),
         "--speed",
-        str(SPEED),
+        str(speed),
         "--sounds",
         str(sounds),
         "--sounds",
@@ -131,25 +153,40 @@ def latencies(traces: list[CallTrace], kind: str) -> list[float]:
     return out
 
 
-async def run_level(engine, control: str, rate: int, count: int) -> None:  # type: ignore[no-untyped-def]
+async def run_level(  # type: ignore[no-untyped-def]
+    engine, control: str, rate: int, count: int, profile: str | None = None
+) -> None:
     """One load level: place, wait for every call's end, print the figures."""
     done: asyncio.Queue[CallTrace] = asyncio.Queue()
     engine.dispatcher.on_session.append(done)
     ops: Counter[str] = Counter()
     engine.ari.observer = lambda stat: ops.update([stat.operation])
-    events0 = engine.stream.health.events
+    kinds: Counter[str] = Counter()
+    sub = engine.stream.subscribe(lambda e: kinds.update([e.type]))
+    events0, ws0 = engine.stream.health.events, engine.stream.rest.sent
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
     t0, wall0 = os.times(), time.perf_counter()
     placer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate), cwd=ROOT
     )
     traces = [await asyncio.wait_for(done.get(), 120) for _ in range(count)]
     t1, wall = os.times(), time.perf_counter() - wall0
+    if prof is not None:
+        prof.disable()
+        prof.dump_stats(profile)
     user, system = t1.user - t0.user, t1.system - t0.system
     cpu = user + system
     await placer.wait()
+    sub.close()
     engine.dispatcher.on_session.remove(done)
     engine.ari.observer = None
     events = engine.stream.health.events - events0
+    over_ws = engine.stream.rest.sent - ws0
     bridged = sum(1 for t in traces if t.answered_target)
     if not bridged:
         print(traces[0].render())
@@ -160,23 +197,32 @@ async def run_level(engine, control: str, rate: int, count: int) -> None:  # typ
         f"(user {user / count * 1000:.2f}, system {system / count * 1000:.2f}), "
         f"StasisStart->dial p50 {pct(dial, 0.5):.1f} ms p99 {pct(dial, 0.99):.1f} ms, "
         f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms; "
-        f"{sum(ops.values()) / count:.1f} requests and {events / count:.1f} events per call"
+        f"{sum(ops.values()) / count:.1f} requests ({over_ws / count:.1f} over the WebSocket) "
+        f"and {events / count:.1f} events per call"
     )
-    if rate == LEVELS[-1][0]:
+    per_call = {k: round(v / count, 2) for k, v in kinds.most_common()}
+    requests = round(sum(ops.values()) / count, 1)
+    if per_call != EXPECTED_EVENTS or requests != EXPECTED_REQUESTS:
+        print(
+            f"    MISMATCH with Asterisk's per-call counts: events {per_call}, requests {requests}"
+        )
+    if rate == LEVELS[-1][0] or profile:
         print(
             "    requests per call: "
             + ", ".join(f"{op} {n / count:.1f}" for op, n in ops.most_common())
         )
+        print("    events per call: " + ", ".join(f"{k} {v:g}" for k, v in per_call.items()))
 
 
-async def bench() -> None:
+async def bench(args: argparse.Namespace) -> None:
     """Set up database, prompts, simulator and engine; run every load level."""
     doc = parse_document(yaml.safe_load(CONFIG), "<bench>")
+    levels = args.level or list(LEVELS)
     with tempfile.TemporaryDirectory() as tmp:
         sounds = Path(tmp) / "sounds"
         jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)
         build_sounds(jobs, sounds, engine="espeak")
-        sim, ari_url, control = await start_simulator(sounds)
+        sim, ari_url, control = await start_simulator(sounds, args.speed)
         try:
             async with bench_database() as url:
                 conn = await connect(url)
@@ -188,25 +234,50 @@ async def bench() -> None:
                     data_dir=tmp,
                     http_port=0,
                     agi=AgiSettings(port=0),
-                    ari=AriSettings(url=ari_url),
+                    ari=AriSettings(url=ari_url, rest_over_websocket=not args.http_only),
                     prompts=PromptSettings(sounds_dir=str(sounds)),
                 )
                 async with running_engine(settings, drain_timeout=5) as engine:
-                    print(f"forward flow through the simulator at speed {SPEED:g}:")
-                    for rate, count in LEVELS:
-                        await run_level(engine, control, rate, count)
+                    await engine.stream.rest.settled()
+                    print(
+                        f"forward flow through the simulator at speed {args.speed:g}, "
+                        f"{args.loop} loop, requests over "
+                        f"{'the events WebSocket' if engine.stream.rest.available else 'HTTP'}:"
+                    )
+                    for n, (rate, count) in enumerate(levels):
+                        last = n == len(levels) - 1
+                        await run_level(
+                            engine, control, rate, count, args.profile if last else None
+                        )
         finally:
             sim.terminate()
             await sim.wait()
 
 
-def main() -> None:
-    """Entry point for ``python -m bench calls``."""
-    asyncio.run(bench())
+def level(text: str) -> tuple[int, int]:
+    """``RATE:CALLS`` -> (calls per second, calls)."""
+    rate, _, count = text.partition(":")
+    return int(rate), int(count or 400)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point for ``python -m bench calls [options]``."""
+    parser = argparse.ArgumentParser(prog="python -m bench calls")
+    parser.add_argument("--speed", type=float, default=SPEED)
+    parser.add_argument("--level", type=level, action="append", metavar="RATE:CALLS")
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
+    parser.add_argument("--http-only", action="store_true")
+    parser.add_argument("--profile", metavar="FILE")
+    args = parser.parse_args(argv or [])
+    if args.loop == "uvloop":
+        import uvloop
+
+        uvloop.install()
+    asyncio.run(bench(args))
 
 
 if __name__ == "__main__":
     if len(sys.argv) == 5 and sys.argv[1] == "place":
         asyncio.run(place_calls(sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
     else:
-        main()
+        main(sys.argv[1:])

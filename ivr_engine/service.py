@@ -164,7 +164,14 @@ async def running_engine(
             log.info("no ARI URL configured: serving the built-in simulator at %s", url)
         ari = AriClient(url, settings.ari.user, settings.ari.password)
         stack.push_async_callback(ari.close)
-        stream = EventStream(url, settings.ari.user, settings.ari.password, settings.ari.app)
+        stream = EventStream(
+            url,
+            settings.ari.user,
+            settings.ari.password,
+            settings.ari.app,
+            rest_over_websocket=settings.ari.rest_over_websocket,
+        )
+        ari.use_websocket(stream.rest)
         env = call_env(settings, ari, stream, cache)
         env.pool, env.on_end = db.pool, cdr.on_call_end
         # A callback text is decided and queued in the same transaction as its call record.

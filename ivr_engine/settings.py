@@ -38,6 +38,9 @@ class AriSettings:
     password: str = "ivr-secret"
     app: str = "ivr-engine"
     trunk: str = "carrier"
+    # Requests Asterisk answers at once go over the events WebSocket (Asterisk 22.4+; an
+    # older one is detected at connect and HTTP is used).
+    rest_over_websocket: bool = True
 
 
 @dataclass(frozen=True)

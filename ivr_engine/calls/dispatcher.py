@@ -23,17 +23,17 @@ from ivr_engine.domain.trace import CallTrace
 
 log = logging.getLogger(__name__)
 
-# The events a call session reacts to; everything else (ChannelVarset above all) is
-# filtered out by Asterisk itself, which cuts the event traffic per call several-fold.
+# The events a call session reacts to; everything else is filtered out by Asterisk itself,
+# which cuts the event traffic per call several-fold: ChannelVarset above all, and the
+# state changes and bridge entries of every leg, which no session waits for (a leg is
+# answered when it enters the app, bridged when addChannel replies).
 SESSION_EVENTS: Sequence[str] = (
     "StasisStart",
     "StasisEnd",
     "ChannelDestroyed",
     "ChannelHangupRequest",
-    "ChannelStateChange",
     "PlaybackFinished",
     "ChannelDtmfReceived",
-    "ChannelEnteredBridge",
 )
 
 

@@ -9,14 +9,13 @@ carries one: a far-end HangupRequest (no ``soft``), else ChannelDestroyed.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from ivr_engine.asterisk.ari.events import (
     ChannelDestroyed,
     ChannelHangupRequest,
-    ChannelStateChange,
     Event,
     StasisEnd,
     StasisStart,
@@ -28,14 +27,12 @@ T = TypeVar("T")
 
 @dataclass
 class LegWatch:
-    """Follows one channel's events: answered (entered Stasis Up), ringing, gone + cause."""
+    """Follows one channel's events: answered (entered the app), gone, and with which cause."""
 
     channel_id: str
     events: EventPort
-    gone: asyncio.Event = field(default_factory=asyncio.Event)
+    gone: asyncio.Event = field(default_factory=lambda: GoneFlag())
     answered: asyncio.Event = field(default_factory=asyncio.Event)  # Up and inside the app
-    ringing: bool = False
-    up: bool = False
     cause: int | None = None
     tech_cause: int | None = None
     hangup_by_far_end: bool = False
@@ -74,11 +71,7 @@ class LegWatch:
         elif isinstance(event, StasisStart):
             # An originated leg enters Stasis only once answered: only now can it be played
             # to or bridged (a state change to Up comes earlier, still outside the app).
-            self.up = self.up or event.channel.state == "Up"
             self.answered.set()
-        elif isinstance(event, ChannelStateChange):
-            self.ringing = self.ringing or event.channel.state == "Ringing"
-            self.up = self.up or event.channel.state == "Up"
 
 
 class ChannelGone(Exception):
@@ -93,6 +86,26 @@ class CallerGone(ChannelGone):
     """The caller's channel is gone: whatever the session was doing stops."""
 
 
+class GoneFlag(asyncio.Event):
+    """An ``asyncio.Event`` that also calls back, at once, whoever is racing against it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._callbacks: list[Callable[[], None]] = []
+
+    def set(self) -> None:
+        """Set the flag and tell every racer."""
+        if not self.is_set():
+            super().set()
+            for callback in list(self._callbacks):
+                callback()
+
+    def add_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Call ``callback()`` when the flag is set; returns the function that removes it."""
+        self._callbacks.append(callback)
+        return lambda: self._callbacks.remove(callback)
+
+
 async def race(
     awaitable: Awaitable[T],
     caller: LegWatch,
@@ -100,21 +113,62 @@ async def race(
     timeout: float | None = None,  # noqa: ASYNC109
 ) -> T:
     """Await ``awaitable`` unless a watched channel goes first: the caller (CallerGone) or
-    one of ``others`` (ChannelGone), or the timeout passes (TimeoutError)."""
-    task = asyncio.ensure_future(awaitable)
-    watchers = {asyncio.ensure_future(w.gone.wait()): w for w in (caller, *others)}
-    try:
-        done, _ = await asyncio.wait(
-            {task, *watchers}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        for fut in watchers:
-            fut.cancel()
-    if task in done:
-        return task.result()
-    task.cancel()
-    await asyncio.wait({task})
-    for fut, watch in watchers.items():
-        if fut in done:
+    one of ``others`` (ChannelGone), or the timeout passes (TimeoutError).
+
+    Runs ``awaitable`` in the calling task and cancels it there, the way ``asyncio.timeout``
+    does, instead of a task per awaitable and per watched channel: a call makes several of
+    these races, so tasks here were a good share of its CPU.
+    """
+    watches = (caller, *others)
+    for watch in watches:
+        if watch.gone.is_set():
+            _discard(awaitable)
             raise (CallerGone if watch is caller else ChannelGone)(watch.channel_id)
-    raise TimeoutError(f"timed out after {timeout} s")
+    task = asyncio.current_task()
+    assert task is not None, "race() runs inside a task"
+    fired: list[LegWatch | None] = []
+
+    def fire(watch: LegWatch | None) -> None:
+        if not fired:
+            fired.append(watch)
+            task.cancel()
+
+    removers = [_on_gone(w, fire) for w in watches]
+    timer = (
+        asyncio.get_running_loop().call_later(timeout, fire, None) if timeout is not None else None
+    )
+    try:
+        result = await awaitable
+    except asyncio.CancelledError:
+        if fired and task.uncancel() == 0:
+            gone = fired[0]
+            if gone is None:
+                raise TimeoutError(f"timed out after {timeout} s") from None
+            raise (CallerGone if gone is caller else ChannelGone)(gone.channel_id) from None
+        raise
+    finally:
+        for remove in removers:
+            remove()
+        if timer is not None:
+            timer.cancel()
+    if fired:  # it finished in the same turn as the cancel: the result stands
+        task.uncancel()
+    return result
+
+
+def _on_gone(watch: LegWatch, fire: Callable[[LegWatch | None], None]) -> Callable[[], None]:
+    """Have ``fire(watch)`` called when the watched channel goes."""
+    gone = watch.gone
+    if isinstance(gone, GoneFlag):
+        return gone.add_callback(lambda: fire(watch))
+    waiter = asyncio.ensure_future(gone.wait())  # a plain Event: a task that waits on it
+    waiter.add_done_callback(lambda f: None if f.cancelled() else fire(watch))
+    return waiter.cancel  # type: ignore[return-value]
+
+
+def _discard(awaitable: Awaitable[object]) -> None:
+    """Drop an awaitable that will not be awaited (no 'never awaited' warning)."""
+    if asyncio.iscoroutine(awaitable):
+        awaitable.close()
+    elif asyncio.isfuture(awaitable):
+        awaitable.cancel()

@@ -178,6 +178,20 @@ class AppRegistry:
                 sent += 1
         return sent
 
+    def respond(self, sock: EventSocket, event: dict[str, Any], timestamp: str) -> bool:
+        """Send a RESTResponse on the socket its request came on. It passes the event filter
+        of the socket's first application, like an event (dropped when that filter's
+        ``allowed`` list lacks RESTResponse, or while another socket holds the app)."""
+        app = self.apps.get(sock.apps[0])
+        if (
+            app is None
+            or app.socket is not sock
+            or not self.filter_of(app.name).passes(event["type"])
+        ):
+            return False
+        self._send(sock, app.name, {**event, "timestamp": timestamp})
+        return True
+
     def _send(self, sock: EventSocket, app: str, event: dict[str, Any]) -> None:
         body = {k: v for k, v in event.items() if v is not None}
         body["asterisk_id"] = self.asterisk_id

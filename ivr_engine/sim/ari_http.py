@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import web
 
+# Request key: the JSON body of a request that came on the events WebSocket.
+WS_BODY = web.RequestKey("ivr_sim.ws_body", bytes)
 _DUMPS = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 HTML_TEMPLATE = (
@@ -67,18 +69,19 @@ class Params:
         """Read the query string and, when present, a JSON object body."""
         values: dict[str, Any] = dict(request.query)
         body: dict[str, Any] | None = None
-        if request.can_read_body:
+        raw = request.get(WS_BODY)  # a request that came on the events WebSocket
+        if raw is None and request.can_read_body:
             raw = await request.read()
-            if raw.strip():
-                try:
-                    parsed = json.loads(raw)
-                except ValueError:
-                    raise AriError(400, "Failed to parse body") from None
-                if isinstance(parsed, dict):
-                    body = parsed
-                    for key, value in parsed.items():
-                        if key != "variables" and key not in values:
-                            values[key] = value
+        if raw is not None and raw.strip():
+            try:
+                parsed = json.loads(raw)
+            except ValueError:
+                raise AriError(400, "Failed to parse body") from None
+            if isinstance(parsed, dict):
+                body = parsed
+                for key, value in parsed.items():
+                    if key != "variables" and key not in values:
+                        values[key] = value
         return cls(values, body)
 
     def text(self, name: str, default: str = "") -> str:

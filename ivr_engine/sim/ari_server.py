@@ -23,6 +23,7 @@ from ivr_engine.sim.ari_channels import ChannelsResource
 from ivr_engine.sim.ari_events import EventSocket
 from ivr_engine.sim.ari_http import AriError, error, html_error
 from ivr_engine.sim.ari_rest import OtherResources
+from ivr_engine.sim.ari_ws_rest import WsRequests
 
 if TYPE_CHECKING:
     from ivr_engine.sim.world import World
@@ -62,6 +63,7 @@ class AriServer:
         app.add_routes(self.others.routes())
         app.add_routes(list(extra_routes))
         app.on_shutdown.append(self._close_sockets)
+        self.requests = WsRequests(self, app)
         return app
 
     def authenticated(self, request: web.Request) -> bool:
@@ -125,6 +127,8 @@ class AriServer:
             async for msg in ws:
                 if msg.type == WSMsgType.ERROR:
                     break
+                if msg.type == WSMsgType.TEXT:  # one request at a time, as Asterisk reads them
+                    await self.requests.handle(request, sock, msg.data)
         finally:
             self.world.registry.detach(sock)
             sock.queue.put_nowait(None)

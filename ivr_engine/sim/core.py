@@ -79,6 +79,7 @@ class WorldCore:
         self.stasis_start_delay = stasis_start_delay
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
+        self.entered_bridge: dict[str, asyncio.Event] = {}  # channel id -> set once bridged
         self.playbacks: dict[str, Playback] = {}
         self.recordings: dict[str, LiveRecording] = {}
         self.stored_recordings: dict[str, str] = {}
@@ -301,6 +302,7 @@ class WorldCore:
             self.leave_bridge(ch)
         ch.bridge_id = bridge.id
         bridge.channels.append(ch.id)
+        self.entered_bridge.setdefault(ch.id, asyncio.Event()).set()
         self.emit(
             "ChannelEnteredBridge",
             {"bridge": bridge.to_json(), "channel": ch.to_json()},

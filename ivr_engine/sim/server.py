@@ -230,6 +230,12 @@ class Simulator:
         """Wait (wall seconds) until a client has ``app`` registered over the WebSocket."""
         await asyncio.wait_for(self.registry.registered_event(app).wait(), timeout)
 
+    async def wait_bridged(self, channel_id: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once the channel has entered a bridge (TimeoutError after ``timeout``)."""
+        entered = self.world.entered_bridge.setdefault(channel_id, asyncio.Event())
+        async with asyncio.timeout(timeout):
+            await entered.wait()
+
     def timeline(self, channel_id: str) -> list[MediaEvent]:
         """What the party on that channel heard and did (kept after hangup)."""
         timeline = self.world.timelines.get(channel_id)

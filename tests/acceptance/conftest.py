@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
-from ivr_engine.asterisk.ari.events import ChannelEnteredBridge
-from ivr_engine.asterisk.ari.waiters import Waiter
 from ivr_engine.commands.db import read_document
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
@@ -74,14 +72,26 @@ class Harness:
         doc = parse_document(yaml.safe_load(text), "<test>")
         await load_document(self.engine.db.pool, doc, source="<test>", force_targets=force_targets)
 
-    def expect_bridged(self, channel_id: str) -> Waiter[ChannelEnteredBridge]:
-        """A waiter for the channel entering a bridge, as the engine's event stream sees it
-        (create it right after placing the call: bridging comes seconds later)."""
-        return self.engine.stream.expect(ChannelEnteredBridge, channel_id=channel_id)
+    def expect_bridged(self, channel_id: str) -> Bridged:
+        """Something to ``await .wait(timeout)`` on until the channel is in a bridge, as the
+        simulated Asterisk sees it (the engine filters bridge events out of its stream)."""
+        return Bridged(self.sim, channel_id)
 
     def kinds(self, channel_id: str) -> list[str]:
         """The simulator's timeline kinds for a channel, in order."""
         return [e.kind for e in self.sim.timeline(channel_id)]
+
+
+@dataclass
+class Bridged:
+    """Waits for a channel to enter a bridge in the simulator."""
+
+    sim: Simulator
+    channel_id: str
+
+    async def wait(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Return once bridged; TimeoutError after ``timeout`` seconds."""
+        await self.sim.wait_bridged(self.channel_id, timeout)
 
 
 EngineFactory = Callable[..., Awaitable[Harness]]

@@ -129,6 +129,22 @@ class EventStream:
                 self.events.append((time.monotonic(), json.loads(msg.data)))
                 self._cond.notify_all()
 
+    async def send(self, text: str) -> None:
+        """Send one text frame on the socket (REST over WebSocket requests)."""
+        assert self._ws is not None
+        await self._ws.send_str(text)
+
+    async def request(self, frame: dict[str, Any], timeout: float = EVENT_TIMEOUT) -> Event:  # noqa: ASYNC109
+        """Send a RESTRequest frame and wait for the RESTResponse with its request_id."""
+        since = self.mark()
+        await self.send(json.dumps(frame))
+        rid = frame.get("request_id", "")
+        return (
+            await self.wait(
+                lambda e: e["type"] == "RESTResponse" and e["request_id"] == rid, since, timeout
+            )
+        )[1]
+
     def mark(self) -> int:
         """An index to look for events after."""
         return len(self.events)

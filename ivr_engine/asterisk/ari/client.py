@@ -20,6 +20,7 @@ from ivr_engine.asterisk.ari.models import (
     LiveRecording,
     Playback,
 )
+from ivr_engine.asterisk.ari.ws_rest import RESPONSE_EVENT
 
 
 class AriClient(ChannelsApi):
@@ -208,6 +209,9 @@ class AriClient(ChannelsApi):
         The filter belongs to the application and outlives the WebSocket: set it again on
         every connect. Empty ``allowed`` means every type.
         """
+        allowed = list(allowed)
+        if allowed and self.ws is not None and RESPONSE_EVENT not in allowed:
+            allowed.append(RESPONSE_EVENT)  # the replies to requests sent on the socket
         body = {
             "allowed": [{"type": t} for t in allowed],
             "disallowed": [{"type": t} for t in disallowed],
@@ -218,6 +222,8 @@ class AriClient(ChannelsApi):
             f"/applications/{seg(app)}/eventFilter",
             body=body,
         )
+        if self.ws is not None:
+            self.ws.probe()  # the filter may have dropped the first probe's reply
         return Application.from_json(data or {"name": app})
 
     # -- asterisk --------------------------------------------------------------------------

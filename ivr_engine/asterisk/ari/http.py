@@ -18,9 +18,11 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import orjson
 from yarl import URL
 
 from ivr_engine.asterisk.ari.errors import AriConnectionError, error_for_status
+from ivr_engine.asterisk.ari.ws_rest import WsRest, WsRestNotSent
 
 log = logging.getLogger("ivr_engine.asterisk.ari")
 
@@ -92,6 +94,14 @@ class AriHttp:
         self._max_connections = max_connections
         self._session = session
         self._own_session = session is None
+        # REST over the events WebSocket, when the stream offers it (``use_websocket``).
+        self.ws: WsRest | None = None
+
+    def use_websocket(self, ws: WsRest | None) -> None:
+        """Send the operations Asterisk handles without waiting (``WS_OPERATIONS``) over the
+        events WebSocket while it answers them; everything else, and everything while it
+        does not, over HTTP."""
+        self.ws = ws
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -129,6 +139,14 @@ class AriHttp:
     ) -> Any:
         """Send one request; return the decoded JSON (None for 204) or raise an AriError."""
         qs = urlencode(query(params or {}), quote_via=quote) if params else ""
+        ws = self.ws
+        if ws is not None and ws.carries(operation):
+            try:
+                return await self._over_websocket(
+                    ws, operation, method, path, qs, body, reply_timeout
+                )
+            except WsRestNotSent:
+                pass  # never left: HTTP carries it instead
         # An already encoded URL spares aiohttp (yarl) parsing and re-quoting it.
         url = URL(f"{self.base_url}{path}?{qs}" if qs else f"{self.base_url}{path}", encoded=True)
         started = time.perf_counter()
@@ -149,6 +167,38 @@ class AriHttp:
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             self._observe(operation, method, 0, started, type(exc).__name__)
             raise AriConnectionError(f"{type(exc).__name__}: {exc}", method, path) from exc
+        return self._result(operation, method, path, status, text, started)
+
+    async def _over_websocket(
+        self,
+        ws: WsRest,
+        operation: str,
+        method: str,
+        path: str,
+        qs: str,
+        body: Mapping[str, Any] | None,
+        reply_timeout: float | None,
+    ) -> Any:
+        """One request as a RESTRequest frame; the same results and errors as over HTTP."""
+        uri = f"{path[1:]}?{qs}" if qs else path[1:]
+        started = time.perf_counter()
+        try:
+            reply = await ws.send(
+                method, uri, body, timeout=self.timeout if reply_timeout is None else reply_timeout
+            )
+        except WsRestNotSent:
+            raise
+        except (TimeoutError, ConnectionError) as exc:
+            self._observe(operation, method, 0, started, type(exc).__name__)
+            raise AriConnectionError(
+                f"{type(exc).__name__}: {exc or 'no reply'} (over the WebSocket)", method, path
+            ) from exc
+        return self._result(operation, method, path, reply.status, reply.body or "", started)
+
+    def _result(
+        self, operation: str, method: str, path: str, status: int, text: str, started: float
+    ) -> Any:
+        """Decode a reply: the JSON body, None for none, the typed error for a failure."""
         if status >= 400:
             err = error_for_status(status, _message(text), method, path)
             self._observe(operation, method, status, started, type(err).__name__)
@@ -157,8 +207,8 @@ class AriHttp:
         if status == 204 or not text:
             return None
         try:
-            return json.loads(text)
-        except ValueError as exc:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             raise error_for_status(502, f"non-JSON reply: {text[:80]!r}", method, path) from exc
 
     def _observe(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import logging
 import random
 import time
@@ -19,10 +18,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import aiohttp
+import orjson
 
 from ivr_engine.asterisk.ari.events import parse_event
 from ivr_engine.asterisk.ari.http import basic_auth
 from ivr_engine.asterisk.ari.waiters import Dispatcher
+from ivr_engine.asterisk.ari.ws_rest import RESPONSE_EVENT, WsRest
 
 log = logging.getLogger("ivr_engine.asterisk.ari")
 
@@ -89,8 +90,11 @@ class EventStream(Dispatcher):
         heartbeat: float | None = 20.0,
         connect_timeout: float = 10.0,
         stable_after: float = 5.0,
+        rest_over_websocket: bool = True,
     ) -> None:
         super().__init__()
+        # Requests sent on this socket (see ws_rest.py); AriClient.use_websocket(stream.rest).
+        self.rest = WsRest(enabled=rest_over_websocket)
         self.app = app if isinstance(app, str) else ",".join(app)
         self.url = f"{base_url.rstrip('/')}/events"
         self._params = {"app": self.app, "subscribeAll": "true" if subscribe_all else "false"}
@@ -226,10 +230,12 @@ class EventStream(Dispatcher):
         self._set_state(StreamState.CONNECTED)
         self._connected.set()
         log.info("ARI events: connected for app %s (connect #%d)", self.app, self._connects)
+        self.rest.attach(lambda frame: ws.send_frame(frame, aiohttp.WSMsgType.TEXT))
         self._spawn_callbacks(self._on_connect, "on-connect")
         try:
             reason = await self._read(ws)
         finally:
+            self.rest.detach()
             self._connected.clear()
             self._ws = None
             await ws.close()
@@ -253,8 +259,8 @@ class EventStream(Dispatcher):
     def _handle_text(self, text: str) -> None:
         """Decode, parse and dispatch one text frame; junk is logged and skipped."""
         try:
-            raw = json.loads(text)
-        except ValueError:
+            raw = orjson.loads(text)
+        except orjson.JSONDecodeError:
             self._junk += 1
             log.warning("ARI events: skipped a frame that is not JSON: %.80r", text)
             return
@@ -265,6 +271,9 @@ class EventStream(Dispatcher):
                 type(raw).__name__,
                 text,
             )
+            return
+        if raw.get("type") == RESPONSE_EVENT:
+            self.rest.resolve(raw)
             return
         try:
             event = parse_event(raw)
