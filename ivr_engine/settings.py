@@ -80,6 +80,7 @@ class Settings:
     timezone: str = "Asia/Seoul"
     node: str = field(default_factory=socket.gethostname)
     log_level: str = "INFO"
+    event_loop: str = "uvloop"  # or asyncio
     config_file: str = "deploy/sample-config.yaml"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -158,6 +159,8 @@ def validate(settings: Settings) -> Settings:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"timezone: unknown time zone {settings.timezone!r}") from None
+    if settings.event_loop not in ("uvloop", "asyncio"):
+        raise ConfigError("event_loop: expected uvloop or asyncio")
     if settings.log_level.upper() not in _LOG_LEVELS:
         raise ConfigError(f"log_level: expected one of {sorted(_LOG_LEVELS)}")
     for name, port in (

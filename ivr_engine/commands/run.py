@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from ivr_engine import event_loop
 from ivr_engine.app import open_database
 from ivr_engine.commands.db import read_document
 from ivr_engine.commands.serve import serve_until_stopped
@@ -81,7 +82,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     try:
-        asyncio.run(_run(load_settings(args.config), args))
+        settings = load_settings(args.config)
+        event_loop.run(_run(settings, args), settings.event_loop)
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0

@@ -17,6 +17,7 @@ import signal
 import socket
 from collections.abc import Awaitable, Callable
 
+from ivr_engine import event_loop
 from ivr_engine.http_api import bound_port
 from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import Settings, load_settings
@@ -94,7 +95,10 @@ def simulator_ports() -> tuple[int, int]:
 
 def _serve(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
-    asyncio.run(serve_until_stopped(settings, sim_speed=args.speed, drain_timeout=args.drain))
+    event_loop.run(
+        serve_until_stopped(settings, sim_speed=args.speed, drain_timeout=args.drain),
+        settings.event_loop,
+    )
     return 0
 
 
