@@ -1,12 +1,17 @@
-"""WsRest bookkeeping: replies matched by request id, a lost socket fails what is pending."""
+"""WsRest bookkeeping (replies matched by request id, a lost socket fails what is pending)
+and the request encoding shared by HTTP and the WebSocket."""
 
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote, urlencode
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from ivr_engine.asterisk.ari.http import query, query_string
 from ivr_engine.asterisk.ari.ws_rest import WsRest, WsRestClosed, WsRestNotSent, WsRestState
 
 
@@ -50,3 +55,13 @@ async def test_a_request_without_reply_times_out() -> None:
         await rest.send("GET", "asterisk/ping", None, timeout=0.02)
     assert rest._pending == {} and rest._deadlines == {}
     rest.detach()
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["media", "endpoint", "channel", "appArgs"]),
+        st.one_of(st.text(), st.booleans(), st.integers(), st.none(), st.lists(st.text())),
+    )
+)
+def test_the_query_string_is_what_urlencode_gives(params: dict[str, object]) -> None:
+    assert query_string(params) == urlencode(query(params), quote_via=quote)  # type: ignore[arg-type]
