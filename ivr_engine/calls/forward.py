@@ -120,7 +120,7 @@ class Forwarder:
         watch = LegWatch(leg_id, self.env.events).start()  # subscribe before acting
         leg = TargetLeg(target, leg_id, watch, self.session.now())
         try:
-            await self.env.ari.originate(
+            channel = await self.env.ari.originate(
                 f"PJSIP/{target.number}@{self.env.trunk}",
                 app=self.env.app,
                 app_args=("outbound", self.session.channel_id),
@@ -135,6 +135,9 @@ class Forwarder:
             log.warning("ringing %s failed: %s", mask(target.number), exc)
             self._record(leg, TargetResult.FAILED, None)
             return None
+        watch.name = watch.name or channel.name
+        if self.session.trace.answered_target is None:  # Asterisk's dstchannel: last dialled
+            self.session.trace.dst_channel = watch.name
         self.legs[leg_id] = leg
         self.session.legs[leg_id] = watch
         self.session.trace.ring_started = self.session.trace.ring_started or leg.started
@@ -230,6 +233,7 @@ class Forwarder:
         a = self.session.channel_id
         await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
         self.session.mark_answered(leg.target.number)
+        self.session.trace.dst_channel = leg.watch.name
         bridge = await self.env.ari.create_bridge("mixing", name=f"ivr-{a}")
         self.bridge_id = bridge.id
         try:

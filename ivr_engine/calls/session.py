@@ -58,6 +58,7 @@ class CallSession:
             env.clock(),
             linkedid=channel.id,
             node=env.node,
+            channel_name=channel.name,
         )
         self.answered = channel.state == "Up"
         self.finished = False  # the caller's channel was ended or handed back by us
