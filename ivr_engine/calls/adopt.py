@@ -13,20 +13,29 @@ the app, so the engine lists them (``GET /channels``, ``GET /bridges``) and deci
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.models import Bridge, Channel
 from ivr_engine.calls.env import CallEnv
+from ivr_engine.calls.handover import (
+    HANDOVER_VAR,
+    TARGET_VAR,
+    answered_at,
+    complete_from_leg,
+    decode,
+)
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
 from ivr_engine.domain.dialing import Attempt, TargetResult
 from ivr_engine.domain.numbers import try_normalize
-from ivr_engine.domain.trace import CallTrace, trace_from_json
+from ivr_engine.domain.trace import CallTrace
 
 log = logging.getLogger(__name__)
+
+ADOPTION_TIMES = "adopted after an engine restart: answer and connect times are the adoption time"
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,8 @@ class TalkPair:
     callee: str
     bridge: str
     caller_channel: Channel | None = None
+    callee_channel: Channel | None = None
+    bridge_name: str = ""
 
 
 @dataclass
@@ -73,7 +84,9 @@ def classify(
         bridge = bridge_of.get(cid)
         partners = [c for c in (bridge.channels if bridge else ()) if c != cid and c in ours]
         if partners:
-            plan.talking.append(TalkPair(cid, partners[0], bridge.id, ch))  # type: ignore[union-attr]
+            assert bridge is not None
+            pair = TalkPair(cid, partners[0], bridge.id, ch, ours[partners[0]], bridge.name)
+            plan.talking.append(pair)
             paired.update((cid, partners[0]))
         elif ch.state != "Up":
             plan.restart.append(ch)
@@ -123,35 +136,43 @@ class TalkWatch:
                 log.warning("destroying bridge %s failed: %s", self.pair.bridge, exc)
             self._record()
 
-    async def _handed_over_trace(self) -> None:
-        """Continue the trace the stopping engine left on the caller's channel, if any."""
-        from ivr_engine.calls.session import HANDOVER_VAR
-
-        try:
-            raw = await self.env.ari.get_variable(self.pair.caller, HANDOVER_VAR)  # type: ignore[attr-defined]
-            if not raw:
-                return
-            trace = trace_from_json(json.loads(raw))
-        except (AriError, AttributeError, ValueError, KeyError, TypeError) as exc:
-            log.warning("adopted call %s: no usable handed-over trace (%s)", self.pair.caller, exc)
+    async def prepare(self) -> None:
+        """Read what the channels carry before the conversation is followed (once a party
+        hangs up, its variables are gone): the whole trace a stopping engine left on the
+        caller, else the trace the callee leg was made with, completed with the answer time
+        the bridge's name carries (``calls/handover.py``)."""
+        now = self.env.clock()
+        handed = await self._handed_over(self.pair.caller)
+        if handed is not None:
+            trace = handed[0]
+            trace.add(now, "adopted", "conversation adopted from a stopping engine")
+        elif (handed := await self._handed_over(self.pair.callee)) is not None:
+            trace, leg = handed
+            answered = answered_at(self.pair.bridge_name, self.pair.caller)
+            if answered is None:
+                trace.reasons += (ADOPTION_TIMES,)
+            complete_from_leg(trace, leg, answered or now)
+            trace.add(now, "adopted", "conversation adopted after a restart or reconnect")
+        else:
+            await self._identify_target()
             return
-        trace.add(self.env.clock(), "adopted", "conversation adopted from a stopping engine")
         trace.node = self.env.node or trace.node
+        caller, callee = self.pair.caller_channel, self.pair.callee_channel
+        trace.channel_name = trace.channel_name or (caller.name if caller else "")
+        trace.dst_channel = callee.name if callee else trace.dst_channel
         self.trace = trace
 
-    async def prepare(self) -> None:
-        """Read what the channels carry (the handed-over trace, the target) before the
-        conversation is followed: once a party hangs up its variables are gone."""
-        await self._identify_target()
+    async def _handed_over(self, channel_id: str) -> tuple[CallTrace, dict[str, Any]] | None:
+        """The handed-over trace a channel carries, if any."""
+        try:
+            raw = await self.env.ari.get_variable(channel_id, HANDOVER_VAR)  # type: ignore[attr-defined]
+        except (AriError, AttributeError) as exc:
+            log.warning("adopted call %s: %s unreadable (%s)", self.pair.caller, HANDOVER_VAR, exc)
+            return None
+        return decode(raw)
 
     async def _identify_target(self) -> None:
         """Which forward target the callee leg rang (a variable set when it was made)."""
-        from ivr_engine.calls.forward import TARGET_VAR
-
-        await self._handed_over_trace()
-        if self.trace.answered_target:
-            return
-
         try:
             target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)  # type: ignore[attr-defined]
         except (AriError, AttributeError):
@@ -198,9 +219,9 @@ def adopted_trace(env: CallEnv, pair: TalkPair) -> CallTrace:
     )
     trace.state, trace.outcome = "open", "forward"
     trace.answered_at = now
-    trace.reasons = (
-        "adopted after an engine restart: answer and connect times are the adoption time",
-    )
+    trace.reasons = (ADOPTION_TIMES,)
+    trace.channel_name = ch.name if ch is not None else ""
+    trace.dst_channel = pair.callee_channel.name if pair.callee_channel is not None else ""
     trace.add(now, "adopted", "conversation adopted after a restart or reconnect")
     trace.add(now, "bridge", "caller and callee found bridged", bridge=pair.bridge)
     return trace

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.coloring import ColoringLoop
+from ivr_engine.calls.handover import bridge_name, leg_variables
 from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
 from ivr_engine.domain.dialing import Attempt, TargetResult, classify_cause, final_cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
@@ -30,9 +31,6 @@ if TYPE_CHECKING:
     from ivr_engine.calls.session import CallSession
 
 log = logging.getLogger(__name__)
-
-# Set on every target leg, so an engine adopting the call after a restart knows the target.
-TARGET_VAR = "IVR_TARGET"
 
 
 @dataclass
@@ -120,7 +118,7 @@ class Forwarder:
         watch = LegWatch(leg_id, self.env.events).start()  # subscribe before acting
         leg = TargetLeg(target, leg_id, watch, self.session.now())
         try:
-            await self.env.ari.originate(
+            channel = await self.env.ari.originate(
                 f"PJSIP/{target.number}@{self.env.trunk}",
                 app=self.env.app,
                 app_args=("outbound", self.session.channel_id),
@@ -128,13 +126,17 @@ class Forwarder:
                 dial_timeout=target.ring_seconds,
                 channel_id=leg_id,
                 originator=self.session.channel_id,
-                variables={TARGET_VAR: target.number},
+                # What an engine adopting the conversation needs (calls/handover.py).
+                variables=leg_variables(self.session.trace, target.number, leg_id, leg.started),
             )
         except AriError as exc:
             watch.close()
             log.warning("ringing %s failed: %s", mask(target.number), exc)
             self._record(leg, TargetResult.FAILED, None)
             return None
+        watch.name = watch.name or channel.name
+        if self.session.trace.answered_target is None:  # Asterisk's dstchannel: last dialled
+            self.session.trace.dst_channel = watch.name
         self.legs[leg_id] = leg
         self.session.legs[leg_id] = watch
         self.session.trace.ring_started = self.session.trace.ring_started or leg.started
@@ -230,7 +232,9 @@ class Forwarder:
         a = self.session.channel_id
         await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
         self.session.mark_answered(leg.target.number)
-        bridge = await self.env.ari.create_bridge("mixing", name=f"ivr-{a}")
+        self.session.trace.dst_channel = leg.watch.name
+        answered = self.session.trace.answered_at or self.session.now()
+        bridge = await self.env.ari.create_bridge("mixing", name=bridge_name(a, answered))
         self.bridge_id = bridge.id
         try:
             await race(

@@ -37,6 +37,7 @@ class LegWatch:
     tech_cause: int | None = None
     hangup_by_far_end: bool = False
     destroyed: bool = False
+    name: str = ""  # the Asterisk channel name (originate's reply, then StasisStart's)
     _sub: object | None = None
 
     def start(self) -> LegWatch:
@@ -71,6 +72,7 @@ class LegWatch:
         elif isinstance(event, StasisStart):
             # An originated leg enters Stasis only once answered: only now can it be played
             # to or bridged (a state change to Up comes earlier, still outside the app).
+            self.name = event.channel.name or self.name
             self.answered.set()
 
 

@@ -189,6 +189,7 @@ class AgentOffer:
         )
         call.answered_row = call.row_id
         s.trace.answered_target = agent.endpoint
+        s.trace.dst_channel = leg.watch.name
         await call.record_exit(
             CallOutcome.ANSWERED,
             QueueEvent.CONNECT,

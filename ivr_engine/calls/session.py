@@ -18,6 +18,7 @@ from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.asterisk.ari.models import Channel
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
+from ivr_engine.calls.handover import HANDOVER_VAR
 from ivr_engine.calls.legs import CallerGone, LegWatch, race
 from ivr_engine.calls.menu import run_menu, run_queue_step
 from ivr_engine.calls.ports import ConfigUnavailable, load_config
@@ -37,9 +38,6 @@ from ivr_engine.domain.trace import CallTrace, trace_to_json
 
 log = logging.getLogger(__name__)
 
-# Channel variable holding a call's trace when the engine stops mid-conversation.
-HANDOVER_VAR = "IVR_HANDOVER"
-
 
 class CallSession:
     """Runs one call. Create it inside the StasisStart handler (so the caller's events are
@@ -58,6 +56,7 @@ class CallSession:
             env.clock(),
             linkedid=channel.id,
             node=env.node,
+            channel_name=channel.name,
         )
         self.answered = channel.state == "Up"
         self.finished = False  # the caller's channel was ended or handed back by us

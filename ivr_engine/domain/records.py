@@ -103,6 +103,8 @@ class CallRecord:
     reasons: tuple[str, ...]
     config_version: int | None
     node: str
+    channel: str = ""  # the caller's Asterisk channel name, as in Asterisk's CDR
+    dstchannel: str = ""  # the target leg connected (or the last one dialled)
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object (the journal's line format)."""
@@ -134,6 +136,8 @@ class CallRecord:
             "reasons": list(self.reasons),
             "config_version": self.config_version,
             "node": self.node,
+            "channel": self.channel,
+            "dstchannel": self.dstchannel,
         }
 
     @classmethod
@@ -173,6 +177,8 @@ class CallRecord:
             tuple(data["reasons"]),
             data["config_version"],
             data["node"],
+            data.get("channel", ""),  # journal lines written before these fields existed
+            data.get("dstchannel", ""),
         )
 
 
@@ -310,6 +316,8 @@ def build_record(trace: CallTrace) -> CallRecord:
         reasons=tuple(trace.reasons) + _extra_reasons(trace),
         config_version=trace.config_version,
         node=trace.node,
+        channel=trace.channel_name,
+        dstchannel=trace.dst_channel,
     )
 
 

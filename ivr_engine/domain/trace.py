@@ -55,6 +55,8 @@ class CallTrace:
     outcome: str | None = None
     config_version: int | None = None
     reasons: tuple[str, ...] = ()
+    channel_name: str = ""  # the caller's Asterisk channel name (PJSIP/carrier-0000000a)
+    dst_channel: str = ""  # the target leg connected, else the last one dialled
 
     def add(self, at: datetime, kind: str, text: str, **data: Any) -> None:
         """Record one entry."""
@@ -104,6 +106,8 @@ _PLAIN = (
     "state",
     "outcome",
     "config_version",
+    "channel_name",
+    "dst_channel",
 )
 
 

@@ -45,6 +45,8 @@ STAGING_COLUMNS: Sequence[str] = (
     "config_version",
     "node",
     "detail",
+    "channel",
+    "dstchannel",
 )
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -94,6 +96,8 @@ def record_row(r: CallRecord) -> tuple[Any, ...]:
         r.config_version,
         r.node,
         _encode([attempts_json(r.attempts), r.prompts, r.reasons]),
+        r.channel,
+        r.dstchannel,
     )
 
 

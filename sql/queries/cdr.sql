@@ -8,7 +8,8 @@ CREATE TEMP TABLE IF NOT EXISTS cdr_staging (
     connect_time timestamptz, end_time timestamptz, ring_seconds double precision,
     billsec integer, duration integer, disposition text, closed_state text,
     asterisk_disposition text, answered_target text, hangup_by text, hangup_cause integer,
-    plan_state text, config_version bigint, node text, detail text
+    plan_state text, config_version bigint, node text, detail text, channel text,
+    dstchannel text
 ) ON COMMIT DELETE ROWS;
 
 -- name: insert_from_staging
@@ -17,11 +18,11 @@ INSERT INTO call_records (
     call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
     ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
     disposition, closed_state, asterisk_disposition, attempts, answered_target, prompts,
-    hangup_by, hangup_cause, plan_state, reasons, config_version, node)
+    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel)
 SELECT call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
        ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
        disposition, closed_state, asterisk_disposition, d -> 0, answered_target, d -> 1,
-       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node
+       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node, channel, dstchannel
 FROM (SELECT s.*, s.detail::jsonb AS d FROM cdr_staging s) staged
 ON CONFLICT (call_id) DO NOTHING;
 
@@ -31,11 +32,11 @@ INSERT INTO call_records (
     call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
     ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
     disposition, closed_state, asterisk_disposition, attempts, answered_target, prompts,
-    hangup_by, hangup_cause, plan_state, reasons, config_version, node)
+    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel)
 SELECT call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
        ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
        disposition, closed_state, asterisk_disposition, d -> 0, answered_target, d -> 1,
-       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node
+       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node, channel, dstchannel
 FROM (SELECT s.*, s.detail::jsonb AS d FROM cdr_staging s) staged
 ON CONFLICT (call_id) DO NOTHING
 RETURNING call_id;
@@ -47,9 +48,9 @@ INSERT INTO call_records (
     call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
     ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
     disposition, closed_state, asterisk_disposition, attempts, answered_target, prompts,
-    hangup_by, hangup_cause, plan_state, reasons, config_version, node)
+    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-       d -> 0, $19, d -> 1, $20, $21, $22, d -> 2, $23, $24
+       d -> 0, $19, d -> 1, $20, $21, $22, d -> 2, $23, $24, $26, $27
 FROM (SELECT $25::text::jsonb AS d) staged
 ON CONFLICT (call_id) DO NOTHING;
 

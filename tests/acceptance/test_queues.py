@@ -267,3 +267,17 @@ async def test_wrapup_holds_the_next_call_back(call_engine: EngineFactory) -> No
         )
     ]
     assert states[:6] == ["ready", "ringing", "on_call", "wrapup", "ready", "ringing"]
+
+
+async def test_answered_queue_call_names_the_agent_channel(call_engine: EngineFactory) -> None:
+    # The record's dstchannel is the agent leg's Asterisk channel name, as in Asterisk's CDR.
+    q = QueueConfig("names", strategy=QueueStrategy.RING_ALL, agents=agents("a"))
+    h, _pool = await start(call_engine, q)
+    h.sim.set_behaviour("a", Behaviour.answer_after(0.5, talk=1.0))
+    call = await h.call(NUMBER, "01020003000")
+    trace = await h.finished(call, timeout=20)
+    assert trace.answered_target == "PJSIP/a"
+    made = h.sim.world.all_channels.values()
+    (leg,) = [c for c in made if c.id.startswith(call.channel_id + "-q")]
+    assert trace.dst_channel == leg.name and leg.name.startswith("PJSIP/a-")
+    assert trace.channel_name == call.channel.name

@@ -14,6 +14,7 @@ import pytest
 
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.sim import Behaviour
+from ivr_engine.sim.model import Channel
 from ivr_engine.store.cdr_queries import fetch_record
 from ivr_engine.store.cdr_writer import CdrWriter
 
@@ -139,3 +140,36 @@ async def test_closed_and_blocked_calls(recorded: Recorded) -> None:
     assert blocked["hangup_cause"] == 21 and blocked["closed_state"] is None
     count = await h.engine.db.pool.fetchval("SELECT count(*) FROM call_records")
     assert count == 2
+
+
+def target_legs(h: Harness, caller_id: str) -> dict[str, Channel]:
+    """The target legs the engine made for a call (ids ``<caller>-t<n>``), by number."""
+    legs = h.sim.world.all_channels.values()
+    return {c.number: c for c in legs if c.id.startswith(caller_id + "-t")}
+
+
+async def test_cdr_channels_are_the_asterisk_channel_names(recorded: Recorded) -> None:
+    # Asterisk's CDR tools join on channel names (PJSIP/carrier-0000000a), not on numbers.
+    h, writer = await recorded(OPEN)
+    h.sim.set_behaviour(FIRST, Behaviour.busy())
+    h.sim.set_behaviour(SECOND, Behaviour.answer_after(1.0, talk=3.0))
+    call = await h.call(GANGNAM, CALLER)
+    row = await record_of(h, writer, call)
+    assert row["answered_target"] == SECOND
+    legs = target_legs(h, call.channel_id)
+    cdr = await h.engine.db.pool.fetchrow("SELECT * FROM cdr WHERE uniqueid = $1", row["call_id"])
+    assert cdr["channel"] == call.channel.name and cdr["channel"].startswith("PJSIP/carrier-")
+    assert cdr["dstchannel"] == legs[SECOND].name != legs[FIRST].name
+    assert (row["channel"], row["dstchannel"]) == (cdr["channel"], cdr["dstchannel"])
+
+
+async def test_unanswered_cdr_names_the_last_channel_dialled(recorded: Recorded) -> None:
+    h, writer = await recorded(OPEN)
+    h.sim.set_behaviour(FIRST, Behaviour.busy())
+    h.sim.set_behaviour(SECOND, Behaviour.busy())
+    call = await h.call(GANGNAM, CALLER)
+    row = await record_of(h, writer, call)
+    assert row["disposition"] == "BUSY"
+    legs = target_legs(h, call.channel_id)
+    cdr = await h.engine.db.pool.fetchrow("SELECT * FROM cdr WHERE uniqueid = $1", row["call_id"])
+    assert (cdr["channel"], cdr["dstchannel"]) == (call.channel.name, legs[SECOND].name)

@@ -111,14 +111,17 @@ async def test_killed_engine_call_is_adopted(
             call = await sim.place_call(to=LAB, caller="01020003000")
             entered = observer.expect(ChannelEnteredBridge, channel_id=call.channel_id)
             bridge = (await entered.wait(30)).bridge.id
+            bridged_at = datetime.now(UTC)
             proc.kill()
             await proc.wait()
+            killed_at = datetime.now(UTC)
             assert not call.ended, "the call must outlive the engine that set it up"
             async with running_engine(
                 _settings(db_url, sim, built_sounds, tmp_path), drain_timeout=2
             ) as engine:
                 # The callee hangs up after its talk time; the adopted call ends the caller.
                 await call.wait_ended(30)
+                ended_at = datetime.now(UTC)
                 assert engine.dispatcher.sessions == {}
         heard = sim.timeline(call.channel_id)
         assert [e.kind for e in heard][-1] == "hangup"
@@ -127,6 +130,20 @@ async def test_killed_engine_call_is_adopted(
         (record,) = await _records(pool, call.channel_id)
         assert record["disposition"] == "ANSWERED" and record["hangup_by"] == "callee"
         assert record["answered_target"] == TARGET
+        # What the killed engine knew is on the channels: the real answer and connect times
+        # (not the adoption's), the ringing, the plan and the attempts.
+        assert record["answer_time"] < killed_at and record["connect_time"] < killed_at
+        assert abs((record["connect_time"] - bridged_at).total_seconds()) < 0.5
+        assert abs((record["end_time"] - ended_at).total_seconds()) < 0.5
+        talk = (record["end_time"] - record["connect_time"]).total_seconds()
+        assert record["billsec"] == int(talk) and talk > (ended_at - killed_at).total_seconds()
+        assert record["ring_time"] is not None and record["ring_time"] < record["answer_time"]
+        assert record["start_time"] < record["ring_time"]
+        assert [(a["target"], a["result"]) for a in record["attempts"]] == [(TARGET, "answered")]
+        assert record["plan_state"] == "open" and record["config_version"] is not None
+        assert not any("adoption time" in r for r in record["reasons"]), record["reasons"]
+        callee = next(c for c in sim.world.all_channels.values() if c.id in call.callees())
+        assert (record["channel"], record["dstchannel"]) == (call.channel.name, callee.name)
     finally:
         if proc.returncode is None:
             proc.kill()

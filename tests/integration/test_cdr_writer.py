@@ -63,6 +63,8 @@ def make_record(i: int, **changes: object) -> CallRecord:
         reasons=("영업시간 11:00-15:00",),
         config_version=7,
         node="node-a",
+        channel=f"PJSIP/carrier-{2 * i:08x}",
+        dstchannel=f"PJSIP/carrier-{2 * i + 1:08x}",
     )
     return replace(record, **changes)  # type: ignore[arg-type]
 
