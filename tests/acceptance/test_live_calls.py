@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from ivr_engine.sim import Behaviour, Simulator
-from ivr_engine.testing.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy
 
 from .conftest import EngineFactory
 

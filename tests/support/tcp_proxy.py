@@ -13,7 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass, field
 
-log = logging.getLogger("ivr_engine.testing.tcp_proxy")
+log = logging.getLogger(__name__)
 
 _CHUNK = 65536
 
