@@ -26,6 +26,7 @@ from ivr_engine.asterisk.ari.errors import AriConnectionError, AriError, AriNotF
 from ivr_engine.asterisk.ari.models import Bridge, Channel
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
 from ivr_engine.calls.ports import EventPort
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.numbers import NumberKind, mask, parse_number
 from ivr_engine.errors import ConflictError, ValidationError
@@ -352,7 +353,7 @@ class _Dialer:
                 leg.channel_id,
             )
             await self._release(leg, reason="no_answer")
-            leg.cause = leg.cause or 19
+            leg.cause = leg.cause or Cause.NO_ANSWER
             return False
         if while_up is not None and while_up.gone.is_set():
             raise ChannelGone(while_up.channel_id)

@@ -21,6 +21,7 @@ from ivr_engine.asterisk.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from ivr_engine.asterisk.constants import SOFT_HANGUP_EXPLICIT
 from ivr_engine.calls.ports import EventPort
 
 T = TypeVar("T")
@@ -65,7 +66,7 @@ class LegWatch:
             self.gone.set()
         elif isinstance(event, ChannelDestroyed):
             self.destroyed = True
-            if self.cause is None or self.cause == 32:
+            if self.cause is None or self.cause == SOFT_HANGUP_EXPLICIT:
                 self.cause = event.cause
                 self.tech_cause = event.tech_cause
             self.gone.set()

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ivr_engine.asterisk.ari.events import ChannelDtmfReceived, Event, PlaybackFinished
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import race
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.ivr import ActionKind, MenuAction
 from ivr_engine.domain.menu_machine import (
     Digit,
@@ -43,7 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CAUSE_NORMAL = 16
 QUEUE_MODULE = "ivr_engine.calls.queue"
 
 
@@ -188,7 +188,7 @@ async def _announce(session: CallSession, action: MenuAction, label: str) -> Non
     """The action's prompt (or goodbye), then hang up."""
     media = sound_media(session, Sound(label, action.prompt, "goodbye"))
     await session.play(media, label)
-    await session.hangup_caller(CAUSE_NORMAL, label)
+    await session.hangup_caller(Cause.NORMAL_CLEARING, label)
 
 
 async def run_queue_step(session: CallSession, queue: str) -> None:
@@ -202,7 +202,7 @@ async def run_queue_step(session: CallSession, queue: str) -> None:
         log.error("queue %s requested but queues are not available", queue)
         session.note("failed", f"queue {queue} is not available")
         await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
-        await session.hangup_caller(CAUSE_NORMAL, f"queue {queue} not available")
+        await session.hangup_caller(Cause.NORMAL_CLEARING, f"queue {queue} not available")
         return
     await module.run_queue(session, queue)
 
@@ -246,7 +246,7 @@ async def request_callback(
             )
     if request is None:
         await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
-        await session.hangup_caller(CAUSE_NORMAL, "callback request not possible")
+        await session.hangup_caller(Cause.NORMAL_CLEARING, "callback request not possible")
         return None
     await _announce(session, action, "callback confirmation")
     return request

@@ -31,6 +31,7 @@ from ivr_engine.calls.legs import CallerGone, race
 from ivr_engine.calls.queue_hold import Holding
 from ivr_engine.calls.queue_offer import AgentOffer
 from ivr_engine.domain.acd import CallOutcome, after_call, expected_wait, may_claim, rank
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
 from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.planner import DialStep
@@ -96,7 +97,7 @@ async def run_queue(session: CallSession, queue_id: str) -> None:
         log.error("call %s: %s", session.channel_id, why)
         session.note("queue", why)
         await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
-        await session.hangup_caller(34, why)
+        await session.hangup_caller(Cause.CONGESTION, why)
         return
     await QueueCall(session, runtime, queue, tenant).run()
 
@@ -321,7 +322,7 @@ class QueueCall:
         if self.holding is not None:
             await self.holding.close()
         await s.play(self.env.media.system("goodbye"), "goodbye")
-        await s.hangup_caller(16, "callback request left")
+        await s.hangup_caller(Cause.NORMAL_CLEARING, "callback request left")
 
     async def _overflow(self, event: QueueEvent, why: str) -> None:
         """Leave for the overflow: forward, or an announcement and hang-up."""
@@ -349,7 +350,7 @@ class QueueCall:
         media = self.env.media.choose(overflow.prompt, "cannot-be-reached")
         if media is not None:
             await s.play(media, "queue-overflow")
-        await s.hangup_caller(16, f"queue overflow: {why}")
+        await s.hangup_caller(Cause.NORMAL_CLEARING, f"queue overflow: {why}")
 
     async def agent_done(self, agent_id: str, *, by_agent: bool, talk: float, hold: float) -> None:
         """After the talk: record it and put the agent in after-call work."""

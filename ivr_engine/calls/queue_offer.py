@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
 from ivr_engine.domain.acd import CallOutcome
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.queue_log import QueueEvent, seconds
 from ivr_engine.store import agents as agent_store
@@ -219,7 +220,7 @@ class AgentOffer:
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
         except ChannelGone:
             by_agent = True
-            await s.hangup_caller(16, "the agent left")
+            await s.hangup_caller(Cause.NORMAL_CLEARING, "the agent left")
         except (AriError, TimeoutError) as exc:
             by_agent = await self._bridge_failed(leg, exc)
         finally:
@@ -247,12 +248,12 @@ class AgentOffer:
             return False
         except ChannelGone:
             s.ended_by("callee", leg.watch.cause)
-            await s.hangup_caller(16, "the agent left")
+            await s.hangup_caller(Cause.NORMAL_CLEARING, "the agent left")
             return True
         except TimeoutError:
             pass
         await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
-        await s.hangup_caller(16, "the call could not be bridged")
+        await s.hangup_caller(Cause.NORMAL_CLEARING, "the call could not be bridged")
         return False
 
     async def _talk(self, leg: AgentLeg) -> bool:
@@ -266,6 +267,6 @@ class AgentOffer:
             return False
         except ChannelGone:
             s.ended_by("callee", leg.watch.cause)
-            await s.hangup_caller(16, "the agent hung up")
+            await s.hangup_caller(Cause.NORMAL_CLEARING, "the agent hung up")
             return True
         return False
