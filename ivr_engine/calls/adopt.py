@@ -128,11 +128,12 @@ class TalkWatch:
         from ivr_engine.calls.session import HANDOVER_VAR
 
         try:
-            raw = await self.env.ari.get_variable(self.pair.caller, HANDOVER_VAR)  # type: ignore[attr-defined]
+            raw = await self.env.ari.get_variable(self.pair.caller, HANDOVER_VAR)
             if not raw:
                 return
             trace = trace_from_json(json.loads(raw))
-        except (AriError, AttributeError, ValueError, KeyError, TypeError) as exc:
+        except (AriError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            # AriError: the channel is gone; the others: a malformed trace document.
             log.warning("adopted call %s: no usable handed-over trace (%s)", self.pair.caller, exc)
             return
         trace.add(self.env.clock(), "adopted", "conversation adopted from a stopping engine")
@@ -153,8 +154,8 @@ class TalkWatch:
             return
 
         try:
-            target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)  # type: ignore[attr-defined]
-        except (AriError, AttributeError):
+            target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)
+        except AriError:
             target = None
         if target:
             self.trace.answered_target = target

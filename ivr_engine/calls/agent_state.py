@@ -20,9 +20,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from ivr_engine.store import agents as agent_store
+from ivr_engine.calls.ports_store import AgentRepo
+from ivr_engine.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +66,9 @@ class DeviceStateWatcher:
     """Keeps ``agents.reachable`` in line with the endpoints' device states."""
 
     def __init__(
-        self, pool: asyncpg.Pool, ami: Any, on_change: Callable[[str, bool], None] | None = None
+        self, agents: AgentRepo, ami: Any, on_change: Callable[[str, bool], None] | None = None
     ) -> None:
-        self.pool = pool
+        self.agents = agents
         self.ami = ami
         self.on_change = on_change
 
@@ -93,7 +92,7 @@ class DeviceStateWatcher:
         if found is None:
             return
         endpoint, reachable, state = found
-        agents = await agent_store.set_reachable(self.pool, endpoint, reachable, state)
+        agents = await self.agents.set_reachable(endpoint, reachable, state)
         if agents:
             log.info(
                 "endpoint %s is %s (%s)",
@@ -110,7 +109,7 @@ class AgentTimers:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        agents: AgentRepo,
         clock: Callable[[], datetime],
         *,
         interval: float = 1.0,
@@ -118,7 +117,7 @@ class AgentTimers:
         on_ready: Callable[[], None] | None = None,
         refresh: Callable[[datetime], Any] | None = None,
     ) -> None:
-        self.pool = pool
+        self.agents = agents
         self.clock = clock
         self.interval = interval
         self.speed = speed
@@ -130,7 +129,7 @@ class AgentTimers:
         """One round: release due wrap-ups (and refresh the gauges); returns the agents
         released."""
         now = self.clock()
-        released = await agent_store.release_wrapups(self.pool, now=now)
+        released = await self.agents.release_wrapups(now=now)
         if released and self.on_ready is not None:
             self.on_ready()
         if self.refresh is not None:
@@ -141,7 +140,7 @@ class AgentTimers:
         while True:
             try:
                 await self.tick()
-            except (asyncpg.PostgresError, OSError) as exc:
+            except DatabaseError as exc:
                 log.warning("agent timers: %s", exc)
             await asyncio.sleep(self.interval / self.speed)
 

@@ -118,8 +118,8 @@ class CallDispatcher:
     async def on_connect(self, _stream: object = None) -> None:
         """After every (re)connect: reset the event filter, adopt what is in the app."""
         try:
-            await self.env.ari.set_event_filter(self.env.app, CALL_EVENT_TYPES)  # type: ignore[attr-defined]
-        except (AriError, AttributeError) as exc:
+            await self.env.ari.set_event_filter(self.env.app, CALL_EVENT_TYPES)
+        except AriError as exc:
             log.warning("could not set the event filter of %s: %s", self.env.app, exc)
         try:
             await self.adopt()

@@ -21,6 +21,7 @@ from ivr_engine.asterisk.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from ivr_engine.asterisk.ari.waiters import Subscription
 from ivr_engine.asterisk.constants import SOFT_HANGUP_EXPLICIT
 from ivr_engine.calls.ports import EventPort
 
@@ -41,7 +42,7 @@ class LegWatch:
     tech_cause: int | None = None
     hangup_by_far_end: bool = False
     destroyed: bool = False
-    _sub: object | None = None
+    _sub: Subscription | None = None
 
     def start(self) -> LegWatch:
         """Subscribe to the channel's events (call before the REST call that creates it)."""
@@ -51,7 +52,7 @@ class LegWatch:
     def close(self) -> None:
         """Stop following the channel."""
         if self._sub is not None:
-            self._sub.close()  # type: ignore[attr-defined]
+            self._sub.close()
             self._sub = None
 
     def _on_event(self, event: Event) -> None:

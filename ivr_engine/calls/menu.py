@@ -207,31 +207,21 @@ async def run_queue_step(session: CallSession, queue: str) -> None:
     await module.run_queue(session, queue)
 
 
-def database_of(session: CallSession) -> Any:
-    """The engine's database pool as the call environment carries it (its own ``pool``, or
-    the queue runtime's), None when the engine runs without one."""
-    env = session.env
-    return env.pool or getattr(env.queues, "pool", None)
-
-
 async def request_callback(
     session: CallSession, action: MenuAction, *, source: str, queue: str | None = None
 ) -> int | None:
     """Register a callback request with the caller's number, confirm it, hang up. Returns
     the request id (None when the caller's number is unknown or the store is unreachable:
     the caller then hears "cannot be reached")."""
-    from ivr_engine.store.callbacks import register_callback
-
     caller = session.trace.caller
-    pool = database_of(session)
+    callbacks = session.env.callbacks
     request: int | None = None
-    if not caller or session.trace.tenant_id is None or pool is None:
+    if not caller or session.trace.tenant_id is None or callbacks is None:
         why = "the caller's number is unknown" if not caller else "no database"
         session.note("callback", f"callback request not possible: {why}")
     else:
         try:
-            request = await register_callback(
-                pool,
+            request = await callbacks.register(
                 tenant_id=session.trace.tenant_id,
                 number=session.number,
                 caller=caller,

@@ -11,25 +11,23 @@ bridge for a mixing bridge with the agent; after the call the agent goes to afte
 The caller leaves for the overflow after the maximum wait or when no agent is logged in, or
 with the callback key for a callback request. Every step is written to ``queue_log``.
 
-The engine's queue runtime (``QueueRuntime``: pool, node, clock speed) is attached to the
-call environment with ``attach(env, runtime)``.
+The database is reached through the engine's queue runtime (``CallEnv.queues``, see
+``calls.queue_runtime``): its agent and queue repositories.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
 from ivr_engine.asterisk.ari.events import ChannelDtmfReceived
+from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import CallerGone, race
 from ivr_engine.calls.queue_hold import Holding
 from ivr_engine.calls.queue_offer import AgentOffer
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.acd import CallOutcome, after_call, expected_wait, may_claim, rank
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
@@ -37,56 +35,18 @@ from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.planner import DialStep
 from ivr_engine.domain.queue_doc import QueueConfig, QueueStrategy, find_queue
 from ivr_engine.domain.queue_log import QueueEvent, QueueLogEntry, event_data, seconds
-from ivr_engine.store import agents as agent_store
-from ivr_engine.store import queue_stats as stats
+from ivr_engine.errors import DatabaseError
 
 if TYPE_CHECKING:
-    from ivr_engine.calls.env import CallEnv
-    from ivr_engine.calls.queue_metrics import QueueMetrics
     from ivr_engine.calls.session import CallSession
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class QueueRuntime:
-    """What queue calls of one engine share: the pool, the instance name, the clock speed
-    (engine clock seconds per wall second) and how often a waiting caller looks for an
-    agent. ``queues`` holds queues usable without a number's configuration."""
-
-    pool: asyncpg.Pool
-    node: str = ""
-    speed: float = 1.0
-    poll_seconds: float = 1.0
-    queues: dict[str, QueueConfig] = field(default_factory=dict)
-    metrics: QueueMetrics | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    synced: set[tuple[str, str, int]] = field(default_factory=set)
-
-    def wall(self, clock_seconds: float) -> float:
-        """Wall seconds for an interval of the engine's clock."""
-        return max(0.0, clock_seconds / self.speed)
-
-    def notify(self) -> None:
-        """An agent may have become ready: wake the waiting callers of this engine."""
-        self.wake.set()
-        self.wake = asyncio.Event()
-
-
-def attach(env: CallEnv, runtime: QueueRuntime) -> None:
-    """Give the engine's call sessions their queue runtime."""
-    env.queues = runtime
-
-
-def runtime_of(env: CallEnv) -> QueueRuntime | None:
-    """The queue runtime attached to an environment, if any."""
-    return env.queues  # type: ignore[no-any-return]
-
-
 async def run_queue(session: CallSession, queue_id: str) -> None:
     """Put the session's caller in queue ``queue_id`` of its number (or of the runtime) until
     an agent answers, the caller leaves, or the overflow takes over."""
-    runtime = runtime_of(session.env)
+    runtime = session.env.queues
     config = await session.env.configs.get(session.number)
     queue = find_queue(getattr(config, "queues", None), queue_id) if config else None
     if runtime is not None and queue is None:
@@ -110,7 +70,7 @@ class QueueCall:
     ) -> None:
         self.s, self.rt, self.q, self.tenant = session, runtime, queue, tenant
         self.env = session.env
-        self.pool = runtime.pool
+        self.agents, self.calls = runtime.agents, runtime.calls
         self.entered: datetime = session.now()
         self.row_id = 0
         self.position = self.orig_position = 1
@@ -128,8 +88,8 @@ class QueueCall:
     async def write(self, *entries: QueueLogEntry) -> None:
         """Append to queue_log (a failure is logged, never ends the call)."""
         try:
-            await stats.write_log(self.pool, self.tenant, entries)
-        except (asyncpg.PostgresError, OSError) as exc:
+            await self.calls.write_log(self.tenant, entries)
+        except DatabaseError as exc:
             log.warning("queue_log write failed: %s", exc)
 
     def waited(self) -> float:
@@ -143,8 +103,7 @@ class QueueCall:
             await race(self.env.ari.answer(s.channel_id), s.watch, timeout=self.env.request_timeout)
             s.mark_answered()
         await self._sync_agents()
-        stay = await stats.enter(
-            self.pool,
+        stay = await self.calls.enter(
             call_id=s.channel_id,
             tenant_id=self.tenant,
             queue_id=self.q.id,
@@ -193,7 +152,7 @@ class QueueCall:
         """Make the queue's configured agents exist (once per configuration per engine)."""
         key = (self.tenant, self.q.id, hash(self.q.agents))
         if self.q.agents and key not in self.rt.synced:
-            await agent_store.sync_queue_agents(self.pool, self.tenant, self.q, now=self.s.now())
+            await self.agents.sync_queue_agents(self.tenant, self.q, now=self.s.now())
             self.rt.synced.add(key)
 
     async def record_exit(
@@ -203,8 +162,8 @@ class QueueCall:
         if not self.row_id:
             return
         try:
-            await stats.leave(self.pool, self.row_id, outcome, now=self.s.now(), agent_id=agent)
-        except (asyncpg.PostgresError, OSError) as exc:
+            await self.calls.leave(self.row_id, outcome, now=self.s.now(), agent_id=agent)
+        except DatabaseError as exc:
             log.warning("recording the end of a queue wait failed: %s", exc)
         await self.write(self.log_event(event, agent or "NONE", *fields))
         self.s.note(
@@ -226,10 +185,10 @@ class QueueCall:
             # below at once, even when it comes before the pause begins.
             wake = self.rt.wake
             now = s.now()
-            await agent_store.release_wrapups(self.pool, now=now)
-            self.position = await stats.heartbeat(self.pool, self.row_id, now=now)
-            view = await agent_store.queue_view(
-                self.pool, self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
+            await self.agents.release_wrapups(now=now)
+            self.position = await self.calls.heartbeat(self.row_id, now=now)
+            view = await self.agents.queue_view(
+                self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
             )
             if self.key_pressed.is_set():
                 await self._callback()
@@ -251,8 +210,7 @@ class QueueCall:
                     last_agent=view.last_agent,
                     sticky_agent=view.sticky_agent,
                 )
-                claimed = await agent_store.claim(
-                    self.pool,
+                claimed = await self.agents.claim(
                     ranked,
                     call_id=s.channel_id,
                     tenant_id=self.tenant,
@@ -275,7 +233,7 @@ class QueueCall:
         """The expected wait, when the queue announces it."""
         if not self.q.announce_wait:
             return None
-        handle = await stats.avg_handle_seconds(self.pool, self.tenant, self.q.id)
+        handle = await self.calls.avg_handle_seconds(self.tenant, self.q.id)
         return expected_wait(self.position, handle, max(1, ready))
 
     async def _pause(self, wake: asyncio.Event, clock_seconds: float) -> None:
@@ -305,10 +263,11 @@ class QueueCall:
             self.orig_position,
             seconds(self.waited()),
         )
-        try:
-            module = importlib.import_module("ivr_engine.store.callbacks")
-            await module.register_callback(
-                self.pool,
+        callbacks = self.env.callbacks
+        if callbacks is None:
+            log.error("callback requests are not available")
+        else:
+            await callbacks.register(
                 tenant_id=self.tenant,
                 number=s.number,
                 caller=s.trace.caller,
@@ -317,8 +276,6 @@ class QueueCall:
                 at=s.now(),
             )
             s.note("callback", f"callback request left for {mask(s.trace.caller)}")
-        except (ImportError, AttributeError) as exc:
-            log.error("callback requests are not available: %s", exc)
         if self.holding is not None:
             await self.holding.close()
         await s.play(self.env.media.system("goodbye"), "goodbye")
@@ -335,8 +292,6 @@ class QueueCall:
             await self.holding.close()
             self.holding = None
         if overflow.forward is not None:
-            from ivr_engine.calls.forward import Forwarder
-
             step = DialStep(
                 (ForwardTarget(overflow.forward, overflow.ring_seconds),),
                 Strategy.SEQUENTIAL,
@@ -356,11 +311,9 @@ class QueueCall:
         """After the talk: record it and put the agent in after-call work."""
         plan = after_call(self.q.wrapup_seconds, self.q.after_call)
         now = self.s.now()
-        await agent_store.call_ended(
-            self.pool, agent_id, call_id=self.s.channel_id, plan=plan, now=now
-        )
+        await self.agents.call_ended(agent_id, call_id=self.s.channel_id, plan=plan, now=now)
         if self.answered_row:
-            await stats.call_ended(self.pool, self.answered_row, now=now)
+            await self.calls.call_ended(self.answered_row, now=now)
         event = QueueEvent.COMPLETEAGENT if by_agent else QueueEvent.COMPLETECALLER
         await self.write(
             self.log_event(event, agent_id, seconds(hold), seconds(talk), self.orig_position)

@@ -21,8 +21,7 @@ from ivr_engine.domain.acd import CallOutcome
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.queue_log import QueueEvent, seconds
-from ivr_engine.store import agents as agent_store
-from ivr_engine.store.agents import ClaimedAgent
+from ivr_engine.domain.queue_state import ClaimedAgent
 
 if TYPE_CHECKING:
     from ivr_engine.calls.queue import QueueCall
@@ -162,8 +161,7 @@ class AgentOffer:
                 log.warning("hanging up agent leg %s failed: %s", leg.channel_id, exc)
         ring = (self.s.now() - leg.started).total_seconds()
         call, agent = self.call, leg.agent
-        paused = await agent_store.offer_failed(
-            call.pool,
+        paused = await call.agents.offer_failed(
             agent,
             call_id=self.s.channel_id,
             result=result,
@@ -185,9 +183,7 @@ class AgentOffer:
         call, s, agent = self.call, self.s, leg.agent
         ring = (s.now() - leg.started).total_seconds()
         hold = call.waited()
-        await agent_store.call_answered(
-            call.pool, agent, call_id=s.channel_id, ring_seconds=ring, now=s.now()
-        )
+        await call.agents.call_answered(agent, call_id=s.channel_id, ring_seconds=ring, now=s.now())
         call.answered_row = call.row_id
         s.trace.answered_target = agent.endpoint
         await call.record_exit(

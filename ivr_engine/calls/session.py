@@ -211,12 +211,12 @@ class CallSession:
         self.note("handover", "engine stopping: conversation left bridged for adoption")
         try:
             await asyncio.wait_for(
-                self.env.ari.set_variable(  # type: ignore[attr-defined]
+                self.env.ari.set_variable(
                     self.channel_id, HANDOVER_VAR, json.dumps(trace_to_json(self.trace))
                 ),
                 self.env.request_timeout,
             )
-        except (AriError, TimeoutError, AttributeError) as exc:
+        except (AriError, TimeoutError) as exc:
             log.warning(
                 "call %s: trace not handed over (%s); the adopting engine records what it sees",
                 self.channel_id,

@@ -219,8 +219,6 @@ async def test_callback_request_is_registered_with_the_callers_number(
     call_engine: EngineFactory, menu_sounds: Path
 ) -> None:
     h = await start(call_engine)
-    if getattr(h.engine.env, "pool", None) is None:
-        h.engine.env.pool = h.engine.db.pool  # type: ignore[attr-defined]
     menu = center_menu()
     spoken = menu.menu_prompt()
     confirmation = menu.items[2].action.prompt

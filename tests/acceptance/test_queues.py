@@ -15,7 +15,8 @@ import asyncpg
 
 from ivr_engine.asterisk.ari.models import Channel
 from ivr_engine.calls.legs import CallerGone
-from ivr_engine.calls.queue import QueueRuntime, attach, run_queue
+from ivr_engine.calls.queue import run_queue
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.calls.session import CallSession
 from ivr_engine.domain.acd import AgentState
 from ivr_engine.domain.numbers import try_normalize
@@ -48,7 +49,7 @@ def route_to_queue(h: Harness, queue: QueueConfig) -> QueueRuntime:
     runtime = engine.queues
     runtime.node, runtime.speed = "engine-1", h.sim.config.speed
     runtime.queues[queue.id] = queue
-    attach(engine.env, runtime)
+    assert engine.env.queues is runtime
     dispatcher = engine.dispatcher
 
     def start(channel: Channel) -> asyncio.Task[CallTrace]:
