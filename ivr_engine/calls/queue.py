@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ivr_engine.asterisk.ari.events import ChannelDtmfReceived
+from ivr_engine.calls.callback_request import CallbackNotPossible, leave_callback_request
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import CallerGone, race
 from ivr_engine.calls.queue_hold import Holding
@@ -31,7 +32,6 @@ from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.acd import CallOutcome, after_call, expected_wait, may_claim, rank
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
-from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.planner import DialStep
 from ivr_engine.domain.queue_doc import QueueConfig, QueueStrategy, find_queue
 from ivr_engine.domain.queue_log import QueueEvent, QueueLogEntry, event_data, seconds
@@ -191,8 +191,12 @@ class QueueCall:
                 self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
             )
             if self.key_pressed.is_set():
-                await self._callback()
-                return
+                try:
+                    if await self._callback():
+                        return
+                except DatabaseError as exc:
+                    await self._database_failed(exc)
+                    return
             if view.logged_in == 0:
                 await self._overflow(QueueEvent.EXITEMPTY, "no agent is logged in")
                 return
@@ -252,9 +256,17 @@ class QueueCall:
             for w in waits:
                 w.cancel()
 
-    async def _callback(self) -> None:
-        """The caller pressed the callback key: register a callback request and say goodbye."""
+    async def _callback(self) -> bool:
+        """The caller pressed the callback key: leave a callback request, say goodbye and
+        hang up (True). A caller who cannot be called back (no number) keeps waiting
+        (False); a database failure is raised (the wait then ends in the overflow)."""
         s = self.s
+        try:
+            await leave_callback_request(s, source="queue", tenant_id=self.tenant, queue=self.q.id)
+        except CallbackNotPossible as exc:
+            s.note("callback", f"callback key ignored: {exc}", queue=self.q.id)
+            self.key_pressed.clear()
+            return False
         await self.record_exit(
             CallOutcome.CALLBACK,
             QueueEvent.EXITWITHKEY,
@@ -263,23 +275,23 @@ class QueueCall:
             self.orig_position,
             seconds(self.waited()),
         )
-        callbacks = self.env.callbacks
-        if callbacks is None:
-            log.error("callback requests are not available")
-        else:
-            await callbacks.register(
-                tenant_id=self.tenant,
-                number=s.number,
-                caller=s.trace.caller,
-                source="queue",
-                queue=self.q.id,
-                at=s.now(),
-            )
-            s.note("callback", f"callback request left for {mask(s.trace.caller)}")
         if self.holding is not None:
             await self.holding.close()
+            self.holding = None
         await s.play(self.env.media.system("goodbye"), "goodbye")
         await s.hangup_caller(Cause.NORMAL_CLEARING, "callback request left")
+        return True
+
+    async def _database_failed(self, exc: DatabaseError) -> None:
+        """The database failed during the wait: the caller leaves for the overflow (the
+        queue cannot reach its agents) rather than being dropped."""
+        log.error(
+            "call %s in queue %s: the database failed (%s); leaving for the overflow",
+            self.s.channel_id,
+            self.q.id,
+            exc,
+        )
+        await self._overflow(QueueEvent.EXITEMPTY, f"the database failed: {exc}")
 
     async def _overflow(self, event: QueueEvent, why: str) -> None:
         """Leave for the overflow: forward, or an announcement and hang-up."""

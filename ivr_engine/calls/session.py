@@ -19,8 +19,9 @@ from ivr_engine.asterisk.ari.models import Channel
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import CallerGone, LegWatch, race
-from ivr_engine.calls.menu import run_menu, run_queue_step
+from ivr_engine.calls.menu import run_menu
 from ivr_engine.calls.ports import ConfigUnavailable, load_config
+from ivr_engine.calls.queue import run_queue
 from ivr_engine.domain.causes import CAUSE_REASON, Cause
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask, try_normalize
@@ -201,7 +202,7 @@ class CallSession:
             elif isinstance(step, MenuStep):
                 await run_menu(self, step)
             elif isinstance(step, QueueStep):
-                await run_queue_step(self, step.queue)
+                await run_queue(self, step.queue)
         if not self.watch.gone.is_set() and not self.finished:
             await self.hangup_caller(Cause.NORMAL_CLEARING, "the plan has ended")
 
