@@ -75,6 +75,7 @@ class RunningEngine:
     observability: Observability | None = None
     http: web.AppRunner | None = None
     agi: AgiServer | None = None
+    timers: AgentTimers | None = None  # the queues' periodic task (wrap-ups, deferred writes)
 
 
 def simulator_config(
@@ -220,14 +221,9 @@ async def _start_side_services(
     sms_metrics = SmsMetrics(db.pool, engine.metrics.registry, clock=lambda: env.clock())
     sms_metrics.start()
     stack.push_async_callback(sms_metrics.stop)
-    timers = AgentTimers(
-        engine.queues.agents,
-        lambda: env.clock(),
-        on_ready=engine.queues.notify,
-        refresh=queue_metrics.refresh,
-    )
-    timers.start()
-    stack.push_async_callback(timers.stop)
+    engine.timers = AgentTimers(engine.queues, lambda: env.clock(), refresh=queue_metrics.refresh)
+    engine.timers.start()
+    stack.push_async_callback(engine.timers.stop)
     await obs.start()
     stack.push_async_callback(obs.stop)
     s = engine.settings

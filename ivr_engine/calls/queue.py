@@ -9,10 +9,13 @@ originates to them with the agent's ring time. A missed offer counts towards the
 auto-pause and the next agent is tried. When an agent answers, the caller leaves the holding
 bridge for a mixing bridge with the agent; after the call the agent goes to after-call work.
 The caller leaves for the overflow after the maximum wait or when no agent is logged in, or
-with the callback key for a callback request. Every step is written to ``queue_log``.
+with the callback key for a callback request (``calls.queue_exit``). Every step is written to
+``queue_log``.
 
 The database is reached through the engine's queue runtime (``CallEnv.queues``, see
-``calls.queue_runtime``): its agent and queue repositories.
+``calls.queue_runtime``). When it fails under a waiting caller, the wait ends in the
+overflow; what happened is recorded once the database is back. After-call work is ended by
+the runtime's one periodic task (``AgentTimers``), never by the waiting callers.
 """
 
 from __future__ import annotations
@@ -20,19 +23,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ivr_engine.asterisk.ari.events import ChannelDtmfReceived
-from ivr_engine.calls.callback_request import CallbackNotPossible, leave_callback_request
-from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import CallerGone, race
+from ivr_engine.calls.ports import ConfigUnavailable, load_config
+from ivr_engine.calls.queue_exit import database_failed, leave_with_callback, overflow
 from ivr_engine.calls.queue_hold import Holding
 from ivr_engine.calls.queue_offer import AgentOffer
 from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.acd import CallOutcome, after_call, expected_wait, may_claim, rank
 from ivr_engine.domain.causes import Cause
-from ivr_engine.domain.model import ForwardTarget, Strategy
-from ivr_engine.domain.planner import DialStep
 from ivr_engine.domain.queue_doc import QueueConfig, QueueStrategy, find_queue
 from ivr_engine.domain.queue_log import QueueEvent, QueueLogEntry, event_data, seconds
 from ivr_engine.errors import DatabaseError
@@ -47,7 +49,10 @@ async def run_queue(session: CallSession, queue_id: str) -> None:
     """Put the session's caller in queue ``queue_id`` of its number (or of the runtime) until
     an agent answers, the caller leaves, or the overflow takes over."""
     runtime = session.env.queues
-    config = await session.env.configs.get(session.number)
+    try:
+        config = await load_config(session.env.configs, session.number, session.env.config_timeout)
+    except ConfigUnavailable:
+        config = None  # the number's queues are unknown: the runtime's may still serve
     queue = find_queue(getattr(config, "queues", None), queue_id) if config else None
     if runtime is not None and queue is None:
         queue = runtime.queues.get(queue_id)
@@ -86,11 +91,10 @@ class QueueCall:
         )
 
     async def write(self, *entries: QueueLogEntry) -> None:
-        """Append to queue_log (a failure is logged, never ends the call)."""
-        try:
-            await self.calls.write_log(self.tenant, entries)
-        except DatabaseError as exc:
-            log.warning("queue_log write failed: %s", exc)
+        """Append to queue_log (never ends the call: written later if the database is away)."""
+        await self.rt.record(
+            "writing queue_log", partial(self.calls.write_log, self.tenant, entries)
+        )
 
     def waited(self) -> float:
         """Seconds waited so far."""
@@ -102,6 +106,31 @@ class QueueCall:
         if not s.answered:
             await race(self.env.ari.answer(s.channel_id), s.watch, timeout=self.env.request_timeout)
             s.mark_answered()
+        sub = self.env.events.subscribe(
+            self._on_dtmf, types=ChannelDtmfReceived, channel_id=s.channel_id
+        )
+        try:
+            try:
+                await self._enter()
+                await self._wait_and_serve()
+            except DatabaseError as exc:
+                await database_failed(self, exc)
+        except CallerGone:
+            await self.record_exit(
+                CallOutcome.ABANDONED,
+                QueueEvent.ABANDON,
+                self.position,
+                self.orig_position,
+                seconds(self.waited()),
+            )
+            raise
+        finally:
+            sub.close()
+            await self.close_holding()
+
+    async def _enter(self) -> None:
+        """Join the queue: its agents exist, the caller has a row and a position."""
+        s = self.s
         await self._sync_agents()
         stay = await self.calls.enter(
             call_id=s.channel_id,
@@ -125,24 +154,12 @@ class QueueCall:
             queue=self.q.id,
             position=stay.position,
         )
-        sub = self.env.events.subscribe(
-            self._on_dtmf, types=ChannelDtmfReceived, channel_id=s.channel_id
-        )
-        try:
-            await self._wait_and_serve()
-        except CallerGone:
-            await self.record_exit(
-                CallOutcome.ABANDONED,
-                QueueEvent.ABANDON,
-                self.position,
-                self.orig_position,
-                seconds(self.waited()),
-            )
-            raise
-        finally:
-            sub.close()
-            if self.holding is not None:
-                await self.holding.close()
+
+    async def close_holding(self) -> None:
+        """The caller leaves the holding bridge (if it is in one)."""
+        if self.holding is not None:
+            holding, self.holding = self.holding, None
+            await holding.close()
 
     def _on_dtmf(self, event: Any) -> None:
         if self.q.callback_key and event.digit == self.q.callback_key:
@@ -158,13 +175,11 @@ class QueueCall:
     async def record_exit(
         self, outcome: CallOutcome, event: QueueEvent, *fields: object, agent: str | None = None
     ) -> None:
-        """Record how the wait ended."""
+        """Record how the wait ended (written later if the database is away)."""
         if not self.row_id:
             return
-        try:
-            await self.calls.leave(self.row_id, outcome, now=self.s.now(), agent_id=agent)
-        except DatabaseError as exc:
-            log.warning("recording the end of a queue wait failed: %s", exc)
+        leave = partial(self.calls.leave, self.row_id, outcome, now=self.s.now(), agent_id=agent)
+        await self.rt.record("recording the end of a queue wait", leave)
         await self.write(self.log_event(event, agent or "NONE", *fields))
         self.s.note(
             "queue",
@@ -185,23 +200,17 @@ class QueueCall:
             # below at once, even when it comes before the pause begins.
             wake = self.rt.wake
             now = s.now()
-            await self.agents.release_wrapups(now=now)
             self.position = await self.calls.heartbeat(self.row_id, now=now)
             view = await self.agents.queue_view(
                 self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
             )
-            if self.key_pressed.is_set():
-                try:
-                    if await self._callback():
-                        return
-                except DatabaseError as exc:
-                    await self._database_failed(exc)
-                    return
+            if self.key_pressed.is_set() and await leave_with_callback(self):
+                return
             if view.logged_in == 0:
-                await self._overflow(QueueEvent.EXITEMPTY, "no agent is logged in")
+                await overflow(self, QueueEvent.EXITEMPTY, "no agent is logged in")
                 return
             if now >= deadline:
-                await self._overflow(QueueEvent.EXITWITHTIMEOUT, "maximum wait reached")
+                await overflow(self, QueueEvent.EXITWITHTIMEOUT, "maximum wait reached")
                 return
             if self.holding is None:
                 self.holding = Holding(self)
@@ -256,76 +265,17 @@ class QueueCall:
             for w in waits:
                 w.cancel()
 
-    async def _callback(self) -> bool:
-        """The caller pressed the callback key: leave a callback request, say goodbye and
-        hang up (True). A caller who cannot be called back (no number) keeps waiting
-        (False); a database failure is raised (the wait then ends in the overflow)."""
-        s = self.s
-        try:
-            await leave_callback_request(s, source="queue", tenant_id=self.tenant, queue=self.q.id)
-        except CallbackNotPossible as exc:
-            s.note("callback", f"callback key ignored: {exc}", queue=self.q.id)
-            self.key_pressed.clear()
-            return False
-        await self.record_exit(
-            CallOutcome.CALLBACK,
-            QueueEvent.EXITWITHKEY,
-            self.q.callback_key,
-            self.position,
-            self.orig_position,
-            seconds(self.waited()),
-        )
-        if self.holding is not None:
-            await self.holding.close()
-            self.holding = None
-        await s.play(self.env.media.system("goodbye"), "goodbye")
-        await s.hangup_caller(Cause.NORMAL_CLEARING, "callback request left")
-        return True
-
-    async def _database_failed(self, exc: DatabaseError) -> None:
-        """The database failed during the wait: the caller leaves for the overflow (the
-        queue cannot reach its agents) rather than being dropped."""
-        log.error(
-            "call %s in queue %s: the database failed (%s); leaving for the overflow",
-            self.s.channel_id,
-            self.q.id,
-            exc,
-        )
-        await self._overflow(QueueEvent.EXITEMPTY, f"the database failed: {exc}")
-
-    async def _overflow(self, event: QueueEvent, why: str) -> None:
-        """Leave for the overflow: forward, or an announcement and hang-up."""
-        s, overflow = self.s, self.q.overflow
-        await self.record_exit(
-            CallOutcome.OVERFLOW, event, self.position, self.orig_position, seconds(self.waited())
-        )
-        s.note("overflow", f"queue {self.q.label}: {why}", queue=self.q.id)
-        if self.holding is not None:
-            await self.holding.close()
-            self.holding = None
-        if overflow.forward is not None:
-            step = DialStep(
-                (ForwardTarget(overflow.forward, overflow.ring_seconds),),
-                Strategy.SEQUENTIAL,
-                s.trace.caller,
-                None,
-                None,
-                None,
-            )
-            await Forwarder(s, step).run()
-            return
-        media = self.env.media.choose(overflow.prompt, "cannot-be-reached")
-        if media is not None:
-            await s.play(media, "queue-overflow")
-        await s.hangup_caller(Cause.NORMAL_CLEARING, f"queue overflow: {why}")
-
     async def agent_done(self, agent_id: str, *, by_agent: bool, talk: float, hold: float) -> None:
         """After the talk: record it and put the agent in after-call work."""
         plan = after_call(self.q.wrapup_seconds, self.q.after_call)
         now = self.s.now()
-        await self.agents.call_ended(agent_id, call_id=self.s.channel_id, plan=plan, now=now)
+        ended = partial(
+            self.agents.call_ended, agent_id, call_id=self.s.channel_id, plan=plan, now=now
+        )
+        await self.rt.record("ending the agent's call", ended)
         if self.answered_row:
-            await self.calls.call_ended(self.answered_row, now=now)
+            talked = partial(self.calls.call_ended, self.answered_row, now=now)
+            await self.rt.record("ending the queue call", talked)
         event = QueueEvent.COMPLETEAGENT if by_agent else QueueEvent.COMPLETECALLER
         await self.write(
             self.log_event(event, agent_id, seconds(hold), seconds(talk), self.orig_position)

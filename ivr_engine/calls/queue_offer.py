@@ -13,6 +13,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ivr_engine.asterisk.ari.errors import AriError
@@ -161,7 +162,8 @@ class AgentOffer:
                 log.warning("hanging up agent leg %s failed: %s", leg.channel_id, exc)
         ring = (self.s.now() - leg.started).total_seconds()
         call, agent = self.call, leg.agent
-        paused = await call.agents.offer_failed(
+        missed = partial(
+            call.agents.offer_failed,
             agent,
             call_id=self.s.channel_id,
             result=result,
@@ -169,6 +171,7 @@ class AgentOffer:
             auto_pause_after=call.q.auto_pause_after,
             now=self.s.now(),
         )
+        paused = await call.rt.record(f"recording agent {agent.id}'s offer", missed) is True
         if result != "cancelled":
             self.s.note("attempt", f"agent {agent.id}: {result}", agent=agent.id, result=result)
             await call.write(call.log_event(QueueEvent.RINGNOANSWER, agent.id, int(ring * 1000)))
@@ -183,7 +186,10 @@ class AgentOffer:
         call, s, agent = self.call, self.s, leg.agent
         ring = (s.now() - leg.started).total_seconds()
         hold = call.waited()
-        await call.agents.call_answered(agent, call_id=s.channel_id, ring_seconds=ring, now=s.now())
+        answered = partial(
+            call.agents.call_answered, agent, call_id=s.channel_id, ring_seconds=ring, now=s.now()
+        )
+        await call.rt.record(f"recording agent {agent.id}'s answer", answered)
         call.answered_row = call.row_id
         s.trace.answered_target = agent.endpoint
         await call.record_exit(
@@ -194,9 +200,7 @@ class AgentOffer:
             seconds(ring),
             agent=agent.id,
         )
-        if call.holding is not None:
-            await call.holding.close()
-            call.holding = None
+        await call.close_holding()
         bridge = await self.env.ari.create_bridge("mixing", name=f"queue-{s.channel_id}")
         answered_at = s.now()
         by_agent = False  # also when the session is cancelled mid-call
