@@ -18,12 +18,12 @@ import asyncpg
 
 from bench.bench_planner import bench_database
 from ivr_engine.sms.config import DEFAULT_FIELDS, parse_fields
-from ivr_engine.sms.fake_gateway import FakeGateway
 from ivr_engine.sms.providers import Outcome, OutgoingText, Provider, SendResult
 from ivr_engine.sms.providers.http_gateway import HttpGatewayProvider
 from ivr_engine.sms.stats import SmsCounters
 from ivr_engine.sms.worker import SmsWorker, WorkerOptions
 from ivr_engine.store.pool import create_pool_for_url
+from tests.support.fake_gateway import FakeGateway
 
 TEXTS = 10_000
 FILL = """

@@ -42,8 +42,16 @@ class ConflictError(IvrError):
     code = "conflict"
 
 
-class DatabaseUnavailable(IvrError):
-    """PostgreSQL cannot be reached."""
+class DatabaseError(IvrError):
+    """A database operation failed (the store's repositories raise it for driver errors,
+    so callers outside ``store/`` never see asyncpg's own exceptions)."""
 
     status = 503
+    code = "database-error"
+
+
+class DatabaseUnavailable(DatabaseError):
+    """PostgreSQL cannot be reached (refused, connection lost, timed out): worth a retry
+    once it is back."""
+
     code = "database-unavailable"

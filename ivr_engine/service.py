@@ -32,8 +32,8 @@ from ivr_engine.calls.agi_route import AgiRouteHandler
 from ivr_engine.calls.dispatcher import CallDispatcher
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
-from ivr_engine.calls.queue import QueueRuntime
 from ivr_engine.calls.queue_metrics import QueueMetrics
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.planner import plan_call
 from ivr_engine.fallback_sync import FallbackSync
 from ivr_engine.http_api import start_http
@@ -49,6 +49,7 @@ from ivr_engine.sms.webhook import webhook_routes
 from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
+from ivr_engine.store.repos import PgAgentRepo, PgCallbackRepo, PgQueueRepo
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class RunningEngine:
     observability: Observability | None = None
     http: web.AppRunner | None = None
     agi: AgiServer | None = None
+    timers: AgentTimers | None = None  # the queues' periodic task (wrap-ups, deferred writes)
 
 
 def simulator_config(
@@ -173,7 +175,8 @@ async def running_engine(
         )
         ari.use_websocket(stream.rest)
         env = call_env(settings, ari, stream, cache)
-        env.pool, env.on_end = db.pool, cdr.on_call_end
+        env.on_end = cdr.on_call_end
+        env.callbacks = PgCallbackRepo(db.pool)
         # A callback text is decided and queued in the same transaction as its call record.
         cdr.add_companion(SmsOutbox(cache, clock=lambda: env.clock()))
         sms = await stack.enter_async_context(
@@ -182,8 +185,10 @@ async def running_engine(
             )
         )
         metrics = Metrics()
-        queue_metrics = QueueMetrics(db.pool, metrics.registry)
-        env.queues = QueueRuntime(db.pool, node=settings.node, metrics=queue_metrics)
+        queue_calls = PgQueueRepo(db.pool)
+        queue_metrics = QueueMetrics(queue_calls, metrics.registry)
+        queues = QueueRuntime(PgAgentRepo(db.pool), queue_calls, node=settings.node)
+        env.queues = queues
         dispatcher = CallDispatcher(env)
         dispatcher.attach(stream)
         stack.push_async_callback(stream.stop)
@@ -191,7 +196,7 @@ async def running_engine(
         await stream.wait_connected(connect_timeout)
         log.info("connected to ARI at %s as app %s", url, settings.ari.app)
         engine = RunningEngine(
-            settings, db, cache, cdr, ari, stream, dispatcher, env, metrics, env.queues, sms, sim
+            settings, db, cache, cdr, ari, stream, dispatcher, env, metrics, queues, sms, sim
         )
         await _start_side_services(engine, stack, queue_metrics, http=http)
         try:
@@ -217,15 +222,15 @@ async def _start_side_services(
         await engine.fallback.start()
         stack.push_async_callback(engine.fallback.stop)
         obs.register_fallback_sync(engine.fallback)
-        await DeviceStateWatcher(db.pool, engine.ami, lambda _e, _r: engine.queues.notify()).start()
+        await DeviceStateWatcher(
+            engine.queues.agents, engine.ami, lambda _e, _r: engine.queues.notify()
+        ).start()
     sms_metrics = SmsMetrics(db.pool, engine.metrics.registry, clock=lambda: env.clock())
     sms_metrics.start()
     stack.push_async_callback(sms_metrics.stop)
-    timers = AgentTimers(
-        db.pool, lambda: env.clock(), on_ready=engine.queues.notify, refresh=queue_metrics.refresh
-    )
-    timers.start()
-    stack.push_async_callback(timers.stop)
+    engine.timers = AgentTimers(engine.queues, lambda: env.clock(), refresh=queue_metrics.refresh)
+    engine.timers.start()
+    stack.push_async_callback(engine.timers.stop)
     await obs.start()
     stack.push_async_callback(obs.stop)
     s = engine.settings

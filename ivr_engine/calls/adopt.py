@@ -174,8 +174,8 @@ class TalkWatch:
     async def _identify_target(self) -> None:
         """Which forward target the callee leg rang (a variable set when it was made)."""
         try:
-            target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)  # type: ignore[attr-defined]
-        except (AriError, AttributeError):
+            target = await self.env.ari.get_variable(self.pair.callee, TARGET_VAR)
+        except AriError:
             target = None
         if target:
             self.trace.answered_target = target

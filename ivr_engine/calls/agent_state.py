@@ -8,21 +8,22 @@ not, so an unregistered phone is not rung. At start it asks for the current stat
 ``DeviceStateList`` (when the Asterisk offers it). Agents on outside numbers are always
 taken as reachable.
 
-``AgentTimers`` ends after-call work whose time is up (waking this engine's waiting
-callers) and refreshes the live queue gauges, once per interval of the engine's clock.
+``AgentTimers`` is the queue runtime's periodic task: it writes what the database could not
+take before, ends after-call work whose time is up (waking this engine's waiting callers)
+and refreshes the live queue gauges, once per interval of the engine's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
-from ivr_engine.store import agents as agent_store
+from ivr_engine.calls.ports_store import AgentRepo
+from ivr_engine.calls.queue_runtime import QueueRuntime
+from ivr_engine.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,9 @@ class DeviceStateWatcher:
     """Keeps ``agents.reachable`` in line with the endpoints' device states."""
 
     def __init__(
-        self, pool: asyncpg.Pool, ami: Any, on_change: Callable[[str, bool], None] | None = None
+        self, agents: AgentRepo, ami: Any, on_change: Callable[[str, bool], None] | None = None
     ) -> None:
-        self.pool = pool
+        self.agents = agents
         self.ami = ami
         self.on_change = on_change
 
@@ -93,7 +94,7 @@ class DeviceStateWatcher:
         if found is None:
             return
         endpoint, reachable, state = found
-        agents = await agent_store.set_reachable(self.pool, endpoint, reachable, state)
+        agents = await self.agents.set_reachable(endpoint, reachable, state)
         if agents:
             log.info(
                 "endpoint %s is %s (%s)",
@@ -106,33 +107,32 @@ class DeviceStateWatcher:
 
 
 class AgentTimers:
-    """Ends due wrap-ups and refreshes gauges every ``interval`` seconds of the clock."""
+    """The queue runtime's one periodic task per engine: every ``interval`` seconds of the
+    engine's clock it writes the deferred queue writes, ends due wrap-ups (waking this
+    engine's waiting callers) and refreshes the gauges. Waiting callers never sweep
+    wrap-ups themselves."""
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        runtime: QueueRuntime,
         clock: Callable[[], datetime],
         *,
         interval: float = 1.0,
-        speed: float = 1.0,
-        on_ready: Callable[[], None] | None = None,
-        refresh: Callable[[datetime], Any] | None = None,
+        refresh: Callable[[datetime], Awaitable[None]] | None = None,
     ) -> None:
-        self.pool = pool
+        self.runtime = runtime
         self.clock = clock
         self.interval = interval
-        self.speed = speed
-        self.on_ready = on_ready
         self.refresh = refresh
         self._task: asyncio.Task[None] | None = None
 
     async def tick(self) -> list[str]:
-        """One round: release due wrap-ups (and refresh the gauges); returns the agents
-        released."""
+        """One round (see the class docstring); returns the agents released."""
+        await self.runtime.flush()
         now = self.clock()
-        released = await agent_store.release_wrapups(self.pool, now=now)
-        if released and self.on_ready is not None:
-            self.on_ready()
+        released = await self.runtime.agents.release_wrapups(now=now)
+        if released:
+            self.runtime.notify()
         if self.refresh is not None:
             await self.refresh(now)
         return released
@@ -141,9 +141,9 @@ class AgentTimers:
         while True:
             try:
                 await self.tick()
-            except (asyncpg.PostgresError, OSError) as exc:
+            except DatabaseError as exc:
                 log.warning("agent timers: %s", exc)
-            await asyncio.sleep(self.interval / self.speed)
+            await asyncio.sleep(self.runtime.wall(self.interval))
 
     def start(self) -> None:
         """Run the timers in the background."""

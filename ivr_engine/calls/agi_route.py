@@ -47,10 +47,10 @@ from ivr_engine.asterisk.agi.server import AgiChannel
 from ivr_engine.calls.env import CallEnv, utc_now
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.ports import Clock, ConfigSource, ConfigUnavailable, load_config
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.model import CallerIdMode, NumberConfig, PromptKind, Strategy
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.planner import (
-    CAUSE_NO_ROUTE,
     AnswerStep,
     CallPlan,
     DialStep,
@@ -194,7 +194,7 @@ def _menu_or_queue(
     return RouteVariables(
         RouteAction.ANNOUNCE,
         prompt=_sound(media.system("cannot-be-reached")),
-        cause=CAUSE_NO_ROUTE,
+        cause=Cause.NO_ROUTE_DESTINATION,
         left_out=(f"{kind} not run (ARI mode only) and no forward target",),
     )
 

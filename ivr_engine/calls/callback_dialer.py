@@ -16,20 +16,20 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 from ivr_engine.asterisk.ari.errors import AriConnectionError, AriError, AriNotFound
-from ivr_engine.asterisk.ari.models import Bridge, Channel
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
-from ivr_engine.calls.ports import EventPort
+from ivr_engine.calls.ports import AriPort, EventPort
+from ivr_engine.domain.callbacks import PENDING, CallbackRequest
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.numbers import NumberKind, mask, parse_number
 from ivr_engine.errors import ConflictError, ValidationError
-from ivr_engine.store.callbacks import PENDING, CallbackRequest
 
 log = logging.getLogger(__name__)
 
@@ -79,66 +79,6 @@ class CallbackResult:
         return text + (f" (cause {self.cause})" if self.cause is not None else "")
 
 
-class CallbackAri(Protocol):
-    """The ARI REST calls a call-back makes (``AriClient`` satisfies it)."""
-
-    async def originate(
-        self,
-        endpoint: str,
-        *,
-        app: str | None = None,
-        app_args: Sequence[str] = (),
-        caller_id: str | None = None,
-        dial_timeout: int | None = None,
-        channel_id: str | None = None,
-        originator: str | None = None,
-        variables: dict[str, str] | None = None,
-    ) -> Channel:
-        """Originate a leg into the app; its StasisStart comes when it answers."""
-        ...
-
-    async def hangup(
-        self,
-        channel_id: str,
-        *,
-        reason: str | None = None,
-        reason_code: int | None = None,
-        missing_ok: bool = False,
-    ) -> bool:
-        """Hang a channel up."""
-        ...
-
-    async def ring(self, channel_id: str) -> None:
-        """Ringing indication (an in-band ringback on an answered channel)."""
-        ...
-
-    async def ring_stop(self, channel_id: str) -> None:
-        """Stop the ringing indication."""
-        ...
-
-    async def create_bridge(
-        self,
-        type: str | Sequence[str] = "mixing",
-        *,
-        name: str | None = None,
-        bridge_id: str | None = None,
-    ) -> Bridge:
-        """Create a Stasis bridge."""
-        ...
-
-    async def add_channel(self, bridge_id: str, channels: str | Iterable[str], **kw: Any) -> None:
-        """Put channels into a bridge."""
-        ...
-
-    async def destroy_bridge(self, bridge_id: str, *, missing_ok: bool = False) -> bool:
-        """Destroy a bridge."""
-        ...
-
-    async def get_channel(self, channel_id: str) -> Channel:
-        """A channel's snapshot (AriNotFound once it is gone)."""
-        ...
-
-
 def agent_dial_string(agent: str, trunk: str) -> str:
     """The endpoint to ring an agent: ``PJSIP/<name>`` as given, or a phone number reached
     through the trunk as ``PJSIP/<number>@<trunk>``."""
@@ -178,7 +118,7 @@ def customer_outcome(cause: int | None) -> CallbackOutcome:
 
 
 async def call_back(
-    ari: CallbackAri,
+    ari: AriPort,
     events: EventPort,
     *,
     app: str,
@@ -216,7 +156,7 @@ class _Dialer:
 
     def __init__(
         self,
-        ari: CallbackAri,
+        ari: AriPort,
         events: EventPort,
         app: str,
         trunk: str,
@@ -352,7 +292,7 @@ class _Dialer:
                 leg.channel_id,
             )
             await self._release(leg, reason="no_answer")
-            leg.cause = leg.cause or 19
+            leg.cause = leg.cause or Cause.NO_ANSWER
             return False
         if while_up is not None and while_up.gone.is_set():
             raise ChannelGone(while_up.channel_id)

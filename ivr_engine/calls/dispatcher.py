@@ -10,31 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from typing import Any
 
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import Event, StasisStart
 from ivr_engine.asterisk.ari.models import Bridge, Channel
+from ivr_engine.asterisk.constants import CALL_EVENT_TYPES
 from ivr_engine.calls.adopt import TalkWatch, classify
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.session import CallSession
 from ivr_engine.domain.trace import CallTrace
 
 log = logging.getLogger(__name__)
-
-# The events a call session reacts to; everything else is filtered out by Asterisk itself,
-# which cuts the event traffic per call several-fold: ChannelVarset above all, and the
-# state changes and bridge entries of every leg, which no session waits for (a leg is
-# answered when it enters the app, bridged when addChannel replies).
-SESSION_EVENTS: Sequence[str] = (
-    "StasisStart",
-    "StasisEnd",
-    "ChannelDestroyed",
-    "ChannelHangupRequest",
-    "PlaybackFinished",
-    "ChannelDtmfReceived",
-)
 
 
 class CallDispatcher:
@@ -130,8 +118,8 @@ class CallDispatcher:
     async def on_connect(self, _stream: object = None) -> None:
         """After every (re)connect: reset the event filter, adopt what is in the app."""
         try:
-            await self.env.ari.set_event_filter(self.env.app, SESSION_EVENTS)  # type: ignore[attr-defined]
-        except (AriError, AttributeError) as exc:
+            await self.env.ari.set_event_filter(self.env.app, CALL_EVENT_TYPES)
+        except AriError as exc:
             log.warning("could not set the event filter of %s: %s", self.env.app, exc)
         try:
             await self.adopt()

@@ -9,6 +9,8 @@ from typing import Any
 
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.ports import AriPort, Clock, ConfigSource, EventPort
+from ivr_engine.calls.ports_store import CallbackRepo
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.planner import plan_call
 from ivr_engine.domain.trace import CallTrace
 
@@ -36,5 +38,5 @@ class CallEnv:
     ring_margin: float = 5.0  # past a target's ring time, the engine ends the leg itself
     on_end: Callable[[CallTrace], None] | None = None  # called with every finished call
     planner: Callable[..., Any] = plan_call  # wrapped by the metrics to time it
-    pool: Any = None  # asyncpg pool, for parts that write (callback requests, queues)
-    queues: Any = None  # the queue runtime (calls.queue.QueueRuntime) when queues are served
+    callbacks: CallbackRepo | None = None  # where callers' callback requests are kept
+    queues: QueueRuntime | None = None  # the queue runtime, when this engine serves queues

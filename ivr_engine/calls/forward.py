@@ -22,6 +22,7 @@ from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.coloring import ColoringLoop
 from ivr_engine.calls.handover import bridge_name, leg_variables
 from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import Attempt, TargetResult, classify_cause, final_cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
 from ivr_engine.domain.numbers import mask
@@ -77,7 +78,9 @@ class Forwarder:
                 if isinstance(exc, CallerGone):
                     raise
                 self.session.ended_by("callee", winner.watch.cause)
-                await self.session.hangup_caller(16, "the callee hung up while connecting")
+                await self.session.hangup_caller(
+                    Cause.NORMAL_CLEARING, "the callee hung up while connecting"
+                )
                 return
             await self._talk(winner)
         except CallerGone:
@@ -269,13 +272,13 @@ class Forwarder:
             return
         except ChannelGone:
             self.session.ended_by("callee", leg.watch.cause)
-            await self.session.hangup_caller(16, "the callee hung up")
+            await self.session.hangup_caller(Cause.NORMAL_CLEARING, "the callee hung up")
             return
         except TimeoutError:
-            self.session.ended_by("engine", 16)
+            self.session.ended_by("engine", Cause.NORMAL_CLEARING)
             self.session.note("limit", f"maximum talk time of {limit}s reached")
         await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
-        await self.session.hangup_caller(16, "maximum talk time")
+        await self.session.hangup_caller(Cause.NORMAL_CLEARING, "maximum talk time")
 
     async def _all_failed(self) -> None:
         """No target answered: tell the caller and hang up with the fitting cause."""

@@ -20,6 +20,8 @@ from ivr_engine.asterisk.ari.events import (
     StasisEnd,
     StasisStart,
 )
+from ivr_engine.asterisk.ari.waiters import Subscription
+from ivr_engine.asterisk.constants import SOFT_HANGUP_EXPLICIT
 from ivr_engine.calls.ports import EventPort
 
 T = TypeVar("T")
@@ -38,7 +40,7 @@ class LegWatch:
     hangup_by_far_end: bool = False
     destroyed: bool = False
     name: str = ""  # the Asterisk channel name (originate's reply, then StasisStart's)
-    _sub: object | None = None
+    _sub: Subscription | None = None
 
     def start(self) -> LegWatch:
         """Subscribe to the channel's events (call before the REST call that creates it)."""
@@ -48,7 +50,7 @@ class LegWatch:
     def close(self) -> None:
         """Stop following the channel."""
         if self._sub is not None:
-            self._sub.close()  # type: ignore[attr-defined]
+            self._sub.close()
             self._sub = None
 
     def _on_event(self, event: Event) -> None:
@@ -63,7 +65,7 @@ class LegWatch:
             self.gone.set()
         elif isinstance(event, ChannelDestroyed):
             self.destroyed = True
-            if self.cause is None or self.cause == 32:
+            if self.cause is None or self.cause == SOFT_HANGUP_EXPLICIT:
                 self.cause = event.cause
                 self.tech_cause = event.tech_cause
             self.gone.set()

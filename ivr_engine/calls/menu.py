@@ -12,13 +12,15 @@ queue (``calls.queue.run_queue``), announcement then hang-up, or a callback requ
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ivr_engine.asterisk.ari.events import ChannelDtmfReceived, Event, PlaybackFinished
+from ivr_engine.calls.callback_request import CallbackNotPossible, leave_callback_request
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.legs import race
+from ivr_engine.calls.queue import run_queue
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.ivr import ActionKind, MenuAction
 from ivr_engine.domain.menu_machine import (
     Digit,
@@ -35,16 +37,13 @@ from ivr_engine.domain.menu_machine import (
     start,
     step,
 )
-from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.planner import MenuStep
+from ivr_engine.errors import DatabaseError
 
 if TYPE_CHECKING:
     from ivr_engine.calls.session import CallSession
 
 log = logging.getLogger(__name__)
-
-CAUSE_NORMAL = 16
-QUEUE_MODULE = "ivr_engine.calls.queue"
 
 
 class MenuCall:
@@ -177,9 +176,9 @@ async def perform(session: CallSession, menu_step: MenuStep, leave: Leave) -> No
     if action.kind is ActionKind.FORWARD:
         await Forwarder(session, menu_step.dial_for(action)).run()
     elif action.kind is ActionKind.QUEUE:
-        await run_queue_step(session, action.queue or "")
+        await run_queue(session, action.queue or "")
     elif action.kind is ActionKind.CALLBACK:
-        await request_callback(session, action, source="menu")
+        await request_callback(session, action)
     else:
         await _announce(session, action, "announcement")
 
@@ -188,65 +187,20 @@ async def _announce(session: CallSession, action: MenuAction, label: str) -> Non
     """The action's prompt (or goodbye), then hang up."""
     media = sound_media(session, Sound(label, action.prompt, "goodbye"))
     await session.play(media, label)
-    await session.hangup_caller(CAUSE_NORMAL, label)
+    await session.hangup_caller(Cause.NORMAL_CLEARING, label)
 
 
-async def run_queue_step(session: CallSession, queue: str) -> None:
-    """Put the caller in a queue (``calls.queue.run_queue``); when this engine has no
-    queues, the caller hears "cannot be reached" and is released."""
+async def request_callback(session: CallSession, action: MenuAction) -> int | None:
+    """Leave a callback request for the caller, confirm it with the item's prompt, hang up.
+    Returns the request id; None when no request could be left (the caller's number is
+    unknown, or the database failed): the caller then hears "cannot be reached"."""
     try:
-        module: Any = importlib.import_module(QUEUE_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != QUEUE_MODULE:
-            raise
-        log.error("queue %s requested but queues are not available", queue)
-        session.note("failed", f"queue {queue} is not available")
+        request = await leave_callback_request(session, source="menu")
+    except (CallbackNotPossible, DatabaseError) as exc:
+        log.warning("call %s: callback request not possible: %s", session.channel_id, exc)
+        session.note("callback", f"callback request not possible: {exc}")
         await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
-        await session.hangup_caller(CAUSE_NORMAL, f"queue {queue} not available")
-        return
-    await module.run_queue(session, queue)
-
-
-def database_of(session: CallSession) -> Any:
-    """The engine's database pool as the call environment carries it (its own ``pool``, or
-    the queue runtime's), None when the engine runs without one."""
-    env = session.env
-    return env.pool or getattr(env.queues, "pool", None)
-
-
-async def request_callback(
-    session: CallSession, action: MenuAction, *, source: str, queue: str | None = None
-) -> int | None:
-    """Register a callback request with the caller's number, confirm it, hang up. Returns
-    the request id (None when the caller's number is unknown or the store is unreachable:
-    the caller then hears "cannot be reached")."""
-    from ivr_engine.store.callbacks import register_callback
-
-    caller = session.trace.caller
-    pool = database_of(session)
-    request: int | None = None
-    if not caller or session.trace.tenant_id is None or pool is None:
-        why = "the caller's number is unknown" if not caller else "no database"
-        session.note("callback", f"callback request not possible: {why}")
-    else:
-        try:
-            request = await register_callback(
-                pool,
-                tenant_id=session.trace.tenant_id,
-                number=session.number,
-                caller=caller,
-                source=source,
-                queue=queue,
-            )
-        except Exception:
-            log.exception("callback request of %s could not be stored", mask(caller))
-        else:
-            session.note(
-                "callback", f"callback request {request} for {mask(caller)}", request=request
-            )
-    if request is None:
-        await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
-        await session.hangup_caller(CAUSE_NORMAL, "callback request not possible")
+        await session.hangup_caller(Cause.NORMAL_CLEARING, "callback request not possible")
         return None
     await _announce(session, action, "callback confirmation")
     return request

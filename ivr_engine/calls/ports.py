@@ -2,7 +2,8 @@
 
 ``calls/`` depends on these, not on aiohttp or asyncpg: ``AriClient`` and ``EventStream``
 (``asterisk/ari``) satisfy ``AriPort`` and ``EventPort``; ``ConfigCache`` (``store/``)
-satisfies ``ConfigSource``. Tests and the FastAGI executor can supply their own.
+satisfies ``ConfigSource``. The database ports of queues and callback requests are in
+``ports_store.py``. Tests and the FastAGI executor can supply their own.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from ivr_engine.asterisk.ari.events import Event
-from ivr_engine.asterisk.ari.models import Bridge, Channel, Playback
+from ivr_engine.asterisk.ari.models import Application, Bridge, Channel, Playback
 from ivr_engine.asterisk.ari.waiters import Subscription, Waiter
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask
@@ -36,7 +37,7 @@ class ConfigSource(Protocol):
 
 
 class AriPort(Protocol):
-    """The ARI REST calls a session makes."""
+    """The ARI REST calls of call sessions, queues and call-backs (``AriClient``'s)."""
 
     async def originate(
         self,
@@ -59,6 +60,24 @@ class AriPort(Protocol):
 
     async def ring(self, channel_id: str) -> None:
         """Indicate ringing to the caller."""
+        ...
+
+    async def ring_stop(self, channel_id: str) -> None:
+        """Stop the ringing indication."""
+        ...
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        """A channel's snapshot (AriNotFound once it is gone)."""
+        ...
+
+    async def get_variable(self, channel_id: str, variable: str) -> str | None:
+        """A channel variable's value; None when it is not set."""
+        ...
+
+    async def set_variable(
+        self, channel_id: str, variable: str, value: str, *, reply_timeout: float | None = None
+    ) -> None:
+        """Set a channel variable (waits behind a running playback)."""
         ...
 
     async def play(
@@ -104,8 +123,36 @@ class AriPort(Protocol):
         """Create a Stasis bridge."""
         ...
 
-    async def add_channel(self, bridge_id: str, channels: str | Iterable[str], **kw: Any) -> None:
+    async def add_channel(
+        self,
+        bridge_id: str,
+        channels: str | Iterable[str],
+        *,
+        role: str | None = None,
+        absorb_dtmf: bool | None = None,
+        mute: bool | None = None,
+        reply_timeout: float | None = None,
+    ) -> None:
         """Put channels into a bridge."""
+        ...
+
+    async def play_on_bridge(
+        self,
+        bridge_id: str,
+        media: str | Sequence[str],
+        *,
+        playback_id: str | None = None,
+        lang: str | None = None,
+    ) -> Playback:
+        """Play media to everyone in the bridge."""
+        ...
+
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
+        """Play music on hold to the bridge."""
+        ...
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        """Stop the bridge's music on hold."""
         ...
 
     async def destroy_bridge(self, bridge_id: str, *, missing_ok: bool = False) -> bool:
@@ -118,6 +165,12 @@ class AriPort(Protocol):
 
     async def list_bridges(self) -> list[Bridge]:
         """Every bridge Asterisk has."""
+        ...
+
+    async def set_event_filter(
+        self, app: str, allowed: Iterable[str] = (), disallowed: Iterable[str] = ()
+    ) -> Application:
+        """Let only these event types reach the app (set again on every connect)."""
         ...
 
 

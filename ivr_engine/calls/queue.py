@@ -9,84 +9,50 @@ originates to them with the agent's ring time. A missed offer counts towards the
 auto-pause and the next agent is tried. When an agent answers, the caller leaves the holding
 bridge for a mixing bridge with the agent; after the call the agent goes to after-call work.
 The caller leaves for the overflow after the maximum wait or when no agent is logged in, or
-with the callback key for a callback request. Every step is written to ``queue_log``.
+with the callback key for a callback request (``calls.queue_exit``). Every step is written to
+``queue_log``.
 
-The engine's queue runtime (``QueueRuntime``: pool, node, clock speed) is attached to the
-call environment with ``attach(env, runtime)``.
+The database is reached through the engine's queue runtime (``CallEnv.queues``, see
+``calls.queue_runtime``). When it fails under a waiting caller, the wait ends in the
+overflow; what happened is recorded once the database is back. After-call work is ended by
+the runtime's one periodic task (``AgentTimers``), never by the waiting callers.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
-
-import asyncpg
 
 from ivr_engine.asterisk.ari.events import ChannelDtmfReceived
 from ivr_engine.calls.legs import CallerGone, race
+from ivr_engine.calls.ports import ConfigUnavailable, load_config
+from ivr_engine.calls.queue_exit import database_failed, leave_with_callback, overflow
 from ivr_engine.calls.queue_hold import Holding
 from ivr_engine.calls.queue_offer import AgentOffer
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.acd import CallOutcome, after_call, expected_wait, may_claim, rank
-from ivr_engine.domain.model import ForwardTarget, Strategy
-from ivr_engine.domain.numbers import mask
-from ivr_engine.domain.planner import DialStep
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.queue_doc import QueueConfig, QueueStrategy, find_queue
 from ivr_engine.domain.queue_log import QueueEvent, QueueLogEntry, event_data, seconds
-from ivr_engine.store import agents as agent_store
-from ivr_engine.store import queue_stats as stats
+from ivr_engine.errors import DatabaseError
 
 if TYPE_CHECKING:
-    from ivr_engine.calls.env import CallEnv
-    from ivr_engine.calls.queue_metrics import QueueMetrics
     from ivr_engine.calls.session import CallSession
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class QueueRuntime:
-    """What queue calls of one engine share: the pool, the instance name, the clock speed
-    (engine clock seconds per wall second) and how often a waiting caller looks for an
-    agent. ``queues`` holds queues usable without a number's configuration."""
-
-    pool: asyncpg.Pool
-    node: str = ""
-    speed: float = 1.0
-    poll_seconds: float = 1.0
-    queues: dict[str, QueueConfig] = field(default_factory=dict)
-    metrics: QueueMetrics | None = None
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    synced: set[tuple[str, str, int]] = field(default_factory=set)
-
-    def wall(self, clock_seconds: float) -> float:
-        """Wall seconds for an interval of the engine's clock."""
-        return max(0.0, clock_seconds / self.speed)
-
-    def notify(self) -> None:
-        """An agent may have become ready: wake the waiting callers of this engine."""
-        self.wake.set()
-        self.wake = asyncio.Event()
-
-
-def attach(env: CallEnv, runtime: QueueRuntime) -> None:
-    """Give the engine's call sessions their queue runtime."""
-    env.queues = runtime
-
-
-def runtime_of(env: CallEnv) -> QueueRuntime | None:
-    """The queue runtime attached to an environment, if any."""
-    return env.queues  # type: ignore[no-any-return]
-
-
 async def run_queue(session: CallSession, queue_id: str) -> None:
     """Put the session's caller in queue ``queue_id`` of its number (or of the runtime) until
     an agent answers, the caller leaves, or the overflow takes over."""
-    runtime = runtime_of(session.env)
-    config = await session.env.configs.get(session.number)
+    runtime = session.env.queues
+    try:
+        config = await load_config(session.env.configs, session.number, session.env.config_timeout)
+    except ConfigUnavailable:
+        config = None  # the number's queues are unknown: the runtime's may still serve
     queue = find_queue(getattr(config, "queues", None), queue_id) if config else None
     if runtime is not None and queue is None:
         queue = runtime.queues.get(queue_id)
@@ -96,7 +62,7 @@ async def run_queue(session: CallSession, queue_id: str) -> None:
         log.error("call %s: %s", session.channel_id, why)
         session.note("queue", why)
         await session.play(session.env.media.system("cannot-be-reached"), "cannot-be-reached")
-        await session.hangup_caller(34, why)
+        await session.hangup_caller(Cause.CONGESTION, why)
         return
     await QueueCall(session, runtime, queue, tenant).run()
 
@@ -109,7 +75,7 @@ class QueueCall:
     ) -> None:
         self.s, self.rt, self.q, self.tenant = session, runtime, queue, tenant
         self.env = session.env
-        self.pool = runtime.pool
+        self.agents, self.calls = runtime.agents, runtime.calls
         self.entered: datetime = session.now()
         self.row_id = 0
         self.position = self.orig_position = 1
@@ -125,11 +91,10 @@ class QueueCall:
         )
 
     async def write(self, *entries: QueueLogEntry) -> None:
-        """Append to queue_log (a failure is logged, never ends the call)."""
-        try:
-            await stats.write_log(self.pool, self.tenant, entries)
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("queue_log write failed: %s", exc)
+        """Append to queue_log (never ends the call: written later if the database is away)."""
+        await self.rt.record(
+            "writing queue_log", partial(self.calls.write_log, self.tenant, entries)
+        )
 
     def waited(self) -> float:
         """Seconds waited so far."""
@@ -141,9 +106,33 @@ class QueueCall:
         if not s.answered:
             await race(self.env.ari.answer(s.channel_id), s.watch, timeout=self.env.request_timeout)
             s.mark_answered()
+        sub = self.env.events.subscribe(
+            self._on_dtmf, types=ChannelDtmfReceived, channel_id=s.channel_id
+        )
+        try:
+            try:
+                await self._enter()
+                await self._wait_and_serve()
+            except DatabaseError as exc:
+                await database_failed(self, exc)
+        except CallerGone:
+            await self.record_exit(
+                CallOutcome.ABANDONED,
+                QueueEvent.ABANDON,
+                self.position,
+                self.orig_position,
+                seconds(self.waited()),
+            )
+            raise
+        finally:
+            sub.close()
+            await self.close_holding()
+
+    async def _enter(self) -> None:
+        """Join the queue: its agents exist, the caller has a row and a position."""
+        s = self.s
         await self._sync_agents()
-        stay = await stats.enter(
-            self.pool,
+        stay = await self.calls.enter(
             call_id=s.channel_id,
             tenant_id=self.tenant,
             queue_id=self.q.id,
@@ -165,24 +154,12 @@ class QueueCall:
             queue=self.q.id,
             position=stay.position,
         )
-        sub = self.env.events.subscribe(
-            self._on_dtmf, types=ChannelDtmfReceived, channel_id=s.channel_id
-        )
-        try:
-            await self._wait_and_serve()
-        except CallerGone:
-            await self.record_exit(
-                CallOutcome.ABANDONED,
-                QueueEvent.ABANDON,
-                self.position,
-                self.orig_position,
-                seconds(self.waited()),
-            )
-            raise
-        finally:
-            sub.close()
-            if self.holding is not None:
-                await self.holding.close()
+
+    async def close_holding(self) -> None:
+        """The caller leaves the holding bridge (if it is in one)."""
+        if self.holding is not None:
+            holding, self.holding = self.holding, None
+            await holding.close()
 
     def _on_dtmf(self, event: Any) -> None:
         if self.q.callback_key and event.digit == self.q.callback_key:
@@ -192,19 +169,17 @@ class QueueCall:
         """Make the queue's configured agents exist (once per configuration per engine)."""
         key = (self.tenant, self.q.id, hash(self.q.agents))
         if self.q.agents and key not in self.rt.synced:
-            await agent_store.sync_queue_agents(self.pool, self.tenant, self.q, now=self.s.now())
+            await self.agents.sync_queue_agents(self.tenant, self.q, now=self.s.now())
             self.rt.synced.add(key)
 
     async def record_exit(
         self, outcome: CallOutcome, event: QueueEvent, *fields: object, agent: str | None = None
     ) -> None:
-        """Record how the wait ended."""
+        """Record how the wait ended (written later if the database is away)."""
         if not self.row_id:
             return
-        try:
-            await stats.leave(self.pool, self.row_id, outcome, now=self.s.now(), agent_id=agent)
-        except (asyncpg.PostgresError, OSError) as exc:
-            log.warning("recording the end of a queue wait failed: %s", exc)
+        leave = partial(self.calls.leave, self.row_id, outcome, now=self.s.now(), agent_id=agent)
+        await self.rt.record("recording the end of a queue wait", leave)
         await self.write(self.log_event(event, agent or "NONE", *fields))
         self.s.note(
             "queue",
@@ -225,19 +200,17 @@ class QueueCall:
             # below at once, even when it comes before the pause begins.
             wake = self.rt.wake
             now = s.now()
-            await agent_store.release_wrapups(self.pool, now=now)
-            self.position = await stats.heartbeat(self.pool, self.row_id, now=now)
-            view = await agent_store.queue_view(
-                self.pool, self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
+            self.position = await self.calls.heartbeat(self.row_id, now=now)
+            view = await self.agents.queue_view(
+                self.tenant, q.id, s.trace.caller, period_start=now - timedelta(days=1)
             )
-            if self.key_pressed.is_set():
-                await self._callback()
+            if self.key_pressed.is_set() and await leave_with_callback(self):
                 return
             if view.logged_in == 0:
-                await self._overflow(QueueEvent.EXITEMPTY, "no agent is logged in")
+                await overflow(self, QueueEvent.EXITEMPTY, "no agent is logged in")
                 return
             if now >= deadline:
-                await self._overflow(QueueEvent.EXITWITHTIMEOUT, "maximum wait reached")
+                await overflow(self, QueueEvent.EXITWITHTIMEOUT, "maximum wait reached")
                 return
             if self.holding is None:
                 self.holding = Holding(self)
@@ -250,8 +223,7 @@ class QueueCall:
                     last_agent=view.last_agent,
                     sticky_agent=view.sticky_agent,
                 )
-                claimed = await agent_store.claim(
-                    self.pool,
+                claimed = await self.agents.claim(
                     ranked,
                     call_id=s.channel_id,
                     tenant_id=self.tenant,
@@ -274,7 +246,7 @@ class QueueCall:
         """The expected wait, when the queue announces it."""
         if not self.q.announce_wait:
             return None
-        handle = await stats.avg_handle_seconds(self.pool, self.tenant, self.q.id)
+        handle = await self.calls.avg_handle_seconds(self.tenant, self.q.id)
         return expected_wait(self.position, handle, max(1, ready))
 
     async def _pause(self, wake: asyncio.Event, clock_seconds: float) -> None:
@@ -293,73 +265,17 @@ class QueueCall:
             for w in waits:
                 w.cancel()
 
-    async def _callback(self) -> None:
-        """The caller pressed the callback key: register a callback request and say goodbye."""
-        s = self.s
-        await self.record_exit(
-            CallOutcome.CALLBACK,
-            QueueEvent.EXITWITHKEY,
-            self.q.callback_key,
-            self.position,
-            self.orig_position,
-            seconds(self.waited()),
-        )
-        try:
-            module = importlib.import_module("ivr_engine.store.callbacks")
-            await module.register_callback(
-                self.pool,
-                tenant_id=self.tenant,
-                number=s.number,
-                caller=s.trace.caller,
-                source="queue",
-                queue=self.q.id,
-                at=s.now(),
-            )
-            s.note("callback", f"callback request left for {mask(s.trace.caller)}")
-        except (ImportError, AttributeError) as exc:
-            log.error("callback requests are not available: %s", exc)
-        if self.holding is not None:
-            await self.holding.close()
-        await s.play(self.env.media.system("goodbye"), "goodbye")
-        await s.hangup_caller(16, "callback request left")
-
-    async def _overflow(self, event: QueueEvent, why: str) -> None:
-        """Leave for the overflow: forward, or an announcement and hang-up."""
-        s, overflow = self.s, self.q.overflow
-        await self.record_exit(
-            CallOutcome.OVERFLOW, event, self.position, self.orig_position, seconds(self.waited())
-        )
-        s.note("overflow", f"queue {self.q.label}: {why}", queue=self.q.id)
-        if self.holding is not None:
-            await self.holding.close()
-            self.holding = None
-        if overflow.forward is not None:
-            from ivr_engine.calls.forward import Forwarder
-
-            step = DialStep(
-                (ForwardTarget(overflow.forward, overflow.ring_seconds),),
-                Strategy.SEQUENTIAL,
-                s.trace.caller,
-                None,
-                None,
-                None,
-            )
-            await Forwarder(s, step).run()
-            return
-        media = self.env.media.choose(overflow.prompt, "cannot-be-reached")
-        if media is not None:
-            await s.play(media, "queue-overflow")
-        await s.hangup_caller(16, f"queue overflow: {why}")
-
     async def agent_done(self, agent_id: str, *, by_agent: bool, talk: float, hold: float) -> None:
         """After the talk: record it and put the agent in after-call work."""
         plan = after_call(self.q.wrapup_seconds, self.q.after_call)
         now = self.s.now()
-        await agent_store.call_ended(
-            self.pool, agent_id, call_id=self.s.channel_id, plan=plan, now=now
+        ended = partial(
+            self.agents.call_ended, agent_id, call_id=self.s.channel_id, plan=plan, now=now
         )
+        await self.rt.record("ending the agent's call", ended)
         if self.answered_row:
-            await stats.call_ended(self.pool, self.answered_row, now=now)
+            talked = partial(self.calls.call_ended, self.answered_row, now=now)
+            await self.rt.record("ending the queue call", talked)
         event = QueueEvent.COMPLETEAGENT if by_agent else QueueEvent.COMPLETECALLER
         await self.write(
             self.log_event(event, agent_id, seconds(hold), seconds(talk), self.orig_position)

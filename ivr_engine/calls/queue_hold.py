@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import logging
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
@@ -32,7 +32,7 @@ class Holding:
         self.call = call
         self.s = call.s
         self.env = call.env
-        self.ari: Any = call.env.ari  # the bridge media calls of AriClient
+        self.ari = call.env.ari
         self.bridge_id = f"queue-hold-{self.s.channel_id}"
         self.coloring = (
             self.env.media.for_prompt(call.q.coloring) if call.q.coloring is not None else None

@@ -1,6 +1,6 @@
 """Live queue gauges for Prometheus: callers waiting, the longest wait, agents per state.
 
-The values are read from Postgres (``store.queue_stats``), so every engine instance reports
+The values are read from Postgres (through the ``QueueRepo`` port), so every engine instance reports
 the same picture of the shared queues. Register them on the engine's registry
 (``ivr_engine.metrics.Metrics().registry``); ``refresh(now)`` is what ``AgentTimers`` calls
 once per interval.
@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
 from prometheus_client import CollectorRegistry, Gauge
 
+from ivr_engine.calls.ports_store import QueueRepo
 from ivr_engine.domain.acd import AgentState
-from ivr_engine.store import queue_stats as stats
 
 
 class QueueMetrics:
     """The queue gauges, on ``registry``."""
 
-    def __init__(self, pool: asyncpg.Pool, registry: CollectorRegistry | None = None) -> None:
-        self.pool = pool
+    def __init__(self, calls: QueueRepo, registry: CollectorRegistry | None = None) -> None:
+        self.calls = calls
         self.registry = registry or CollectorRegistry(auto_describe=True)
         r = self.registry
         self.waiting = Gauge(
@@ -42,8 +41,8 @@ class QueueMetrics:
 
     async def refresh(self, now: datetime) -> None:
         """Read the current values (queues that emptied drop to 0)."""
-        live = await stats.live_queues(self.pool, now=now)
-        counts = await stats.agent_state_counts(self.pool)
+        live = await self.calls.live_queues(now=now)
+        counts = await self.calls.agent_state_counts()
         seen = {(q.tenant_id, q.queue_id) for q in live}
         for labels in self._labels(self.waiting):
             if labels not in seen:

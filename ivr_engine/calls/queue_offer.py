@@ -13,15 +13,16 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
 from ivr_engine.domain.acd import CallOutcome
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.queue_log import QueueEvent, seconds
-from ivr_engine.store import agents as agent_store
-from ivr_engine.store.agents import ClaimedAgent
+from ivr_engine.domain.queue_state import ClaimedAgent
 
 if TYPE_CHECKING:
     from ivr_engine.calls.queue import QueueCall
@@ -161,8 +162,8 @@ class AgentOffer:
                 log.warning("hanging up agent leg %s failed: %s", leg.channel_id, exc)
         ring = (self.s.now() - leg.started).total_seconds()
         call, agent = self.call, leg.agent
-        paused = await agent_store.offer_failed(
-            call.pool,
+        missed = partial(
+            call.agents.offer_failed,
             agent,
             call_id=self.s.channel_id,
             result=result,
@@ -170,6 +171,7 @@ class AgentOffer:
             auto_pause_after=call.q.auto_pause_after,
             now=self.s.now(),
         )
+        paused = await call.rt.record(f"recording agent {agent.id}'s offer", missed) is True
         if result != "cancelled":
             self.s.note("attempt", f"agent {agent.id}: {result}", agent=agent.id, result=result)
             await call.write(call.log_event(QueueEvent.RINGNOANSWER, agent.id, int(ring * 1000)))
@@ -184,9 +186,10 @@ class AgentOffer:
         call, s, agent = self.call, self.s, leg.agent
         ring = (s.now() - leg.started).total_seconds()
         hold = call.waited()
-        await agent_store.call_answered(
-            call.pool, agent, call_id=s.channel_id, ring_seconds=ring, now=s.now()
+        answered = partial(
+            call.agents.call_answered, agent, call_id=s.channel_id, ring_seconds=ring, now=s.now()
         )
+        await call.rt.record(f"recording agent {agent.id}'s answer", answered)
         call.answered_row = call.row_id
         s.trace.answered_target = agent.endpoint
         s.trace.dst_channel = leg.watch.name
@@ -198,9 +201,7 @@ class AgentOffer:
             seconds(ring),
             agent=agent.id,
         )
-        if call.holding is not None:
-            await call.holding.close()
-            call.holding = None
+        await call.close_holding()
         bridge = await self.env.ari.create_bridge("mixing", name=f"queue-{s.channel_id}")
         answered_at = s.now()
         by_agent = False  # also when the session is cancelled mid-call
@@ -220,7 +221,7 @@ class AgentOffer:
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
         except ChannelGone:
             by_agent = True
-            await s.hangup_caller(16, "the agent left")
+            await s.hangup_caller(Cause.NORMAL_CLEARING, "the agent left")
         except (AriError, TimeoutError) as exc:
             by_agent = await self._bridge_failed(leg, exc)
         finally:
@@ -248,12 +249,12 @@ class AgentOffer:
             return False
         except ChannelGone:
             s.ended_by("callee", leg.watch.cause)
-            await s.hangup_caller(16, "the agent left")
+            await s.hangup_caller(Cause.NORMAL_CLEARING, "the agent left")
             return True
         except TimeoutError:
             pass
         await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
-        await s.hangup_caller(16, "the call could not be bridged")
+        await s.hangup_caller(Cause.NORMAL_CLEARING, "the call could not be bridged")
         return False
 
     async def _talk(self, leg: AgentLeg) -> bool:
@@ -267,6 +268,6 @@ class AgentOffer:
             return False
         except ChannelGone:
             s.ended_by("callee", leg.watch.cause)
-            await s.hangup_caller(16, "the agent hung up")
+            await s.hangup_caller(Cause.NORMAL_CLEARING, "the agent hung up")
             return True
         return False

@@ -20,9 +20,10 @@ from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.handover import HANDOVER_VAR
 from ivr_engine.calls.legs import CallerGone, LegWatch, race
-from ivr_engine.calls.menu import run_menu, run_queue_step
+from ivr_engine.calls.menu import run_menu
 from ivr_engine.calls.ports import ConfigUnavailable, load_config
-from ivr_engine.domain.dialing import CAUSE_REASON
+from ivr_engine.calls.queue import run_queue
+from ivr_engine.domain.causes import CAUSE_REASON, Cause
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.planner import (
@@ -200,9 +201,9 @@ class CallSession:
             elif isinstance(step, MenuStep):
                 await run_menu(self, step)
             elif isinstance(step, QueueStep):
-                await run_queue_step(self, step.queue)
+                await run_queue(self, step.queue)
         if not self.watch.gone.is_set() and not self.finished:
-            await self.hangup_caller(16, "the plan has ended")
+            await self.hangup_caller(Cause.NORMAL_CLEARING, "the plan has ended")
 
     async def _hand_over(self) -> None:
         """The engine stops mid-conversation: leave the two bridged and store the trace on
@@ -210,12 +211,12 @@ class CallSession:
         self.note("handover", "engine stopping: conversation left bridged for adoption")
         try:
             await asyncio.wait_for(
-                self.env.ari.set_variable(  # type: ignore[attr-defined]
+                self.env.ari.set_variable(
                     self.channel_id, HANDOVER_VAR, json.dumps(trace_to_json(self.trace))
                 ),
                 self.env.request_timeout,
             )
-        except (AriError, TimeoutError, AttributeError) as exc:
+        except (AriError, TimeoutError) as exc:
             log.warning(
                 "call %s: trace not handed over (%s); the adopting engine records what it sees",
                 self.channel_id,
@@ -239,7 +240,7 @@ class CallSession:
         self.note("fallback", why)
         try:
             if self.answered:
-                self.ended_by("engine", 38)
+                self.ended_by("engine", Cause.FAILURE)
                 await self.env.ari.hangup(self.channel_id, reason="failure", missing_ok=True)
             else:
                 await self.env.ari.continue_in_dialplan(self.channel_id)

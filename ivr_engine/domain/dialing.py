@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ivr_engine.domain.causes import Cause
+
 
 class TargetResult(StrEnum):
     """How one forward-target attempt ended."""
@@ -29,40 +31,27 @@ class TargetResult(StrEnum):
 
 # Q.850 cause -> result of a target attempt that did not answer.
 _CAUSE_RESULT: dict[int, TargetResult] = {
-    17: TargetResult.BUSY,  # USER_BUSY (SIP 486/600)
-    19: TargetResult.NO_ANSWER,  # NO_ANSWER (dial timeout, SIP 480)
-    16: TargetResult.NO_ANSWER,  # NORMAL_CLEARING before answer: the far end gave up ringing
-    18: TargetResult.UNREACHABLE,  # NO_USER_RESPONSE (SIP 408)
-    20: TargetResult.UNREACHABLE,  # SUBSCRIBER_ABSENT
-    1: TargetResult.UNREACHABLE,  # UNALLOCATED (SIP 404)
-    3: TargetResult.UNREACHABLE,  # NO_ROUTE_DESTINATION
-    27: TargetResult.UNREACHABLE,  # DESTINATION_OUT_OF_ORDER
-    21: TargetResult.REJECTED,  # CALL_REJECTED (SIP 403/603)
-    26: TargetResult.CANCELLED,  # ANSWERED_ELSEWHERE
+    Cause.USER_BUSY: TargetResult.BUSY,  # SIP 486/600
+    Cause.NO_ANSWER: TargetResult.NO_ANSWER,  # dial timeout, SIP 480
+    # NORMAL_CLEARING before answer: the far end gave up ringing
+    Cause.NORMAL_CLEARING: TargetResult.NO_ANSWER,
+    Cause.NO_USER_RESPONSE: TargetResult.UNREACHABLE,  # SIP 408
+    Cause.SUBSCRIBER_ABSENT: TargetResult.UNREACHABLE,
+    Cause.UNALLOCATED: TargetResult.UNREACHABLE,  # SIP 404
+    Cause.NO_ROUTE_DESTINATION: TargetResult.UNREACHABLE,
+    Cause.DESTINATION_OUT_OF_ORDER: TargetResult.UNREACHABLE,
+    Cause.CALL_REJECTED: TargetResult.REJECTED,  # SIP 403/603
+    Cause.ANSWERED_ELSEWHERE: TargetResult.CANCELLED,
 }
 
 # Result -> the cause the caller's channel is hung up with once every target failed.
 _RESULT_CAUSE: dict[TargetResult, int] = {
-    TargetResult.BUSY: 17,
-    TargetResult.NO_ANSWER: 19,
-    TargetResult.UNREACHABLE: 20,
-    TargetResult.REJECTED: 21,
-    TargetResult.FAILED: 34,
-    TargetResult.CANCELLED: 16,
-}
-
-# ARI hangup reason names for the causes above (DELETE /channels/{id}?reason=...).
-CAUSE_REASON: dict[int, str] = {
-    1: "unallocated",
-    16: "normal",
-    17: "busy",
-    18: "timeout",
-    19: "no_answer",
-    21: "rejected",
-    26: "answered_elsewhere",
-    31: "normal_unspecified",
-    34: "congestion",
-    38: "failure",
+    TargetResult.BUSY: Cause.USER_BUSY,
+    TargetResult.NO_ANSWER: Cause.NO_ANSWER,
+    TargetResult.UNREACHABLE: Cause.SUBSCRIBER_ABSENT,
+    TargetResult.REJECTED: Cause.CALL_REJECTED,
+    TargetResult.FAILED: Cause.CONGESTION,
+    TargetResult.CANCELLED: Cause.NORMAL_CLEARING,
 }
 
 
@@ -94,5 +83,5 @@ def final_cause(attempts: Sequence[Attempt]) -> int:
         if preferred in results:
             return _RESULT_CAUSE[preferred]
     if not attempts:
-        return 34
-    return _RESULT_CAUSE.get(attempts[-1].result, 34)
+        return Cause.CONGESTION
+    return _RESULT_CAUSE.get(attempts[-1].result, Cause.CONGESTION)

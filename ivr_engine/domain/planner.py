@@ -47,6 +47,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.ivr import (
     ActionKind,
     Menu,
@@ -67,12 +68,6 @@ from ivr_engine.domain.model import (
 from ivr_engine.domain.numbers import NumberKind, PhoneNumber, format_number, mask, parse_number
 from ivr_engine.domain.schedule import ScheduleState, StateAt, state_at
 from ivr_engine.errors import ValidationError
-
-CAUSE_UNALLOCATED = 1
-CAUSE_NO_ROUTE = 3
-CAUSE_NORMAL_CLEARING = 16
-CAUSE_SUBSCRIBER_ABSENT = 20
-CAUSE_CALL_REJECTED = 21
 
 
 class CallState(StrEnum):
@@ -386,7 +381,7 @@ def _unallocated(number: str, caller: PhoneNumber, reasons: list[str]) -> CallPl
         PromptKind.UNALLOCATED,
         None,
         "not-in-service",
-        CAUSE_UNALLOCATED,
+        Cause.UNALLOCATED,
         "unallocated number",
         False,
     )
@@ -408,7 +403,12 @@ def _forward(
     if not config.targets:
         reasons.append("no forward target is configured")
         steps = _announce(
-            None, None, "cannot-be-reached", CAUSE_NO_ROUTE, "no forward target", answer_first
+            None,
+            None,
+            "cannot-be-reached",
+            Cause.NO_ROUTE_DESTINATION,
+            "no forward target",
+            answer_first,
         )
         return _plan(config, caller, state, Outcome.ANNOUNCE, steps, reasons)
     virtual = config.caller_id is CallerIdMode.VIRTUAL
@@ -487,7 +487,7 @@ def _announce_state(
         kind,
         prompt,
         system,
-        CAUSE_NORMAL_CLEARING,
+        Cause.NORMAL_CLEARING,
         f"{at.state.value} announcement",
         config.answer_before_announcement,
     )
@@ -502,7 +502,7 @@ def _refused(config: NumberConfig, caller: PhoneNumber, reasons: list[str]) -> C
             PromptKind.UNALLOCATED,
             config.prompt(PromptKind.UNALLOCATED),
             "not-in-service",
-            CAUSE_UNALLOCATED,
+            Cause.UNALLOCATED,
             "terminated number",
             False,
         )
@@ -513,7 +513,7 @@ def _refused(config: NumberConfig, caller: PhoneNumber, reasons: list[str]) -> C
             PromptKind.PAUSED,
             config.prompt(PromptKind.PAUSED),
             "temporarily-unavailable",
-            CAUSE_SUBSCRIBER_ABSENT,
+            Cause.SUBSCRIBER_ABSENT,
             "paused number",
             config.answer_before_announcement,
         )
@@ -528,7 +528,7 @@ def _refused(config: NumberConfig, caller: PhoneNumber, reasons: list[str]) -> C
         PromptKind.BLOCKED_CALLER,
         config.prompt(PromptKind.BLOCKED_CALLER),
         "blocked-caller",
-        CAUSE_CALL_REJECTED,
+        Cause.CALL_REJECTED,
         "blocked caller",
         False,
     )

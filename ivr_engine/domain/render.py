@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from ivr_engine.domain.causes import cause_txt
 from ivr_engine.domain.model import NumberConfig, Prompt, PromptKind, Strategy
 from ivr_engine.domain.numbers import format_number, mask
 from ivr_engine.domain.planner import (
@@ -24,16 +25,6 @@ from ivr_engine.domain.planner import (
 
 if TYPE_CHECKING:
     from ivr_engine.domain.timeline import TimelinePeriod
-
-CAUSE_NAMES = {
-    1: "unallocated number",
-    3: "no route to destination",
-    16: "normal call clearing",
-    17: "user busy",
-    19: "no answer",
-    20: "subscriber absent",
-    21: "call rejected",
-}
 
 
 def _prompt(kind: PromptKind | None, prompt: Prompt | None, system: str | None) -> str:
@@ -77,8 +68,7 @@ def describe_step(step: Step) -> str:
             parts.append(f"talk at most {step.max_talk_seconds}s")
         return "; ".join(parts)
     if isinstance(step, HangupStep):
-        name = CAUSE_NAMES.get(step.cause, "")
-        return f"hang up with cause {step.cause} ({name}): {step.reason}"
+        return f"hang up with cause {step.cause} ({cause_txt(step.cause).lower()}): {step.reason}"
     return step.action  # pragma: no cover - every step kind is handled above
 
 

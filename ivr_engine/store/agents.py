@@ -10,7 +10,6 @@ calls at once. Times come from the caller (the engine's clock).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,31 +23,11 @@ from ivr_engine.domain.acd import (
     after_missed,
 )
 from ivr_engine.domain.queue_doc import QueueConfig
+from ivr_engine.domain.queue_state import ClaimedAgent, QueueView
 from ivr_engine.errors import ConflictError, NotFoundError, ValidationError
 from ivr_engine.store.queries import queries
 
 LOGGED_IN_STATES = ("ready", "rest", "ringing", "on_call", "wrapup")
-
-
-@dataclass(frozen=True)
-class ClaimedAgent:
-    """An agent claimed for one call (now ``ringing``), with where and how long to ring."""
-
-    id: str
-    endpoint: str
-    ring_seconds: int | None
-    offer_id: int
-
-
-@dataclass(frozen=True)
-class QueueView:
-    """What distribution needs to know about a queue at one moment."""
-
-    candidates: tuple[Candidate, ...]
-    logged_in: int
-    ready: int
-    last_agent: str | None
-    sticky_agent: str | None
 
 
 async def _transition(

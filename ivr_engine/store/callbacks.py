@@ -11,76 +11,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 import asyncpg
 
+# The request types live in domain.callbacks; re-exported for the commands and tests.
+from ivr_engine.domain.callbacks import PENDING as PENDING
+from ivr_engine.domain.callbacks import CallbackRequest as CallbackRequest
+from ivr_engine.domain.callbacks import CallbackStatus as CallbackStatus
 from ivr_engine.domain.numbers import NumberKind, mask, parse_number
 from ivr_engine.errors import ConflictError, NotFoundError, ValidationError
 from ivr_engine.store.queries import queries
 
 Executor = asyncpg.Connection | asyncpg.Pool
 NOTE_MAX = 1024
-
-
-class CallbackStatus(StrEnum):
-    """Where a callback request is."""
-
-    OPEN = "open"
-    ASSIGNED = "assigned"
-    COMPLETED = "completed"
-    CANCELLED = "cancelled"
-
-
-PENDING = (CallbackStatus.OPEN, CallbackStatus.ASSIGNED)
-
-
-@dataclass(frozen=True)
-class CallbackRequest:
-    """One callback request."""
-
-    id: int
-    tenant_id: str
-    number: str
-    caller: str
-    source: str
-    queue: str | None
-    status: CallbackStatus
-    agent: str | None
-    repeats: int
-    attempts: int
-    last_result: str | None
-    note: str
-    requested_at: datetime
-    assigned_at: datetime | None
-    completed_at: datetime | None
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> CallbackRequest:
-        """A request from a ``callback_requests`` row."""
-        return cls(
-            id=row["id"],
-            tenant_id=row["tenant_id"],
-            number=row["number"],
-            caller=row["caller"],
-            source=row["source"],
-            queue=row["queue"],
-            status=CallbackStatus(row["status"]),
-            agent=row["agent"],
-            repeats=row["repeats"],
-            attempts=row["attempts"],
-            last_result=row["last_result"],
-            note=row["note"],
-            requested_at=row["requested_at"],
-            assigned_at=row["assigned_at"],
-            completed_at=row["completed_at"],
-        )
-
-    @property
-    def masked_caller(self) -> str:
-        """The caller's number as logs and listings show it."""
-        return mask(self.caller)
 
 
 def _caller_digits(caller: str) -> str:

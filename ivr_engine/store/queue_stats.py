@@ -24,17 +24,10 @@ from ivr_engine.domain.acd import (
 )
 from ivr_engine.domain.queue_doc import QueueConfig
 from ivr_engine.domain.queue_log import QueueLogEntry, data_fields, format_line
+from ivr_engine.domain.queue_state import LiveQueue, Stay
 from ivr_engine.store.queries import queries
 
 STALE_AFTER = timedelta(seconds=30)  # a waiting row not refreshed for this long is left out
-
-
-@dataclass(frozen=True)
-class Stay:
-    """A caller's row in a queue."""
-
-    row_id: int
-    position: int  # on entry
 
 
 async def enter(
@@ -195,16 +188,6 @@ async def call_types(
     """Calls per call type recorded by agents in a period, most frequent first."""
     rows = await pool.fetch(queries()["call_type_stats"], tenant_id, start, end)
     return [(r["call_type"], r["calls"]) for r in rows]
-
-
-@dataclass(frozen=True)
-class LiveQueue:
-    """A queue right now: callers waiting and the oldest one's wait."""
-
-    tenant_id: str
-    queue_id: str
-    waiting: int
-    longest_wait: float
 
 
 async def live_queues(pool: asyncpg.Pool, *, now: datetime) -> list[LiveQueue]:

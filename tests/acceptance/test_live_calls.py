@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
 from ivr_engine.sim import Behaviour, Simulator
-from ivr_engine.testing.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy, database_proxy
 
 from .conftest import EngineFactory
 
@@ -106,25 +105,10 @@ async def test_ari_connection_dropped_mid_call(call_engine: EngineFactory, sim_f
         await proxy.stop()
 
 
-def _proxy_for(db_url: str) -> tuple[TcpProxy, str, str, str]:
-    """A proxy in front of the test database (TCP or Unix socket) and the URL through it."""
-    parts = urlsplit(db_url)
-    query = dict(parse_qsl(parts.query))
-    if parts.port:
-        proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port)
-    else:  # the embedded server listens on a Unix socket
-        sock = f"{query.pop('host')}/.s.PGSQL.{query.pop('port', '5432')}"
-        proxy = TcpProxy("", 0, target_unix=sock)
-    return proxy, parts.path, parts.username or "postgres", urlencode(query)
-
-
 async def test_database_down_routes_from_cache_and_falls_back(
     call_engine: EngineFactory, db_url: str, pool: asyncpg.Pool
 ) -> None:
-    proxy, path, user, query = _proxy_for(db_url)
-    await proxy.start()
-    try:
-        proxied = urlunsplit(("postgresql", f"{user}@127.0.0.1:{proxy.port}", path, query, ""))
+    async with database_proxy(db_url) as (proxy, proxied):
         h = await call_engine(OPEN, database_url=proxied)
         await asyncio.wait_for(h.engine.cache.wait_until_listening(), 10)
         assert await h.engine.cache.get(GANGNAM) is not None  # known before the outage
@@ -158,8 +142,6 @@ async def test_database_down_routes_from_cache_and_falls_back(
         assert sorted(tuple(r) for r in rows) == sorted(
             [(during.channel_id, "ANSWERED"), (call.channel_id, "FAILED")]
         )
-    finally:
-        await proxy.stop()
 
 
 async def test_missing_coloring_sound_still_rings_and_connects(call_engine: EngineFactory) -> None:

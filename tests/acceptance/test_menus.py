@@ -219,8 +219,6 @@ async def test_callback_request_is_registered_with_the_callers_number(
     call_engine: EngineFactory, menu_sounds: Path
 ) -> None:
     h = await start(call_engine)
-    if getattr(h.engine.env, "pool", None) is None:
-        h.engine.env.pool = h.engine.db.pool  # type: ignore[attr-defined]
     menu = center_menu()
     spoken = menu.menu_prompt()
     confirmation = menu.items[2].action.prompt
@@ -236,3 +234,22 @@ async def test_callback_request_is_registered_with_the_callers_number(
     assert plays(h, call.channel_id)[-1].media == uri(confirmation)
     assert trace.hangup_by == "engine" and trace.hangup_cause == 16
     assert not trace.attempts
+
+
+async def test_a_callback_request_that_cannot_be_stored_is_not_confirmed(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
+    h = await start(call_engine)
+    await h.engine.db.pool.execute("ALTER TABLE callback_requests RENAME TO callback_away")
+    menu = center_menu()
+    spoken = menu.menu_prompt()
+    confirmation = menu.items[2].action.prompt
+    assert spoken is not None and confirmation is not None
+    after_prompt = seconds(menu_sounds, GREETING) + seconds(menu_sounds, spoken) + 2.0
+    call = await h.call(CENTER, "010-2000-3000", dtmf=((after_prompt, "3"),))
+    trace = await h.finished(call)
+
+    media = [p.media for p in plays(h, call.channel_id)]
+    assert uri(confirmation) not in media
+    assert media[-1] == f"sound:{system_sound_name('cannot-be-reached')}"
+    assert trace.hangup_by == "engine" and trace.hangup_cause == 16

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from ivr_engine.asterisk.ari.events import PlaybackFinished, StasisStart
 from ivr_engine.asterisk.ari.models import Channel
 from ivr_engine.calls.legs import CallerGone
-from ivr_engine.calls.queue import QueueRuntime, attach, run_queue
+from ivr_engine.calls.queue import run_queue
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.calls.session import CallSession
 from ivr_engine.domain.acd import AgentState
 from ivr_engine.domain.numbers import try_normalize
@@ -48,7 +50,7 @@ def route_to_queue(h: Harness, queue: QueueConfig) -> QueueRuntime:
     runtime = engine.queues
     runtime.node, runtime.speed = "engine-1", h.sim.config.speed
     runtime.queues[queue.id] = queue
-    attach(engine.env, runtime)
+    assert engine.env.queues is runtime
     dispatcher = engine.dispatcher
 
     def start(channel: Channel) -> asyncio.Task[CallTrace]:
@@ -281,3 +283,36 @@ async def test_answered_queue_call_names_the_agent_channel(call_engine: EngineFa
     (leg,) = [c for c in made if c.id.startswith(call.channel_id + "-q")]
     assert trace.dst_channel == leg.name and leg.name.startswith("PJSIP/a-")
     assert trace.channel_name == call.channel.name
+
+
+async def test_wrapups_are_ended_by_the_engines_timers_not_by_waiting_callers(
+    call_engine: EngineFactory,
+) -> None:
+    """One sweep per engine: with the engine's timers stopped, a waiting caller polls the
+    queue again and again and the agent's overdue wrap-up still stands; one tick of the
+    timers ends it, and the caller gets the agent."""
+    q = QueueConfig("support", agents=agents("a"), announce_every_seconds=2)
+    h, pool = await start(call_engine, q)
+    timers = h.engine.timers
+    assert timers is not None
+    await timers.stop()
+    now = h.engine.env.clock()
+    await agent_store.set_state(pool, "a", AgentState.WRAPUP, now=now, wrapup_until=now)
+    h.sim.set_behaviour("a", Behaviour.answer_after(0.5, talk=1.0))
+    stream = h.engine.stream
+    with (
+        stream.expect(PlaybackFinished, lambda e: e.playback.id.startswith("qa-")) as announced,
+        stream.expect(StasisStart, lambda e: e.args[:1] == ("outbound",)) as offered,
+    ):
+        call = await h.call(NUMBER, "01011110001")
+        waits = [asyncio.ensure_future(w.wait(10)) for w in (announced, offered)]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for w in waits:
+            w.cancel()
+        # Two clock seconds of waiting (many polls of the queue) before any agent is rung.
+        assert announced.event is not None, "no announcement"
+        assert offered.event is None, "the agent was rung during its wrap-up"
+    assert await pool.fetchval("SELECT state FROM agents WHERE id = 'a'") == "wrapup"
+    assert await timers.tick() == ["a"]
+    trace = await h.finished(call, timeout=20)
+    assert trace.answered_target == "PJSIP/a"

@@ -16,11 +16,11 @@ from ivr_engine.domain.sms_text import byte_length
 from ivr_engine.sim import Behaviour
 from ivr_engine.sms import admin
 from ivr_engine.sms.config import DEFAULT_FIELDS, parse_fields
-from ivr_engine.sms.fake_gateway import FakeGateway
 from ivr_engine.sms.outbox import SmsOutbox
 from ivr_engine.sms.providers.http_gateway import HttpGatewayProvider
 from ivr_engine.sms.stats import SmsCounters
 from ivr_engine.sms.worker import SmsWorker, WorkerOptions
+from tests.support.fake_gateway import FakeGateway
 
 from .conftest import EngineFactory
 

@@ -24,6 +24,7 @@ from ivr_engine.sim import Simulator
 from ivr_engine.store import agents as store
 from ivr_engine.store import queue_stats as stats
 from ivr_engine.store.pool import create_pool_for_url
+from ivr_engine.store.repos import PgAgentRepo
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 TENANT = "shop"
@@ -346,7 +347,9 @@ async def test_device_state_from_ami_marks_agents_unreachable(
     async with AmiClient(
         "127.0.0.1", sim.ami_port, sim.config.ami_user, sim.config.ami_secret
     ) as ami:
-        watcher = DeviceStateWatcher(pool, ami, lambda e, r: changes.put_nowait((e, r)))
+        watcher = DeviceStateWatcher(
+            PgAgentRepo(pool), ami, lambda e, r: changes.put_nowait((e, r))
+        )
         await watcher.start()  # the simulator has no DeviceStateList: events only
         assert sim.ami is not None
         sim.ami.broadcast(

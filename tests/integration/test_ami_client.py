@@ -23,7 +23,7 @@ from ivr_engine.asterisk.ami import (
     AmiState,
 )
 from ivr_engine.asterisk.ari import Backoff
-from ivr_engine.testing.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy
 
 USER, SECRET = "ivr", "ivr-secret"
 

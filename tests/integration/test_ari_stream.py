@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ivr_engine.asterisk.ari import AriClient, Backoff, EventStream, StreamState
 from ivr_engine.asterisk.ari import events as ev
-from ivr_engine.testing.tcp_proxy import TcpProxy, ws_text_frame
+from tests.support.tcp_proxy import TcpProxy, ws_text_frame
 
 USER, PASSWORD = "ivr", "ivr-secret"
 

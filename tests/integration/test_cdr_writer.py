@@ -22,7 +22,7 @@ from ivr_engine.domain.records import CallRecord, ClosedState, Disposition
 from ivr_engine.store.cdr_queries import count_records, fetch_record
 from ivr_engine.store.cdr_writer import CdrWriter
 from ivr_engine.store.journal import Journal
-from ivr_engine.testing.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy
 
 T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 

@@ -23,7 +23,7 @@ from ivr_engine.sim import Simulator
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.config_repo import fetch_all_number_configs
 from ivr_engine.store.loader import load_document
-from ivr_engine.testing.tcp_proxy import TcpProxy
+from tests.support.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "deploy" / "sample-config.yaml"

@@ -26,9 +26,9 @@ from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.sim import Behaviour, Simulator
 from ivr_engine.store.loader import load_document
-from ivr_engine.testing.tcp_proxy import TcpProxy
 from tests.acceptance.conftest import built_sounds, shifted_clock  # noqa: F401  (fixture)
 from tests.fixtures.sim import SimFactory
+from tests.support.tcp_proxy import TcpProxy
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "deploy" / "sample-config.yaml"

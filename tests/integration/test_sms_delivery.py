@@ -13,12 +13,12 @@ import pytest
 
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.sms.config import DEFAULT_FIELDS, parse_fields
-from ivr_engine.sms.fake_gateway import FakeGateway
 from ivr_engine.sms.providers import Outcome, OutgoingText
 from ivr_engine.sms.providers.http_gateway import HttpGatewayProvider
 from ivr_engine.sms.stats import SmsCounters
 from ivr_engine.sms.worker import SmsWorker, WorkerOptions
 from ivr_engine.store.loader import load_document
+from tests.support.fake_gateway import FakeGateway
 from tests.unit.test_sms_text import jpeg
 
 FAST = WorkerOptions(

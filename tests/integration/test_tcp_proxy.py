@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from ivr_engine.testing.tcp_proxy import TcpProxy, ws_text_frame
+from tests.support.tcp_proxy import TcpProxy, ws_text_frame
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

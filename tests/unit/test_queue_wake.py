@@ -9,8 +9,12 @@ from types import SimpleNamespace
 from typing import Any
 
 from ivr_engine.calls.legs import LegWatch
-from ivr_engine.calls.queue import QueueCall, QueueRuntime
+from ivr_engine.calls.queue import QueueCall
+from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.queue_doc import QueueConfig
+
+# A pause makes no database call: the repositories are never used.
+NO_DATABASE: Any = None
 
 
 def waiting_call(runtime: QueueRuntime) -> QueueCall:
@@ -24,7 +28,7 @@ def waiting_call(runtime: QueueRuntime) -> QueueCall:
 
 
 async def test_a_notify_before_the_pause_ends_it_at_once() -> None:
-    runtime = QueueRuntime(pool=None, speed=1.0)  # type: ignore[arg-type]
+    runtime = QueueRuntime(agents=NO_DATABASE, calls=NO_DATABASE, speed=1.0)
     call = waiting_call(runtime)
     wake = runtime.wake  # taken when the caller looked at the agents
     runtime.notify()  # an agent became ready before the caller paused
@@ -32,7 +36,7 @@ async def test_a_notify_before_the_pause_ends_it_at_once() -> None:
 
 
 async def test_a_notify_during_the_pause_ends_it() -> None:
-    runtime = QueueRuntime(pool=None, speed=1.0)  # type: ignore[arg-type]
+    runtime = QueueRuntime(agents=NO_DATABASE, calls=NO_DATABASE, speed=1.0)
     call = waiting_call(runtime)
     pause = asyncio.create_task(call._pause(runtime.wake, 3600))
     await asyncio.sleep(0)  # the pause is waiting
@@ -42,7 +46,7 @@ async def test_a_notify_during_the_pause_ends_it() -> None:
 
 
 async def test_the_callback_key_ends_the_pause() -> None:
-    runtime = QueueRuntime(pool=None, speed=1.0)  # type: ignore[arg-type]
+    runtime = QueueRuntime(agents=NO_DATABASE, calls=NO_DATABASE, speed=1.0)
     call = waiting_call(runtime)
     pause = asyncio.create_task(call._pause(runtime.wake, 3600))
     call.key_pressed.set()

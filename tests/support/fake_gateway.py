@@ -1,4 +1,4 @@
-"""An SMS gateway on loopback for tests, benchmarks and demos: a real aiohttp server that
+"""An SMS gateway on loopback for tests and benchmarks: a real aiohttp server that
 speaks the HTTP JSON shape ``HttpGatewayProvider`` sends.
 
 It dedupes by idempotency key like a real gateway: the first request with a key is a

@@ -11,9 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-log = logging.getLogger("ivr_engine.testing.tcp_proxy")
+log = logging.getLogger(__name__)
 
 _CHUNK = 65536
 
@@ -167,3 +169,20 @@ class TcpProxy:
                     await asyncio.sleep(self.delay)
                 writer.write(data)
                 await writer.drain()
+
+
+@contextlib.asynccontextmanager
+async def database_proxy(db_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
+    """A started proxy in front of a PostgreSQL database (TCP, or the embedded server's
+    Unix socket) and the URL that reaches the database through it; stopped afterwards."""
+    parts = urlsplit(db_url)
+    query = dict(parse_qsl(parts.query))
+    if parts.port:
+        proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port)
+    else:  # the embedded server listens on a Unix socket
+        sock = f"{query.pop('host')}/.s.PGSQL.{query.pop('port', '5432')}"
+        proxy = TcpProxy("", 0, target_unix=sock)
+    async with proxy:
+        user = parts.username or "postgres"
+        netloc = f"{user}@127.0.0.1:{proxy.port}"
+        yield proxy, urlunsplit(("postgresql", netloc, parts.path, urlencode(query), ""))
