@@ -11,27 +11,46 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr_engine.asterisk.ari.http import query, query_string
+from ivr_engine.asterisk.ari.http import query, query_string, seg
 from ivr_engine.asterisk.ari.ws_rest import WsRest, WsRestClosed, WsRestNotSent, WsRestState
 
 
-async def test_replies_are_matched_by_id_and_a_lost_socket_fails_the_rest() -> None:
-    frames: list[dict[str, object]] = []
-    two_sent = asyncio.Event()
+def unmask(data: bytes) -> list[bytes]:
+    """The payloads of the masked client text frames in ``data`` (RFC 6455 5.2)."""
+    out = []
+    while data:
+        assert data[0] == 0x81 and data[1] & 0x80, "a masked final text frame"
+        n, at = data[1] & 0x7F, 2
+        if n == 126:
+            n, at = int.from_bytes(data[2:4], "big"), 4
+        elif n == 127:
+            n, at = int.from_bytes(data[2:10], "big"), 10
+        mask, body = data[at : at + 4], data[at + 4 : at + 4 + n]
+        out.append(bytes(b ^ mask[i % 4] for i, b in enumerate(body)))
+        data = data[at + 4 + n :]
+    return out
 
-    async def send(frame: bytes) -> None:
-        frames.append(orjson.loads(frame))
-        if len(frames) == 2:
-            two_sent.set()
+
+async def test_replies_are_matched_by_id_and_a_lost_socket_fails_the_rest() -> None:
+    writes: list[bytes] = []
+    written = asyncio.Event()
+
+    def write(data: bytes) -> None:
+        writes.append(data)
+        written.set()
 
     rest = WsRest(enabled=False)  # no probe: state set by hand below
-    rest.attach(send)
+    rest.attach(write)
     rest.state = WsRestState.AVAILABLE
     first = asyncio.ensure_future(rest.send("GET", "channels", None, timeout=5))
-    second = asyncio.ensure_future(rest.send("POST", "bridges", {"type": "mixing"}, timeout=5))
-    await two_sent.wait()
+    big = {"type": "mixing", "name": "x" * 70_000}
+    second = asyncio.ensure_future(rest.send("POST", "bridges", big, timeout=5))
+    await written.wait()
+    assert len(writes) == 1, "the frames of one loop turn leave in one write"
+    frames = [orjson.loads(p) for p in unmask(writes[0])]
+    assert [f["uri"] for f in frames] == ["channels", "bridges"]
     assert frames[1]["content_type"] == "application/json"
-    assert orjson.loads(str(frames[1]["message_body"])) == {"type": "mixing"}
+    assert orjson.loads(str(frames[1]["message_body"])) == big
     rest.resolve({"request_id": frames[1]["request_id"], "status_code": 200, "message_body": "{}"})
     reply = await second
     assert (reply.status, reply.body) == (200, "{}")
@@ -44,12 +63,20 @@ async def test_replies_are_matched_by_id_and_a_lost_socket_fails_the_rest() -> N
         await rest.send("GET", "channels", None, timeout=5)
 
 
-async def test_a_request_without_reply_times_out() -> None:
-    async def send(frame: bytes) -> None:
-        return None
+async def test_a_failed_write_means_not_sent() -> None:
+    def broken(data: bytes) -> None:
+        raise ConnectionResetError("gone")
 
     rest = WsRest(enabled=False)
-    rest.attach(send)
+    rest.attach(broken)
+    with pytest.raises(WsRestNotSent):
+        await rest.send("GET", "asterisk/ping", None, timeout=5)
+    rest.detach()
+
+
+async def test_a_request_without_reply_times_out() -> None:
+    rest = WsRest(enabled=False)
+    rest.attach(lambda data: None)
     rest.sweep_interval = 0.01
     with pytest.raises(TimeoutError):
         await rest.send("GET", "asterisk/ping", None, timeout=0.02)
@@ -65,3 +92,8 @@ async def test_a_request_without_reply_times_out() -> None:
 )
 def test_the_query_string_is_what_urlencode_gives(params: dict[str, object]) -> None:
     assert query_string(params) == urlencode(query(params), quote_via=quote)  # type: ignore[arg-type]
+
+
+@given(st.text())
+def test_a_path_segment_is_quoted_as_quote_does(value: str) -> None:
+    assert seg(value) == quote(value, safe="")

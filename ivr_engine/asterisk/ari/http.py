@@ -54,12 +54,13 @@ def basic_auth(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
-def seg(value: str) -> str:
-    """Quote one path segment (ids may hold any character but ``/``)."""
-    return quote(value, safe="")
-
-
 _PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")  # characters quote() leaves alone
+
+
+def seg(value: str) -> str:
+    """Quote one path segment (ids may hold any character but ``/``); channel ids such as
+    ``1795310575.1`` need none."""
+    return value if _PLAIN.fullmatch(value) else quote(value, safe="")
 
 
 @functools.lru_cache(maxsize=4096)

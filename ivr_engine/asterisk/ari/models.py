@@ -20,6 +20,8 @@ _seen_unknown: set[tuple[str, str]] = set()
 
 def note_unknown(kind: str, keys: Iterable[str], known: frozenset[str]) -> None:
     """Log each field of ``kind`` this code does not know, once per (kind, field) per process."""
+    if known.issuperset(keys):  # the usual case, checked in C
+        return
     for key in keys:
         if key not in known and (kind, key) not in _seen_unknown:
             _seen_unknown.add((kind, key))
@@ -49,7 +51,11 @@ class CallerId:
         """Build from ``{"name": ..., "number": ...}`` (missing -> empty)."""
         if not data:
             return cls()
-        return cls(name=str(data.get("name", "")), number=str(data.get("number", "")))
+        name, number = data.get("name", ""), data.get("number", "")
+        return cls(
+            name if type(name) is str else str(name),
+            number if type(number) is str else str(number),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,19 +122,20 @@ class Channel:
     def from_json(cls, data: Mapping[str, Any]) -> Channel:
         """Build from a channel object; unknown keys are logged once."""
         note_unknown("Channel", data.keys(), _CHANNEL_KEYS)
-        return cls(
-            id=str(data["id"]),
-            name=str(data.get("name", "")),
-            state=str(data.get("state", "")),
-            caller=CallerId.from_json(data.get("caller")),
-            connected=CallerId.from_json(data.get("connected")),
-            dialplan=DialplanLocation.from_json(data.get("dialplan")),
-            creationtime=parse_time(data.get("creationtime")),
-            language=str(data.get("language", "")),
-            accountcode=str(data.get("accountcode", "")),
-            protocol_id=str(data.get("protocol_id", "")),
-            caller_rdnis=str(data.get("caller_rdnis", "")),
-            channelvars=dict(data.get("channelvars") or {}),
+        get = data.get
+        return cls(  # positional, in field order: several of these per call event
+            str(data["id"]),
+            str(get("name", "")),
+            str(get("state", "")),
+            CallerId.from_json(get("caller")),
+            CallerId.from_json(get("connected")),
+            DialplanLocation.from_json(get("dialplan")),
+            parse_time(get("creationtime")),
+            str(get("language", "")),
+            str(get("accountcode", "")),
+            str(get("protocol_id", "")),
+            str(get("caller_rdnis", "")),
+            dict(get("channelvars") or {}),
         )
 
 

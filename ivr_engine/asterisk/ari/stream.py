@@ -28,6 +28,14 @@ from ivr_engine.asterisk.ari.ws_rest import RESPONSE_EVENT, WsRest
 log = logging.getLogger("ivr_engine.asterisk.ari")
 
 
+def _raw_writer(ws: aiohttp.ClientWebSocketResponse) -> Callable[[bytes], None] | None:
+    """The socket's transport ``write``, for requests written as ready-made frames, several
+    per system call (aiohttp keeps the transport on its frame writer); None if it does not."""
+    transport = getattr(getattr(ws, "_writer", None), "transport", None)
+    write = getattr(transport, "write", None)
+    return write if callable(write) else None
+
+
 class StreamState(enum.StrEnum):
     """Where the events WebSocket is."""
 
@@ -230,7 +238,11 @@ class EventStream(Dispatcher):
         self._set_state(StreamState.CONNECTED)
         self._connected.set()
         log.info("ARI events: connected for app %s (connect #%d)", self.app, self._connects)
-        self.rest.attach(lambda frame: ws.send_frame(frame, aiohttp.WSMsgType.TEXT))
+        writer = _raw_writer(ws)
+        if writer is not None:
+            self.rest.attach(writer)
+        else:
+            log.info("ARI events: no raw writer on this aiohttp WebSocket; requests use HTTP")
         self._spawn_callbacks(self._on_connect, "on-connect")
         try:
             reason = await self._read(ws)

@@ -27,7 +27,8 @@ import asyncio
 import enum
 import itertools
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,20 @@ class WsRestNotSent(WsRestClosed):
     """The request never left: no socket, or writing the frame failed (safe to resend)."""
 
 
-Sender = Callable[[bytes], Awaitable[None]]  # writes one text frame (UTF-8 bytes)
+Writer = Callable[[bytes], None]  # writes raw bytes to the socket's transport
+
+
+def text_frame(payload: bytes, mask: bytes) -> bytes:
+    """One masked client text frame (RFC 6455 5.2: FIN, opcode 1, mask bit, length, key)."""
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, 0x80 | n))
+    elif n < 65536:
+        header = bytes((0x81, 0x80 | 126)) + n.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 0x80 | 127)) + n.to_bytes(8, "big")
+    key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+    return header + mask + (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
 
 
 class WsRest:
@@ -105,12 +119,14 @@ class WsRest:
         self.enabled = enabled
         self.probe_timeout = probe_timeout
         self.state = WsRestState.DOWN
-        self._send: Sender | None = None
+        self._write: Writer | None = None
+        self._outbox: list[bytes] = []  # frames of this loop turn, written together
         self._pending: dict[str, asyncio.Future[WsReply]] = {}
         self._ids = itertools.count(1)
         self._probe: asyncio.Task[None] | None = None
         self._again = False
         self._deadlines: dict[str, float] = {}
+        self._written: dict[str, asyncio.Future[WsReply]] = {}  # awaiting this turn's write
         self._sweeper: asyncio.Task[None] | None = None
         self.sweep_interval = 0.25
         self.sent = 0
@@ -126,15 +142,18 @@ class WsRest:
         return self.state is WsRestState.AVAILABLE and operation in WS_OPERATIONS
 
     # -- socket life -----------------------------------------------------------------------
-    def attach(self, send: Sender) -> None:
-        """A socket is up: requests may be sent with ``send`` once the probe has answered."""
-        self._send = send
+    def attach(self, write: Writer) -> None:
+        """A socket is up: requests may be written with ``write`` (the transport's, so the
+        frames of one loop turn leave in one system call) once the probe has answered."""
+        self._write = write
+        self._outbox.clear()
         self.state = WsRestState.PROBING if self.enabled else WsRestState.UNSUPPORTED
         self.probe()
 
     def detach(self) -> None:
         """The socket is gone: fail what is pending (the caller sees a connection error)."""
-        self._send = None
+        self._write = None
+        self._outbox.clear()
         self.state = WsRestState.DOWN
         if self._probe is not None:
             self._probe.cancel()
@@ -155,7 +174,7 @@ class WsRest:
 
     def probe(self) -> None:
         """(Re)check support in the background; the first answer switches the socket on."""
-        if not self.enabled or self._send is None or self.available:
+        if not self.enabled or self._write is None or self.available:
             return
         if self._probe is not None and not self._probe.done():
             self._again = True  # e.g. the event filter changed while a probe was out
@@ -167,11 +186,11 @@ class WsRest:
         try:
             reply = await self.send("GET", "asterisk/info", None, timeout=self.probe_timeout)
         except (TimeoutError, ConnectionError) as exc:
-            if self._again and self._send is not None:
+            if self._again and self._write is not None:
                 self._again = False
                 await self._run_probe()
                 return
-            if self._send is not None:
+            if self._write is not None:
                 self.state = WsRestState.UNSUPPORTED
                 log.info(
                     "ARI: no answer to a request over the events WebSocket (%s); this Asterisk "
@@ -179,7 +198,7 @@ class WsRest:
                     type(exc).__name__,
                 )
             return
-        if self._send is not None and reply.status < 500:
+        if self._write is not None and reply.status < 500:
             self.state = WsRestState.AVAILABLE
             log.info("ARI: requests go over the events WebSocket (REST over WebSocket)")
 
@@ -193,8 +212,7 @@ class WsRest:
         timeout: float,  # noqa: ASYNC109
     ) -> WsReply:
         """Send one request (``uri`` relative to /ari, no leading slash) and await its reply."""
-        send = self._send
-        if send is None:
+        if self._write is None:
             raise WsRestNotSent("no ARI WebSocket")
         request_id = f"r{next(self._ids)}"
         frame: dict[str, Any] = {
@@ -209,11 +227,11 @@ class WsRest:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[WsReply] = loop.create_future()
         self._pending[request_id] = fut
+        if not self._outbox:
+            loop.call_soon(self._flush)
+        self._outbox.append(orjson.dumps(frame))
+        self._written[request_id] = fut
         try:
-            try:
-                await send(orjson.dumps(frame))
-            except (ConnectionError, RuntimeError) as exc:
-                raise WsRestNotSent(f"writing the request failed: {exc}") from exc
             self.sent += 1
             # One sweeper for every request's deadline instead of a timer per request.
             self._deadlines[request_id] = loop.time() + timeout
@@ -223,6 +241,22 @@ class WsRest:
         finally:
             self._pending.pop(request_id, None)
             self._deadlines.pop(request_id, None)
+
+    def _flush(self) -> None:
+        """Write this turn's frames in one go; if that fails they never left (resendable)."""
+        frames, self._outbox = self._outbox, []
+        waiting, self._written = self._written, {}
+        if not frames:
+            return
+        bits = random.getrandbits
+        try:
+            if self._write is None:
+                raise ConnectionError("the ARI WebSocket closed")
+            self._write(b"".join(text_frame(f, bits(32).to_bytes(4, "big")) for f in frames))
+        except (ConnectionError, RuntimeError) as exc:
+            for fut in waiting.values():
+                if not fut.done():
+                    fut.set_exception(WsRestNotSent(f"writing the request failed: {exc}"))
 
     async def _sweep(self) -> None:
         """Fail requests past their deadline (TimeoutError), every ``sweep_interval`` s."""
