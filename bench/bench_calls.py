@@ -81,7 +81,7 @@ def free_port() -> int:
 
 
 async def start_simulator(
-    sounds: Path, speed: float = SPEED
+    sounds: Path, speed: float = SPEED, behaviour: str = "answer:1:6"
 ) -> tuple[asyncio.subprocess.Process, str, str]:
     """``ivr-engine sim`` in its own process; returns it, its ARI URL and control URL."""
     port = free_port()
@@ -117,7 +117,7 @@ async def start_simulator(
         else:
             raise RuntimeError("the simulator did not start")
         async with http.put(
-            f"{control}/behaviours/01000000001", json={"behaviour": "answer:1:6"}
+            f"{control}/behaviours/01000000001", json={"behaviour": behaviour}
         ) as resp:
             assert resp.status == 204, await resp.text()
     return proc, f"http://127.0.0.1:{port}/ari", control
