@@ -352,6 +352,7 @@ class WorldCore:
         for entry in ch.timeline.entries:
             if entry.kind in (tl.RINGBACK, tl.RINGING) and entry.t_end is None:
                 ch.timeline.close(entry, tl.COMPLETE)
+                entry.detail["ended_by"] = "answer"
         self.set_state(ch, ChannelState.UP)
         ch.timeline.add(tl.ANSWERED, ended=True)
 
