@@ -60,7 +60,13 @@ class Forwarder:
     async def run(self) -> None:
         """Ring the targets per the strategy; bridge the first that answers and stays."""
         media = self.env.media.for_prompt(self.step.coloring) if self.step.coloring else None
-        coloring = ColoringLoop(self.env, self.session.channel_id, media, self.caller.gone)
+        coloring = ColoringLoop(
+            self.env,
+            self.session.channel_id,
+            media,
+            self.caller.gone,
+            answered=self.session.answered,
+        )
         try:
             await coloring.start()
             self.session.note(
@@ -242,13 +248,15 @@ class Forwarder:
         return True
 
     async def _connect(self, leg: TargetLeg) -> None:
-        """Answer the caller (coloring already stopped) and bridge caller and callee."""
+        """Answer the caller (coloring already stopped) and bridge caller and callee. A
+        caller answered before (by a menu, a queue) gets no second answer."""
         a = self.session.channel_id
-        await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
+        if not self.session.answered:
+            await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
         self.session.mark_answered(leg.target.number)
         self.session.trace.dst_channel = leg.watch.name
-        answered = self.session.trace.answered_at or self.session.now()
-        bridge = await self.env.ari.create_bridge("mixing", name=bridge_name(a, answered))
+        connected = self.session.now()
+        bridge = await self.env.ari.create_bridge("mixing", name=bridge_name(a, connected))
         self.bridge_id = bridge.id
         # A party hanging up at this moment makes the add fail (400 / 422, or 204 without
         # that party): race() turns that into the party's hangup.
