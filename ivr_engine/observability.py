@@ -25,6 +25,7 @@ from ivr_engine.asterisk.ari.http import Observer, RequestStat
 from ivr_engine.domain.dialing import TargetResult
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.metrics import LabelCap, Metrics, cdr_values, metric_value
+from ivr_engine.store.probe import DatabaseProbe
 
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -73,24 +74,30 @@ class Observability:
         dispatcher: Any = None,
         stream: Any = None,
         cache: Any = None,
-        pool: Any = None,
+        database_url: str | None = None,
         ami: Any = None,
         lag_interval: float = 0.5,
         db_probe_interval: float = 5.0,
         db_probe_timeout: float = 2.0,
+        db_probe_cache: float = 1.0,
     ) -> None:
         self.metrics = metrics or Metrics()
         self._ari_seconds: dict[str, Any] = {}  # operation -> its histogram child
-        self.dispatcher, self.stream, self.cache, self.pool, self.ami = (
-            dispatcher,
-            stream,
-            cache,
-            pool,
-            ami,
-        )
+        self.dispatcher, self.stream, self.cache, self.ami = dispatcher, stream, cache, ami
         self.lag_interval = lag_interval
         self.db_probe_interval = db_probe_interval
         self.db_probe_timeout = db_probe_timeout
+        # The probe's own connection: call traffic may hold every pooled one.
+        self.probe = (
+            DatabaseProbe(
+                database_url,
+                timeout=db_probe_timeout,
+                cache_seconds=db_probe_cache,
+                on_result=self._probed,
+            )
+            if database_url
+            else None
+        )
         self.per_number = bool(getattr(settings, "metrics_per_number", False))
         self._numbers = LabelCap(int(getattr(settings, "metrics_number_cap", 100)))
         self._tenants = LabelCap(int(getattr(settings, "metrics_tenant_cap", 500)))
@@ -113,7 +120,7 @@ class Observability:
             dispatcher=engine.dispatcher,
             stream=engine.stream,
             cache=engine.cache,
-            pool=engine.db.pool,
+            database_url=engine.db.url,
             ami=getattr(engine, "ami", None),
             **options,
         )
@@ -243,20 +250,17 @@ class Observability:
 
     # -- probes -------------------------------------------------------------------------------
     async def check_database(self, timeout: float | None = None) -> bool:  # noqa: ASYNC109
-        """Run ``SELECT 1`` on the pool; remember and return whether it worked."""
-        if self.pool is None:
+        """Whether PostgreSQL answers ``SELECT 1`` on the probe's own connection (never the
+        shared pool); a result under ``db_probe_cache`` seconds old is reused."""
+        if self.probe is None:
             return False
-        try:
-            async with asyncio.timeout(timeout or self.db_probe_timeout):
-                async with self.pool.acquire() as conn:
-                    await conn.fetchval("SELECT 1")
-            up = True
-        except Exception as exc:
-            log.warning("database probe failed: %s", type(exc).__name__)
+        return await self.probe.check(timeout)
+
+    def _probed(self, up: bool) -> None:
+        """One probe's result: the ``ivr_database_up`` gauge, an error counted if down."""
+        if not up:
             self.database_error("probe")
-            up = False
         self.database_up, self.database_checked = up, time.time()
-        return up
 
     async def readiness(self) -> tuple[bool, dict[str, Any]]:
         """Whether this engine should get calls, with the details behind the answer."""
@@ -293,13 +297,15 @@ class Observability:
             ]
 
     async def stop(self) -> None:
-        """Stop the background tasks."""
+        """Stop the background tasks and close the probe's connection."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.probe is not None:
+            await self.probe.close()
 
     async def next_lag_sample(self) -> float:
         """Wait for the sampler's next measurement and return it (seconds)."""

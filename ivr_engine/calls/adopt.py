@@ -24,8 +24,8 @@ from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.handover import (
     HANDOVER_VAR,
     TARGET_VAR,
-    answered_at,
     complete_from_leg,
+    connected_at,
     decode,
 )
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
@@ -139,7 +139,7 @@ class TalkWatch:
     async def prepare(self) -> None:
         """Read what the channels carry before the conversation is followed (once a party
         hangs up, its variables are gone): the whole trace a stopping engine left on the
-        caller, else the trace the callee leg was made with, completed with the answer time
+        caller, else the trace the callee leg was made with, completed with the connect time
         the bridge's name carries (``calls/handover.py``)."""
         now = self.env.clock()
         handed = await self._handed_over(self.pair.caller)
@@ -148,10 +148,10 @@ class TalkWatch:
             trace.add(now, "adopted", "conversation adopted from a stopping engine")
         elif (handed := await self._handed_over(self.pair.callee)) is not None:
             trace, leg = handed
-            answered = answered_at(self.pair.bridge_name, self.pair.caller)
-            if answered is None:
+            connected = connected_at(self.pair.bridge_name, self.pair.caller)
+            if connected is None:
                 trace.reasons += (ADOPTION_TIMES,)
-            complete_from_leg(trace, leg, answered or now)
+            complete_from_leg(trace, leg, connected or now)
             trace.add(now, "adopted", "conversation adopted after a restart or reconnect")
         else:
             await self._identify_target()

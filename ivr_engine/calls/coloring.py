@@ -5,6 +5,13 @@ media list of the sound repeated, re-issued on PlaybackFinished when it runs out
 before the caller is answered or bridged: a running playback holds the channel's command
 queue (protocol facts A.2), so an answer sent while it plays would wait until the sound
 ends.
+
+Without a coloring the caller gets a ringing indication (``POST /ring``): a 180, or once
+early media has started or the caller is answered (a menu, a queue before the forward), a
+ringback tone Asterisk plays in band until the indication is stopped. Joining a bridge does
+not stop it. An unanswered caller's ringing ends with its answer (``ast_raw_answer`` ends
+with ``ast_indicate(-1)``) or the next prompt; for a caller answered before, who gets no
+second answer, ``stop()`` ends it with ``DELETE /ring`` before the two are bridged.
 """
 
 from __future__ import annotations
@@ -30,14 +37,22 @@ class ColoringLoop:
     it cannot be played) it falls back to a ringing indication."""
 
     def __init__(
-        self, env: CallEnv, channel_id: str, media: str | None, gone: asyncio.Event | None = None
+        self,
+        env: CallEnv,
+        channel_id: str,
+        media: str | None,
+        gone: asyncio.Event | None = None,
+        *,
+        answered: bool = False,
     ) -> None:
         self.env = env
+        self.answered = answered  # the caller was answered before (a menu, a queue)
         self._gone = gone or asyncio.Event()
         self.channel_id = channel_id
         self.media = media
         self.plays = 0
         self.fell_back_to_ring = False
+        self._ringing = False  # a ringing indication is on and not stopped yet
         self._stopping = False
         self._current: str | None = None
         self._lock = asyncio.Lock()
@@ -57,7 +72,17 @@ class ColoringLoop:
         try:
             await self.env.ari.ring(self.channel_id)
         except AriError as exc:
-            log.warning("ringing indication on %s failed: %s", self.channel_id, exc)
+            log.warning("call %s: ringing indication failed: %s", self.channel_id, exc)
+            return
+        self._ringing = True
+
+    async def _stop_ring(self) -> None:
+        """Stop the ringing indication (its in-band tone would go on into the bridge)."""
+        self._ringing = False
+        try:
+            await self.env.ari.ring_stop(self.channel_id)
+        except AriError as exc:
+            log.warning("call %s: stopping the ringing indication failed: %s", self.channel_id, exc)
 
     async def _loop(self) -> None:
         """Play, wait for the end, play again, until stopped."""
@@ -84,10 +109,17 @@ class ColoringLoop:
                 return
 
     async def stop(self) -> None:
-        """Stop the coloring and wait until the channel's command queue is free."""
+        """Stop the coloring (or the ringing) and wait until the channel's command queue is
+        free."""
         self._stopping = True
-        if self._task is None:
-            return
+        if self._task is not None:
+            await self._stop_loop()
+        if self._ringing and self.answered and not self._gone.is_set():
+            await self._stop_ring()
+
+    async def _stop_loop(self) -> None:
+        """Stop the coloring's playback and wait for the loop to end."""
+        assert self._task is not None
         async with self._lock:
             if self._current is not None:
                 try:

@@ -10,7 +10,6 @@ answered and A and B are bridged. Target outcomes are keyed on hangup causes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 from dataclasses import dataclass
@@ -61,7 +60,13 @@ class Forwarder:
     async def run(self) -> None:
         """Ring the targets per the strategy; bridge the first that answers and stays."""
         media = self.env.media.for_prompt(self.step.coloring) if self.step.coloring else None
-        coloring = ColoringLoop(self.env, self.session.channel_id, media, self.caller.gone)
+        coloring = ColoringLoop(
+            self.env,
+            self.session.channel_id,
+            media,
+            self.caller.gone,
+            answered=self.session.answered,
+        )
         try:
             await coloring.start()
             self.session.note(
@@ -93,6 +98,11 @@ class Forwarder:
             self.keep_bridge = self.session.talking
             if not self.keep_bridge:
                 await asyncio.shield(self._stop_ringing(coloring))
+            raise
+        except Exception:
+            # An error the session handles (it logs it and ends the call): no leg and no
+            # coloring outlives it.
+            await self._stop_ringing(coloring)
             raise
         finally:
             await coloring.aclose()
@@ -134,7 +144,9 @@ class Forwarder:
             )
         except AriError as exc:
             watch.close()
-            log.warning("ringing %s failed: %s", mask(target.number), exc)
+            log.warning(
+                "call %s: ringing %s failed: %s", self.session.channel_id, mask(target.number), exc
+            )
             self._record(leg, TargetResult.FAILED, None)
             return None
         watch.name = watch.name or channel.name
@@ -206,11 +218,16 @@ class Forwarder:
         pid = f"wh-{leg.channel_id}"
         try:
             with self.env.events.expect(PlaybackFinished, channel_id=pid) as waiter:
-                await self.env.ari.play(leg.channel_id, media, playback_id=pid)
+                await race(
+                    self.env.ari.play(leg.channel_id, media, playback_id=pid),
+                    self.caller,
+                    leg.watch,
+                    timeout=self.env.request_timeout,
+                )
                 done = await race(
                     waiter.wait(), self.caller, leg.watch, timeout=self.env.playback_timeout
                 )
-        except (ChannelGone, AriError) as exc:
+        except ChannelGone as exc:
             if isinstance(exc, CallerGone):
                 raise
             self.session.note("whisper", "callee left during the whisper", leg=leg.channel_id)
@@ -231,34 +248,27 @@ class Forwarder:
         return True
 
     async def _connect(self, leg: TargetLeg) -> None:
-        """Answer the caller (coloring already stopped) and bridge caller and callee."""
+        """Answer the caller (coloring already stopped) and bridge caller and callee. A
+        caller answered before (by a menu, a queue) gets no second answer."""
         a = self.session.channel_id
-        await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
+        if not self.session.answered:
+            await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
         self.session.mark_answered(leg.target.number)
         self.session.trace.dst_channel = leg.watch.name
-        answered = self.session.trace.answered_at or self.session.now()
-        bridge = await self.env.ari.create_bridge("mixing", name=bridge_name(a, answered))
+        connected = self.session.now()
+        bridge = await self.env.ari.create_bridge("mixing", name=bridge_name(a, connected))
         self.bridge_id = bridge.id
-        try:
-            await race(
-                self.env.ari.add_channel(bridge.id, [a, leg.channel_id]),
-                self.caller,
-                leg.watch,
-                timeout=self.env.request_timeout,
-            )
-        except AriError:
-            # A party hanging up at this moment makes the add fail; its events follow.
-            await self._gone_soon(leg)
-            raise
+        # A party hanging up at this moment makes the add fail (400 / 422, or 204 without
+        # that party): race() turns that into the party's hangup.
+        await race(
+            self.env.ari.add_channel(bridge.id, [a, leg.channel_id]),
+            self.caller,
+            leg.watch,
+            timeout=self.env.request_timeout,
+        )
         self.session.note(
             "bridge", f"caller and {mask(leg.target.number)} bridged", bridge=bridge.id
         )
-
-    async def _gone_soon(self, leg: TargetLeg, within: float = 1.0) -> None:
-        """After a failed request: raise CallerGone / ChannelGone when either party's hangup
-        arrives within ``within`` seconds; return otherwise (a real error)."""
-        with contextlib.suppress(TimeoutError):
-            await race(asyncio.Event().wait(), self.caller, leg.watch, timeout=within)
 
     async def _talk(self, leg: TargetLeg) -> None:
         """Wait for either party to hang up (or the talk limit); then end the other."""
@@ -293,7 +303,7 @@ class Forwarder:
         try:
             await self.env.ari.hangup(leg.channel_id, reason=reason, missing_ok=True)
         except AriError as exc:
-            log.warning("hanging up leg %s failed: %s", leg.channel_id, exc)
+            log.warning("call %s: hanging up a leg failed: %s", self.session.channel_id, exc)
 
     async def _end_legs(self, reason: str, result: TargetResult) -> None:
         """The caller left: every leg still up is hung up at once."""
@@ -327,4 +337,9 @@ class Forwarder:
             try:
                 await self.env.ari.destroy_bridge(self.bridge_id, missing_ok=True)
             except AriError as exc:
-                log.warning("destroying bridge %s failed: %s", self.bridge_id, exc)
+                log.warning(
+                    "call %s: destroying bridge %s failed: %s",
+                    self.session.channel_id,
+                    self.bridge_id,
+                    exc,
+                )

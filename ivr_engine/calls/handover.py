@@ -7,8 +7,9 @@ the call makes anyway:
 * every target leg is originated with ``IVR_TARGET`` (the forward target) and
   ``IVR_HANDOVER`` (the call's trace as JSON up to that moment: the plan, the ringing, the
   attempts before, the prompts played) as channel variables;
-* the conversation's bridge is named ``ivr-<caller channel>@<answer time in ms>``: the
-  moment the caller was answered, on the engine's clock;
+* the conversation's bridge is named ``ivr-<caller channel>@<connect time in ms>``: the
+  moment the caller was connected (and answered, unless a menu or a queue answered it
+  before), on the engine's clock;
 * a graceful stop sets ``IVR_HANDOVER`` on the caller's channel with the whole trace, which
   wins over the rest.
 """
@@ -39,14 +40,14 @@ def leg_variables(trace: CallTrace, target: str, leg_id: str, started: datetime)
     return {TARGET_VAR: target, HANDOVER_VAR: json.dumps(data, separators=(",", ":"))}
 
 
-def bridge_name(caller_id: str, answered: datetime) -> str:
+def bridge_name(caller_id: str, connected: datetime) -> str:
     """The name of the bridge joining a caller and a callee: the caller's channel id and the
-    moment the caller was answered (milliseconds since the epoch)."""
-    return f"{BRIDGE_PREFIX}{caller_id}@{round(answered.timestamp() * 1000)}"
+    moment they were connected (milliseconds since the epoch)."""
+    return f"{BRIDGE_PREFIX}{caller_id}@{round(connected.timestamp() * 1000)}"
 
 
-def answered_at(name: str, caller_id: str) -> datetime | None:
-    """The answer time a conversation bridge's name carries, None for other names."""
+def connected_at(name: str, caller_id: str) -> datetime | None:
+    """The connect time a conversation bridge's name carries, None for other names."""
     head, sep, millis = name.rpartition("@")
     if not sep or head != f"{BRIDGE_PREFIX}{caller_id}" or not millis.isdigit():
         return None
@@ -70,28 +71,28 @@ def decode(raw: str | None) -> tuple[CallTrace, dict[str, Any]] | None:
     return trace, leg
 
 
-def complete_from_leg(trace: CallTrace, leg: dict[str, Any], answered: datetime) -> None:
+def complete_from_leg(trace: CallTrace, leg: dict[str, Any], connected: datetime) -> None:
     """Finish the trace a target leg carried (written when it was originated): that leg was
-    answered and the caller connected at ``answered``; legs still ringing beside it (all
-    rung at once) were cancelled when it won. Legs rung at once but made after it are not
-    in its trace and stay unknown."""
+    answered and the caller connected to it at ``connected`` (and answered then, unless it
+    was before); legs still ringing beside it (all rung at once) were cancelled when it won.
+    Legs rung at once but made after it are not in its trace and stay unknown."""
     target = str(leg.get("target") or "")
     started = datetime.fromisoformat(leg["started"]) if leg.get("started") else None
     if not target or started is None:
         return
-    when = answered
     trace.ring_started = trace.ring_started or started
     last_attempt = max((i for i, e in enumerate(trace.entries) if e.kind == "attempt"), default=-1)
     for entry in trace.entries[last_attempt + 1 :]:
         if entry.kind == "ring":  # rung with this leg, not settled before it was made
-            ring = round((when - entry.at).total_seconds(), 3)
+            ring = round((connected - entry.at).total_seconds(), 3)
             trace.attempts.append(
                 Attempt(str(entry.data.get("target")), TargetResult.CANCELLED, None, ring)
             )
     trace.add(started, "ring", f"ringing {mask(target)}", target=target, leg=leg.get("id"))
-    ring = round((when - started).total_seconds(), 3)
+    ring = round((connected - started).total_seconds(), 3)
     trace.attempts.append(Attempt(target, TargetResult.ANSWERED, None, ring))
     trace.answered_target = target
-    trace.answered_at = answered
-    trace.add(answered, "answer", f"caller answered for {mask(target)}")
-    trace.add(answered, "bridge", f"caller and {mask(target)} bridged")
+    if trace.answered_at is None:
+        trace.answered_at = connected
+        trace.add(connected, "answer", f"caller answered for {mask(target)}")
+    trace.add(connected, "bridge", f"caller and {mask(target)} bridged")

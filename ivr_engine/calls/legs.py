@@ -9,10 +9,12 @@ carries one: a far-end HangupRequest (no ``soft``), else ChannelDestroyed.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import (
     ChannelDestroyed,
     ChannelHangupRequest,
@@ -24,7 +26,12 @@ from ivr_engine.asterisk.ari.waiters import Subscription
 from ivr_engine.asterisk.constants import SOFT_HANGUP_EXPLICIT
 from ivr_engine.calls.ports import EventPort
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# How long after a failed request the hangup that explains it may still arrive (seconds):
+# Asterisk answers the request and publishes the hangup's events independently.
+HANGUP_GRACE = 1.0
 
 
 @dataclass
@@ -122,6 +129,12 @@ async def race(
     Runs ``awaitable`` in the calling task and cancels it there, the way ``asyncio.timeout``
     does, instead of a task per awaitable and per watched channel: a call makes several of
     these races, so tasks here were a good share of its CPU.
+
+    A channel already gone raises at once, and ``awaitable`` (an ARI request, say) is not
+    started. A request that fails because one of the channels hung up meanwhile (Asterisk
+    answers 404, or for addChannel 400 / 422, and the hangup's events follow within
+    ``HANGUP_GRACE``) raises that channel's CallerGone / ChannelGone too, chained to the
+    error, which is logged with the call id (``caller``'s channel).
     """
     watches = (caller, *others)
     for watch in watches:
@@ -150,14 +163,54 @@ async def race(
                 raise TimeoutError(f"timed out after {timeout} s") from None
             raise (CallerGone if gone is caller else ChannelGone)(gone.channel_id) from None
         raise
+    except AriError as error:
+        failed: AriError | None = error
+    else:
+        failed = None
     finally:
         for remove in removers:
             remove()
         if timer is not None:
             timer.cancel()
-    if fired:  # it finished in the same turn as the cancel: the result stands
+    if fired:  # it finished in the same turn as the cancel: the outcome stands
         task.uncancel()
+    if failed is not None:
+        await hung_up_meanwhile(failed, caller, *others)
+        raise failed
     return result
+
+
+async def hung_up_meanwhile(
+    error: AriError,
+    caller: LegWatch,
+    *others: LegWatch,
+    grace: float = HANGUP_GRACE,
+) -> None:
+    """After a failed ARI request: raise CallerGone / ChannelGone (from ``error``) when one
+    of the call's channels is gone or goes within ``grace`` seconds, the hangup being why
+    the request failed; return when none does (the error is a real one)."""
+    watches = (caller, *others)
+    gone = next((w for w in watches if w.gone.is_set()), None)
+    if gone is None:
+        first: asyncio.Future[LegWatch | None] = asyncio.get_running_loop().create_future()
+
+        def fire(watch: LegWatch | None) -> None:
+            if not first.done():
+                first.set_result(watch)
+
+        removers = [_on_gone(w, fire) for w in watches]
+        try:
+            gone = await asyncio.wait_for(asyncio.shield(first), grace)
+        except TimeoutError:
+            gone = None
+        finally:
+            for remove in removers:
+                remove()
+    if gone is None:
+        return
+    who = "the caller" if gone is caller else f"channel {gone.channel_id}"
+    log.info("call %s: %s (%s hung up meanwhile)", caller.channel_id, error, who)
+    raise (CallerGone if gone is caller else ChannelGone)(gone.channel_id) from error
 
 
 def _on_gone(watch: LegWatch, fire: Callable[[LegWatch | None], None]) -> Callable[[], None]:

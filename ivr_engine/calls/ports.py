@@ -63,7 +63,7 @@ class AriPort(Protocol):
         ...
 
     async def ring_stop(self, channel_id: str) -> None:
-        """Stop the ringing indication."""
+        """Stop the ringing indication (and the in-band tone Asterisk plays for it)."""
         ...
 
     async def get_channel(self, channel_id: str) -> Channel:

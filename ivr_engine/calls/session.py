@@ -19,7 +19,7 @@ from ivr_engine.asterisk.ari.models import Channel
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.handover import HANDOVER_VAR
-from ivr_engine.calls.legs import CallerGone, LegWatch, race
+from ivr_engine.calls.legs import CallerGone, LegWatch, hung_up_meanwhile, race
 from ivr_engine.calls.menu import run_menu
 from ivr_engine.calls.ports import ConfigUnavailable, load_config
 from ivr_engine.calls.queue import run_queue
@@ -146,6 +146,8 @@ class CallSession:
             raise
         except ConfigUnavailable as exc:
             await self._fallback(f"configuration unavailable: {exc}")
+        except AriError as exc:
+            await self._ari_failed(exc)
         except Exception as exc:
             log.exception("call %s failed", self.channel_id)
             await self._fallback(f"internal error: {type(exc).__name__}: {exc}")
@@ -204,6 +206,19 @@ class CallSession:
                 await run_queue(self, step.queue)
         if not self.watch.gone.is_set() and not self.finished:
             await self.hangup_caller(Cause.NORMAL_CLEARING, "the plan has ended")
+
+    async def _ari_failed(self, error: AriError) -> None:
+        """An ARI request of a step failed and the step did not handle it: the one place
+        where such errors are logged, with the call id. When the caller hung up meanwhile
+        the call simply ends as the caller's; otherwise it falls back."""
+        try:
+            await hung_up_meanwhile(error, self.watch)
+        except CallerGone:
+            self.ended_by("caller", self.watch.cause)
+            self.note("gone", "the caller hung up")
+            return
+        log.warning("call %s: unexpected ARI error: %s", self.channel_id, error)
+        await self._fallback(f"ARI error: {error}")
 
     async def _hand_over(self) -> None:
         """The engine stops mid-conversation: leave the two bridged and store the trace on

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -83,6 +84,8 @@ class ChannelMediaHandlers:
             p = await Params.read(request)
             ch = self.media_channel(request)
             if start:
+                if kind == tl.MOH:  # MOH's generator replaces the ringing tone
+                    self.world.stop_ringing(ch, "moh")
                 self.world.start_indication(
                     ch, kind, p.text("mohClass", "default") if kind == tl.MOH else ""
                 )
@@ -108,16 +111,28 @@ class ChannelMediaHandlers:
         return handler
 
     async def ring(self, request: web.Request) -> web.Response:
-        """POST /ring: 180 Ringing (a local ringback tone once early media has started)."""
+        """POST /ring: queued (async); 180 Ringing, or the ringback tone in band once early
+        media has started or the channel is Up (``World.indicate_ringing``)."""
         ch = self.media_channel(request)
-        self.world.start_indication(ch, tl.RINGBACK, "ring")
+        self._queue(ch, lambda: self.world.indicate_ringing(ch))
         return no_content()
 
     async def ring_stop(self, request: web.Request) -> web.Response:
-        """DELETE /ring."""
+        """DELETE /ring: queued (async); ast_indicate(-1) stops the ringing and its tone."""
         ch = self.media_channel(request)
-        self.world.stop_indication(ch, tl.RINGBACK)
+        self._queue(ch, lambda: self.world.stop_ringing(ch, "ring stop"))
         return no_content()
+
+    @staticmethod
+    def _queue(ch: Channel, fn: Callable[[], None]) -> None:
+        """Run ``fn`` on the channel's command queue without waiting (an async command)."""
+
+        async def command() -> None:
+            if not ch.gone:
+                fn()
+
+        assert ch.control is not None
+        ch.control.submit(command)
 
     async def progress(self, request: web.Request) -> web.Response:
         """POST /progress: 183 Session Progress only."""

@@ -202,6 +202,8 @@ class ChannelsResource(ChannelMediaHandlers):
             if ch.gone:
                 raise ChannelGone(ch.id)
             self.world.answer_now(ch)
+            # ast_raw_answer() ends with ast_indicate(-1), also on a channel already Up.
+            self.world.stop_ringing(ch, "answer")
 
         await self._sync(ch, command, (500, "Failed to answer channel"))
         return no_content()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import uuid
 from typing import TYPE_CHECKING, Any
@@ -12,7 +13,7 @@ from ivr_engine.asterisk.constants import PlaybackState, RecordingState
 from ivr_engine.sim import timeline as tl
 from ivr_engine.sim.ari_events import EventFilter
 from ivr_engine.sim.ari_http import AriError, Params, created, json_reply, no_content
-from ivr_engine.sim.control import ChannelGone
+from ivr_engine.sim.control import ChannelControl, ChannelGone
 from ivr_engine.sim.model import Bridge, Channel
 
 if TYPE_CHECKING:
@@ -116,60 +117,74 @@ class OtherResources:
             bridge.control.close()
         return no_content()
 
-    def _bridge_channels(self, p: Params) -> list[Channel]:
+    def _bridge_channels(self, p: Params) -> list[tuple[Channel, ChannelControl | None]]:
+        """control_list_create: every named channel with its command queue, in order; 400
+        "Channel not found" when its snapshot is gone, 422 when it exists outside Stasis
+        (as a hung-up channel does between its StasisEnd and its destruction)."""
         names = p.items("channel")
         if not names:
             raise AriError(400, "Missing parameter channel")
-        chans = []
+        found = []
         for name in names:
             ch = self.world.channels.get(name)
             if ch is None:
                 raise AriError(400, "Channel not found")
-            chans.append(ch)
-        return chans
-
-    async def add_channel(self, request: web.Request) -> web.Response:
-        """POST addChannel: synchronous through each channel's queue; no state check."""
-        p = await Params.read(request)
-        chans = self._bridge_channels(p)
-        bridge = self.bridge(request)
-        for ch in chans:
             if not self.world.in_stasis(ch):
                 raise AriError(422, "Channel not in Stasis application")
-        for ch in chans:
-            await self._queued(ch, lambda ch=ch: self._join(ch, bridge))
+            found.append((ch, ch.control))
+        return found
+
+    async def add_channel(self, request: web.Request) -> web.Response:
+        """POST addChannel: the bridge first (404), then the channels (400 / 422); each is
+        added in turn through its command queue, synchronously, with no state check (409
+        for one being recorded). A channel that hangs up before its add has run is not
+        added, and the reply is 204 all the same."""
+        p = await Params.read(request)
+        bridge = self.bridge(request)
+        for ch, control in self._bridge_channels(p):
+            if self._recording(ch):  # the add rule of res/stasis_recording.c
+                raise AriError(409, f"Channel {ch.id} currently recording")
+            await self._queued(control, lambda ch=ch: self._join(ch, bridge))
         return no_content()
 
+    def _recording(self, ch: Channel) -> bool:
+        """Whether a recording of the channel is under way (queued, recording or paused)."""
+        target = f"channel:{ch.id}"
+        active = (RecordingState.QUEUED, RecordingState.RECORDING, RecordingState.PAUSED)
+        return any(
+            r.target_uri == target and r.state in active for r in self.world.recordings.values()
+        )
+
     def _join(self, ch: Channel, bridge: Bridge) -> None:
-        if ch.gone or bridge.id not in self.world.bridges:
+        if ch.gone or ch.hanging_up or bridge.id not in self.world.bridges:
             raise ChannelGone(ch.id)
         if ch.stasis_app and ch.bridge_id != bridge.id:
             self.world.registry.subscribe(ch.stasis_app, "bridges", bridge.id)
         self.world.join_bridge(ch, bridge)
 
-    async def _queued(self, ch: Channel, fn: Any) -> None:
+    @staticmethod
+    async def _queued(control: ChannelControl | None, fn: Any) -> None:
+        """Run ``fn`` on a channel's command queue and wait; a channel that hung up before
+        it ran makes the command fail, which the bridge endpoints do not report."""
+
         async def command() -> None:
             fn()
 
-        if ch.control is None:  # hung up between the lookup and the queued command
-            raise AriError(400, "Channel not found")
-        try:
-            await ch.control.submit(command)
-        except ChannelGone:
-            raise AriError(500, "Internal Server Error") from None
+        if control is None:
+            return
+        with contextlib.suppress(ChannelGone):
+            await control.submit(command)
 
     async def remove_channel(self, request: web.Request) -> web.Response:
         """POST removeChannel: 422 when the channel is not in this bridge."""
         p = await Params.read(request)
-        chans = self._bridge_channels(p)
         bridge = self.bridge(request)
-        for ch in chans:
-            if not self.world.in_stasis(ch):
-                raise AriError(422, "Channel not in Stasis application")
+        chans = self._bridge_channels(p)
+        for ch, _control in chans:
             if ch.id not in bridge.channels:
                 raise AriError(422, "Channel not in this bridge")
-        for ch in chans:
-            await self._queued(ch, lambda ch=ch: self._leave(ch, bridge))
+        for ch, control in chans:
+            await self._queued(control, lambda ch=ch: self._leave(ch, bridge))
         return no_content()
 
     def _leave(self, ch: Channel, bridge: Bridge) -> None:

@@ -29,6 +29,12 @@ class ChannelControl:
         self._task = asyncio.create_task(self._run(), name=f"control-{name}")
         self.busy = False
         self._current: asyncio.Future[Any] | None = None
+        self.submitted = asyncio.Event()  # set by every submit (tests wait on it)
+
+    @property
+    def pending(self) -> int:
+        """Commands waiting behind the one running (e.g. an answer behind a playback)."""
+        return self._queue.qsize()
 
     def submit(self, command: Command) -> asyncio.Future[Any]:
         """Queue a command; the returned future resolves with its result once it has run."""
@@ -38,6 +44,7 @@ class ChannelControl:
             future.exception()  # mark retrieved: callers that do not wait must not warn
         else:
             self._queue.put_nowait((command, future))
+        self.submitted.set()
         return future
 
     async def _run(self) -> None:

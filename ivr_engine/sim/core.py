@@ -68,6 +68,7 @@ class WorldCore:
         language: str = "en",
         host: str = "127.0.0.1",
         stasis_start_delay: float = 0.002,
+        destroy_delay: float = 0.0,
     ) -> None:
         self.clock = clock
         self.sounds = sounds
@@ -77,6 +78,10 @@ class WorldCore:
         self.language = language
         self.host = host
         self.stasis_start_delay = stasis_start_delay
+        # Simulated seconds from a hung-up channel's StasisEnd to its destruction: Asterisk
+        # destroys it (and drops its snapshot) a moment later, about 1 ms on an idle box and
+        # more under load; meanwhile it exists outside Stasis (addChannel answers 422).
+        self.destroy_delay = destroy_delay
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.entered_bridge: dict[str, asyncio.Event] = {}  # channel id -> set once bridged
@@ -238,7 +243,10 @@ class WorldCore:
             tech_cause = 603 if cause == 16 else CAUSE_TO_SIP.get(cause)
         elif how == BY_ARI:
             tech_cause = None
-        self._destroy(ch, cause, tech_cause)
+        if self.destroy_delay > 0:
+            self.clock.call_later(self.destroy_delay, self._destroy, ch, cause, tech_cause)
+        else:
+            self._destroy(ch, cause, tech_cause)
 
     def _hangup_request(self, ch: Channel, how: str, cause: int, tech_cause: int | None) -> None:
         if how in (BY_ARI, BY_TIMEOUT):
@@ -344,6 +352,7 @@ class WorldCore:
         for entry in ch.timeline.entries:
             if entry.kind in (tl.RINGBACK, tl.RINGING) and entry.t_end is None:
                 ch.timeline.close(entry, tl.COMPLETE)
+                entry.detail["ended_by"] = "answer"
         self.set_state(ch, ChannelState.UP)
         ch.timeline.add(tl.ANSWERED, ended=True)
 

@@ -93,6 +93,8 @@ class MediaMixin(_Base):
                 continue
             pb.state = PlaybackState.PLAYING
             self._emit_playback(AriEvent.PLAYBACK_STARTED, pb)
+            if ch is not None:  # a file stream replaces the ringing tone (main/file.c)
+                self.stop_ringing(ch, "playback")
             entries = []
             for listener in self._listeners(ch, bridge):
                 listener.had_media = True
@@ -210,17 +212,34 @@ class MediaMixin(_Base):
                 rec.stop.set()
 
     # ------------------------------------------------------------------ indications
-    def start_indication(self, ch: Channel, kind: str, media: str = "") -> None:
+    def start_indication(self, ch: Channel, kind: str, media: str = "", **detail: Any) -> None:
         """Start MOH / ringback / silence / hold heard by the party (early media if not Up)."""
         self.stop_indication(ch, kind)
         ch.had_media = True
-        ch.timeline.add(kind, media, early_media=not ch.is_up)
+        ch.timeline.add(kind, media, early_media=not ch.is_up, **detail)
 
-    def stop_indication(self, ch: Channel, kind: str) -> None:
+    def stop_indication(self, ch: Channel, kind: str, ended_by: str = "") -> None:
         """Stop an indication started with start_indication."""
         for entry in ch.timeline.entries:
             if entry.kind == kind and entry.t_end is None:
                 ch.timeline.close(entry, tl.COMPLETE)
+                if ended_by:
+                    entry.detail["ended_by"] = ended_by
+
+    def indicate_ringing(self, ch: Channel) -> None:
+        """ast_indicate(RINGING) (POST /ring): chan_pjsip sends 180 and the caller's phone
+        rings by itself while nothing was sent yet; once SDP went out (early media) or when
+        the channel is Up it declines, and the core plays the zone's ringback tone in band
+        (main/channel.c), a tone generator that runs until something stops it: an
+        indication stop, a playback or music on hold (they replace the generator). A
+        two-party bridge of SIP channels is bridged at the RTP layer, so joining one does
+        not stop it: the caller would hear ringing over the conversation."""
+        inband = ch.is_up or ch.had_media
+        self.start_indication(ch, tl.RINGBACK, "ring", **({"inband": True} if inband else {}))
+
+    def stop_ringing(self, ch: Channel, ended_by: str) -> None:
+        """ast_indicate(-1) and the like: the ringing indication (or its tone) stops."""
+        self.stop_indication(ch, tl.RINGBACK, ended_by)
 
     async def send_dtmf(
         self, ch: Channel, digits: str, before: float, between: float, duration: float, after: float

@@ -53,6 +53,7 @@ class SimConfig:
     entity_id: str = "02:fc:00:00:00:01"
     system_name: str = "ivr-sim"
     stasis_start_delay: float = 0.002
+    destroy_delay: float = 0.0  # StasisEnd of a hung-up channel to its destruction (sim s)
     ami_enabled: bool = True
     default_behaviour: Behaviour = field(default_factory=lambda: Behaviour.answer_after(1.0))
 
@@ -105,6 +106,7 @@ class Simulator:
             host=self.config.host,
             default_behaviour=self.config.default_behaviour,
             stasis_start_delay=self.config.stasis_start_delay,
+            destroy_delay=self.config.destroy_delay,
         )
         self._runner: web.AppRunner | None = None
         self._ari_port = 0

@@ -26,6 +26,7 @@ class World(CallsMixin, MediaMixin, WorldCore):
         host: str = "127.0.0.1",
         default_behaviour: Behaviour | None = None,
         stasis_start_delay: float = 0.002,
+        destroy_delay: float = 0.0,
     ) -> None:
         super().__init__(
             clock,
@@ -36,6 +37,7 @@ class World(CallsMixin, MediaMixin, WorldCore):
             language=language,
             host=host,
             stasis_start_delay=stasis_start_delay,
+            destroy_delay=destroy_delay,
         )
         self.behaviours: dict[str, Behaviour] = {}
         self.default_behaviour = default_behaviour or Behaviour.answer_after(1.0)

@@ -253,3 +253,29 @@ async def test_a_callback_request_that_cannot_be_stored_is_not_confirmed(
     assert uri(confirmation) not in media
     assert media[-1] == f"sound:{system_sound_name('cannot-be-reached')}"
     assert trace.hangup_by == "engine" and trace.hangup_cause == 16
+
+
+def overlaps(a: Any, b: Any) -> bool:
+    """Whether two timeline entries overlap in time (an open entry lasts to the end)."""
+    a_end = a.t_end if a.t_end is not None else float("inf")
+    b_end = b.t_end if b.t_end is not None else float("inf")
+    return a.t_start < b_end and b.t_start < a_end
+
+
+async def test_menu_then_forward_rings_in_band_and_stops_before_the_bridge(
+    call_engine: EngineFactory, menu_sounds: Path
+) -> None:
+    # Answered by the menu, the caller hears the ringing as an in-band tone while the target
+    # rings (Asterisk plays it for POST /ring on an Up channel), never over the conversation.
+    h = await start(call_engine, with_test_doc=True)
+    h.sim.set_behaviour(ONLY_TARGET, Behaviour.answer_after(2.0, talk=3.0))
+    call = await h.call(SINGLE, CALLER)
+    trace = await h.finished(call)
+    assert trace.answered_target == ONLY_TARGET
+    heard = h.sim.timeline(call.channel_id)
+    ringback = [e for e in heard if e.kind == "ringback"]
+    (bridged,) = [e for e in heard if e.kind == "bridged"]
+    assert ringback and all(r.detail.get("inband") and not r.early_media for r in ringback)
+    assert not any(overlaps(r, bridged) for r in ringback), [e.describe() for e in heard]
+    assert ringback[-1].detail.get("ended_by") == "ring stop"  # stopped by the engine itself
+    assert ringback[-1].t_end - ringback[-1].t_start >= 2.0  # while the target rang

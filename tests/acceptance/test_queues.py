@@ -316,3 +316,22 @@ async def test_wrapups_are_ended_by_the_engines_timers_not_by_waiting_callers(
     assert await timers.tick() == ["a"]
     trace = await h.finished(call, timeout=20)
     assert trace.answered_target == "PJSIP/a"
+
+
+async def test_overflow_forward_never_rings_over_the_conversation(
+    call_engine: EngineFactory,
+) -> None:
+    q = QueueConfig(
+        "support", agents=agents("a"), overflow=Overflow(forward=OVERFLOW_PHONE, ring_seconds=10)
+    )
+    h, _pool = await start(call_engine, q, login=())
+    h.sim.set_behaviour(OVERFLOW_PHONE, Behaviour.answer_after(1.0, talk=2.0))
+    call = await h.call(NUMBER, "01020003000")
+    trace = await h.finished(call, timeout=20)
+    assert trace.answered_target == OVERFLOW_PHONE
+    heard = h.sim.timeline(call.channel_id)
+    ringback = [e for e in heard if e.kind == "ringback"]
+    bridged = [e for e in heard if e.kind == "bridged" and e.peer.startswith(call.channel_id)]
+    assert ringback and len(bridged) == 1, [e.describe() for e in heard]
+    assert all(r.t_end is not None and r.t_end <= bridged[0].t_start for r in ringback)
+    assert ringback[-1].detail.get("ended_by") == "ring stop"

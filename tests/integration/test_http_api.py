@@ -196,3 +196,27 @@ async def test_other_parts_mount_their_routes(served: Served) -> None:
             assert resp.status == 200
     finally:
         await runner.cleanup()
+
+
+async def test_readyz_stays_ready_while_calls_hold_every_pooled_connection(
+    served: Served,
+) -> None:
+    # Under load every pooled connection can be busy with call traffic: the readiness probe
+    # has its own connection and must neither wait for the pool nor report Postgres down.
+    errors = ("ivr_database_errors_total", (("source", "probe"),))
+    before = (await served.scrape()).get(errors, 0.0)
+    pool = served.engine.db.pool
+    held = [await pool.acquire() for _ in range(pool.get_max_size())]
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        status, body = await served.get("/readyz")
+        took = loop.time() - started
+        assert status == 200, body
+        assert '"reachable": true' in body, body
+        assert took < 1.0, f"/readyz took {took:.2f} s behind the exhausted pool"
+        assert (await served.scrape()).get(errors, 0.0) == before
+        assert (await served.scrape())[("ivr_database_up", ())] == 1.0
+    finally:
+        for conn in held:
+            await pool.release(conn)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from ivr_engine.calls.handover import (
     HANDOVER_VAR,
     TARGET_VAR,
-    answered_at,
     bridge_name,
     complete_from_leg,
+    connected_at,
     decode,
     leg_variables,
 )
@@ -36,14 +36,14 @@ def ringing_trace() -> CallTrace:
     return trace
 
 
-def test_bridge_name_carries_the_answer_time_to_the_millisecond() -> None:
-    answered = at(12.3456)
-    name = bridge_name(CALLER_ID, answered)
-    assert name == f"ivr-{CALLER_ID}@{round(answered.timestamp() * 1000)}"
-    assert answered_at(name, CALLER_ID) == at(12.346)
-    assert answered_at(name, "1795310575.2") is None  # another call's bridge
-    assert answered_at(f"queue-{CALLER_ID}", CALLER_ID) is None
-    assert answered_at(f"ivr-{CALLER_ID}", CALLER_ID) is None  # an older engine's name
+def test_bridge_name_carries_the_connect_time_to_the_millisecond() -> None:
+    connected = at(12.3456)
+    name = bridge_name(CALLER_ID, connected)
+    assert name == f"ivr-{CALLER_ID}@{round(connected.timestamp() * 1000)}"
+    assert connected_at(name, CALLER_ID) == at(12.346)
+    assert connected_at(name, "1795310575.2") is None  # another call's bridge
+    assert connected_at(f"queue-{CALLER_ID}", CALLER_ID) is None
+    assert connected_at(f"ivr-{CALLER_ID}", CALLER_ID) is None  # an older engine's name
 
 
 def test_a_leg_made_after_a_busy_target_gives_the_whole_record() -> None:
@@ -107,3 +107,15 @@ def test_unreadable_handovers_are_ignored() -> None:
     assert decode(None) is None and decode("") is None
     assert decode("{not json") is None
     assert decode('{"channel_id": "x"}') is None  # no start time, number ...
+
+
+def test_a_caller_answered_by_a_menu_keeps_its_answer_time() -> None:
+    trace = ringing_trace()
+    trace.answered_at = at(0.05)  # the menu answered
+    decoded = decode(leg_variables(trace, "01011112222", "x-t1", at(6.0))[HANDOVER_VAR])
+    assert decoded is not None
+    adopted, leg = decoded
+    complete_from_leg(adopted, leg, at(9.0))
+    adopted.ended_at = at(19.5)
+    record = build_record(adopted)
+    assert (record.answer_time, record.connect_time, record.billsec) == (at(0.05), at(9), 10)
