@@ -39,7 +39,7 @@ from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
-from ivr_engine.service import running_engine
+from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.store.loader import load_document
 from ivr_engine.store.migrate import migrate
@@ -154,8 +154,8 @@ def latencies(traces: list[CallTrace], kind: str) -> list[float]:
     return out
 
 
-async def run_level(  # type: ignore[no-untyped-def]
-    engine, control: str, rate: int, count: int, profile: str | None = None
+async def run_level(
+    engine: RunningEngine, control: str, rate: int, count: int, profile: str | None = None
 ) -> None:
     """One load level: place, wait for every call's end, print the figures."""
     done: asyncio.Queue[CallTrace] = asyncio.Queue()
@@ -185,7 +185,7 @@ async def run_level(  # type: ignore[no-untyped-def]
     )
     traces = [await asyncio.wait_for(done.get(), 120) for _ in range(count)]
     t1, wall = os.times(), time.perf_counter() - wall0
-    if prof is not None:
+    if prof is not None and profile:
         prof.disable()
         prof.dump_stats(profile)
     user, system = t1.user - t0.user, t1.system - t0.system

@@ -12,6 +12,7 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -105,7 +106,7 @@ async def bench_copy(url: str, journal: Path) -> float:
     print(
         f"writer (COPY, batches of <= 5,000): {COPY_RECORDS:,} records in {elapsed:.2f} s "
         f"= {COPY_RECORDS / elapsed:,.0f} records/s ({stats.batches} batches, last "
-        f"{stats.last_flush_seconds * 1000:.0f} ms)"
+        f"{(stats.last_flush_seconds or 0.0) * 1000:.0f} ms)"
     )
     return COPY_RECORDS / elapsed
 
@@ -136,7 +137,7 @@ async def bench_latency(url: str, journal: Path) -> tuple[float, float]:
     submitted: dict[str, float] = {}
     latencies: list[float] = []
 
-    def committed(batch: list[CallRecord]) -> None:
+    def committed(batch: Sequence[CallRecord]) -> None:
         now = time.perf_counter()
         latencies.extend(now - submitted[r.call_id] for r in batch)
 

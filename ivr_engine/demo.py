@@ -2,8 +2,9 @@
 trace plus what the caller and the callee heard.
 
 Each scenario sets the engine's planner clock to a chosen moment (so "closed" or "holiday"
-happens whatever the real time is) and scripts the forward targets' behaviour on the
-simulated carrier trunk.
+happens whatever the real time is), scripts the forward targets' behaviour on the
+simulated carrier trunk, and says how the call must end (``Expected``); the demo prints
+whether it did, and the acceptance tests hold every scenario to it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.service import RunningEngine
@@ -23,13 +25,55 @@ SEOUL = ZoneInfo("Asia/Seoul")
 
 
 @dataclass(frozen=True)
+class Expected:
+    """How a demo call must end: the plan's state and outcome, the forward target that
+    answered (None: none did), the Q.850 cause the caller's channel ended with and who
+    ended it (``caller``, ``callee`` or ``engine``)."""
+
+    state: str
+    outcome: str
+    answered: str | None
+    cause: int
+    ended_by: str
+
+    def mismatches(self, trace: CallTrace) -> list[str]:
+        """What in the call's trace differs from this (empty when the call went as
+        expected)."""
+        got = (
+            trace.state,
+            trace.outcome,
+            trace.answered_target,
+            trace.hangup_cause,
+            trace.hangup_by,
+        )
+        want = (self.state, self.outcome, self.answered, self.cause, self.ended_by)
+        names = ("state", "outcome", "answered", "cause", "ended by")
+        return [
+            f"{n}: {g!r}, expected {w!r}"
+            for n, g, w in zip(names, got, want, strict=True)
+            if g != w
+        ]
+
+
+def _forwarded(target: str, state: str = "open") -> Expected:
+    """Answered by ``target``, who hung up after talking."""
+    return Expected(state, "forward", target, Cause.NORMAL_CLEARING, "callee")
+
+
+def _announced(state: str, cause: int = Cause.NORMAL_CLEARING) -> Expected:
+    """An announcement, then the engine hangs up with ``cause``."""
+    return Expected(state, "announce", None, cause, "engine")
+
+
+@dataclass(frozen=True)
 class Scenario:
-    """One demo call: where it goes, when, and how the targets behave."""
+    """One demo call: where it goes, when, how the targets behave, how it must end."""
 
     title: str
     to: str
     caller: str
     at: datetime  # Asia/Seoul wall time
+    expect: Expected
     behaviours: dict[str, Behaviour] = field(default_factory=dict)
     hangup_after: float | None = None
 
@@ -44,6 +88,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "05051234567",
         "01020003000",
         _at(20, 12),
+        _forwarded("01011112222"),
         {"01011112222": Behaviour.answer_after(3.0, talk=5.0)},
     ),
     Scenario(
@@ -51,6 +96,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "05051234567",
         "01020003000",
         _at(20, 12),
+        _forwarded("023334444"),
         {"01011112222": Behaviour.busy(), "023334444": Behaviour.answer_after(2.0, talk=6.0)},
     ),
     Scenario(
@@ -58,6 +104,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "05051234567",
         "01020003000",
         _at(20, 12),
+        Expected("open", "forward", None, Cause.USER_BUSY, "engine"),  # busy wins
         {"01011112222": Behaviour.busy(), "023334444": Behaviour.unreachable(cause=20)},
     ),
     Scenario(
@@ -65,6 +112,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         "05059876543",
         "01020003000",
         _at(19, 20),
+        _forwarded("07012345678"),
         {
             "01033334444": Behaviour.answer_after(4.0, talk=8.0),
             "07012345678": Behaviour.answer_after(2.0, talk=8.0),
@@ -75,23 +123,64 @@ SCENARIOS: tuple[Scenario, ...] = (
         "05051234567",
         "01020003000",
         _at(20, 12),
+        # The caller's CANCEL (SIP 487) ends its channel with cause 127.
+        Expected("open", "forward", None, Cause.INTERWORKING, "caller"),
         {"01011112222": Behaviour.no_answer()},
         hangup_after=4.0,
     ),
-    Scenario("lunch announcement", "05051234567", "01020003000", _at(20, 15, 30)),
-    Scenario("after-hours announcement", "05051234567", "01020003000", _at(20, 23, 30)),
-    Scenario("block period (weekly meeting)", "05051234567", "01020003000", _at(25, 11, 30)),
-    Scenario("holiday", "05051234567", "01020003000", datetime(2026, 12, 25, 12, tzinfo=SEOUL)),
-    Scenario("blocked caller", "05051234567", "+82 10-9999-0000", _at(20, 12)),
+    Scenario(
+        "lunch announcement", "05051234567", "01020003000", _at(20, 15, 30), _announced("lunch")
+    ),
+    Scenario(
+        "after-hours announcement",
+        "05051234567",
+        "01020003000",
+        _at(20, 23, 30),
+        _announced("closed"),
+    ),
+    Scenario(
+        "block period (weekly meeting)",
+        "05051234567",
+        "01020003000",
+        _at(25, 11, 30),
+        _announced("block_period"),
+    ),
+    Scenario(
+        "holiday",
+        "05051234567",
+        "01020003000",
+        datetime(2026, 12, 25, 12, tzinfo=SEOUL),
+        _announced("holiday"),
+    ),
+    Scenario(
+        "blocked caller",
+        "05051234567",
+        "+82 10-9999-0000",
+        _at(20, 12),
+        _announced("blocked_caller", Cause.CALL_REJECTED),
+    ),
     Scenario(
         "free pass after hours",
         "05051234567",
         "01055556666",
         _at(20, 23, 30),
+        _forwarded("01011112222", state="closed"),  # the state stays the schedule's
         {"01011112222": Behaviour.answer_after(2.0, talk=6.0)},
     ),
-    Scenario("paused number", "050712345678", "01020003000", _at(20, 12)),
-    Scenario("unallocated number", "05042223333", "01020003000", _at(20, 12)),
+    Scenario(
+        "paused number",
+        "050712345678",
+        "01020003000",
+        _at(20, 12),
+        _announced("paused", Cause.SUBSCRIBER_ABSENT),
+    ),
+    Scenario(
+        "unallocated number",
+        "05042223333",
+        "01020003000",
+        _at(20, 12),
+        _announced("unallocated", Cause.UNALLOCATED),
+    ),
 )
 
 
@@ -154,5 +243,7 @@ async def run_demo(engine: RunningEngine, out: Callable[[str], None] = print) ->
         trace = await run_scenario(engine, scenario)
         assert engine.sim is not None
         out(render_call(engine.sim, trace))
+        wrong = scenario.expect.mismatches(trace)
+        out("  as expected" if not wrong else "  NOT AS EXPECTED: " + "; ".join(wrong))
         traces.append(trace)
     return traces

@@ -143,6 +143,7 @@ def _build(
             sub = values.get(name, {})
             if not isinstance(sub, Mapping):
                 raise ConfigError(f"{source}: [{name}] must be a table")
+            assert isinstance(ftype, type)  # a dataclass field's type, not an instance
             kwargs[name] = _build(ftype, sub, env, f"{prefix}{name.upper()}_", source)
             continue
         if name in values:

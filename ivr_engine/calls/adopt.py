@@ -165,8 +165,8 @@ class TalkWatch:
     async def _handed_over(self, channel_id: str) -> tuple[CallTrace, dict[str, Any]] | None:
         """The handed-over trace a channel carries, if any."""
         try:
-            raw = await self.env.ari.get_variable(channel_id, HANDOVER_VAR)  # type: ignore[attr-defined]
-        except (AriError, AttributeError) as exc:
+            raw = await self.env.ari.get_variable(channel_id, HANDOVER_VAR)
+        except AriError as exc:
             log.warning("adopted call %s: %s unreadable (%s)", self.pair.caller, HANDOVER_VAR, exc)
             return None
         return decode(raw)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Coroutine
+from functools import partial
 from typing import Any
 
 from ivr_engine.asterisk.ari.errors import AriError
@@ -78,8 +79,12 @@ class CallDispatcher:
         task = asyncio.create_task(session.run(), name=f"call-{channel.id}")
         self.sessions[channel.id] = task
         self.live[channel.id] = session
-        task.add_done_callback(lambda t, cid=channel.id: self._done(cid, t))
+        task.add_done_callback(partial(self._done, channel.id))
         return task
+
+    def _adopted_done(self, channel_id: str, _task: asyncio.Task[None]) -> None:
+        """Forget an adopted call that has ended."""
+        self.adopted.pop(channel_id, None)
 
     def _done(self, channel_id: str, task: asyncio.Task[CallTrace]) -> None:
         """Forget a finished session and publish its trace."""
@@ -145,11 +150,11 @@ class CallDispatcher:
             log.info("restarting call %s found unanswered in the app", channel.id)
             self.start_session(channel)
         for pair in plan.talking:
-            watch = TalkWatch(self.env, pair)
-            await watch.prepare()
-            task = asyncio.create_task(watch.run(), name=f"adopted-{pair.caller}")
-            self.adopted[pair.caller] = task
-            task.add_done_callback(lambda _t, cid=pair.caller: self.adopted.pop(cid, None))
+            talk = TalkWatch(self.env, pair)
+            await talk.prepare()
+            adopted = asyncio.create_task(talk.run(), name=f"adopted-{pair.caller}")
+            self.adopted[pair.caller] = adopted
+            adopted.add_done_callback(partial(self._adopted_done, pair.caller))
         self.adoption_done.set()
 
     async def drain(self, timeout: float) -> None:  # noqa: ASYNC109

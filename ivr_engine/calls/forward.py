@@ -273,7 +273,7 @@ class Forwarder:
     async def _talk(self, leg: TargetLeg) -> None:
         """Wait for either party to hang up (or the talk limit); then end the other."""
         limit = self.step.max_talk_seconds
-        self.session.talking = True
+        self.session.bridged()
         try:
             await race(asyncio.Event().wait(), self.caller, leg.watch, timeout=limit)
         except CallerGone:

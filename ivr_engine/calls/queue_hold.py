@@ -13,6 +13,7 @@ import asyncio
 import itertools
 import logging
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ivr_engine.asterisk.ari.errors import AriError
@@ -23,6 +24,15 @@ if TYPE_CHECKING:
     from ivr_engine.calls.queue import QueueCall
 
 log = logging.getLogger(__name__)
+
+
+def _playback_is(playback_id: str) -> Callable[[PlaybackFinished], bool]:
+    """A waiter predicate: the PlaybackFinished of this playback."""
+
+    def match(event: PlaybackFinished) -> bool:
+        return event.playback.id == playback_id
+
+    return match
 
 
 class Holding:
@@ -64,19 +74,19 @@ class Holding:
     async def _music_on(self) -> None:
         self._stopping = False
         if self.coloring is not None:
-            self._loop = asyncio.create_task(self._color(), name=f"queue-hold-{self.bridge_id}")
+            self._loop = asyncio.create_task(
+                self._color(self.coloring), name=f"queue-hold-{self.bridge_id}"
+            )
         else:
             await self.ari.start_bridge_moh(self.bridge_id, self.call.q.moh_class)
 
-    async def _color(self) -> None:
+    async def _color(self, coloring: str) -> None:
         """Loop the coloring on the bridge until stopped."""
         while not self._stopping:
             pid = f"qc-{self.s.channel_id}-{next(self._ids)}"
-            with self.env.events.expect(
-                PlaybackFinished, lambda e, pid=pid: e.playback.id == pid
-            ) as waiter:
+            with self.env.events.expect(PlaybackFinished, _playback_is(pid)) as waiter:
                 self._current = pid
-                await self.ari.play_on_bridge(self.bridge_id, self.coloring, playback_id=pid)
+                await self.ari.play_on_bridge(self.bridge_id, coloring, playback_id=pid)
                 done = await waiter.wait(self.env.playback_timeout)
             if done.playback.state == "failed":
                 return
@@ -107,7 +117,7 @@ class Holding:
             uris.append(f"number:{max(1, math.ceil(expected / 60))}")
         await self._music_off()
         pid = f"qa-{self.s.channel_id}-{next(self._ids)}"
-        with self.env.events.expect(PlaybackFinished, lambda e: e.playback.id == pid) as waiter:
+        with self.env.events.expect(PlaybackFinished, _playback_is(pid)) as waiter:
             await self.ari.play_on_bridge(self.bridge_id, uris, playback_id=pid)
             await race(waiter.wait(), self.s.watch, timeout=self.env.playback_timeout)
         self.s.note(

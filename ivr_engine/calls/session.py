@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 from datetime import datetime
+from typing import Never, NoReturn
 
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
@@ -23,6 +24,7 @@ from ivr_engine.calls.legs import CallerGone, LegWatch, hung_up_meanwhile, race
 from ivr_engine.calls.menu import run_menu
 from ivr_engine.calls.ports import ConfigUnavailable, load_config
 from ivr_engine.calls.queue import run_queue
+from ivr_engine.calls.session_state import ANSWERED_STATES, SessionState, moved
 from ivr_engine.domain.causes import CAUSE_REASON, Cause
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask, try_normalize
@@ -34,10 +36,18 @@ from ivr_engine.domain.planner import (
     MenuStep,
     PlayStep,
     QueueStep,
+    Step,
 )
 from ivr_engine.domain.trace import CallTrace, trace_to_json
 
 log = logging.getLogger(__name__)
+
+
+def unknown_step(step: Never) -> NoReturn:
+    """A plan step of a kind the session cannot run: fail loudly (the session then hands
+    the caller back to the dialplan, never leaving it in silence). Typed ``Never`` so that
+    mypy reports a step kind ``_run_step`` does not match."""
+    raise TypeError(f"the call session cannot run a {type(step).__name__} step: {step!r}")
 
 
 class CallSession:
@@ -59,12 +69,27 @@ class CallSession:
             node=env.node,
             channel_name=channel.name,
         )
-        self.answered = channel.state == "Up"
-        self.finished = False  # the caller's channel was ended or handed back by us
+        self.state = SessionState.ANSWERED if channel.state == "Up" else SessionState.RINGING
         self._playbacks = 0
         self.legs: dict[str, LegWatch] = {}  # target legs in progress, by channel id
-        self.talking = False  # caller and callee bridged
-        self.handed_over = False  # left bridged at shutdown; the adopting engine records it
+
+    def _move(self, to: SessionState) -> None:
+        """Change the session's state (IllegalTransition for a move it does not allow)."""
+        self.state = moved(self.channel_id, self.state, to)
+
+    @property
+    def answered(self) -> bool:
+        """The caller's channel is answered and still ours (not ended, not handed over)."""
+        return self.state in ANSWERED_STATES
+
+    @property
+    def talking(self) -> bool:
+        """The caller is bridged with a callee."""
+        return self.state is SessionState.TALKING
+
+    def bridged(self) -> None:
+        """The caller has been bridged with the callee who answered."""
+        self._move(SessionState.TALKING)
 
     def watches(self) -> list[LegWatch]:
         """Every channel this call follows: the caller and its target legs."""
@@ -81,7 +106,7 @@ class CallSession:
 
     def mark_answered(self, target: str | None = None) -> None:
         """The caller's channel is answered (by us, after a target answered or for a prompt)."""
-        self.answered = True
+        self._move(SessionState.ANSWERED)
         self.trace.answered_at = self.trace.answered_at or self.now()
         if target is not None:
             self.trace.answered_target = target
@@ -119,7 +144,7 @@ class CallSession:
         """End the caller's channel with a Q.850 cause."""
         if self.watch.gone.is_set():
             return
-        self.finished = True
+        self._move(SessionState.ENDED)
         self.ended_by("engine", cause)
         reason = CAUSE_REASON.get(cause)
         self.note("hangup", f"caller hung up by the engine, cause {cause}: {why}", cause=cause)
@@ -139,7 +164,7 @@ class CallSession:
             self.ended_by("caller", self.watch.cause)
             self.note("gone", "the caller hung up")
         except asyncio.CancelledError:
-            if self.talking and not self.watch.gone.is_set():
+            if self.state is SessionState.TALKING and not self.watch.gone.is_set():
                 await asyncio.shield(self._hand_over())
             else:
                 await asyncio.shield(self._fallback("the engine is shutting down"))
@@ -155,7 +180,7 @@ class CallSession:
             self.watch.close()
             self.trace.ended_at = self.now()
             self.note("end", "call ended")
-            if self.env.on_end is not None and not self.handed_over:
+            if self.env.on_end is not None and self.state is not SessionState.HANDED_OVER:
                 try:
                     self.env.on_end(self.trace)
                 except Exception:
@@ -183,29 +208,37 @@ class CallSession:
         return plan
 
     async def _execute(self, plan: CallPlan) -> None:
-        """Run the plan's steps in order."""
+        """Run the plan's steps in order; hang up with a normal clearing when the plan ends
+        with the caller still there."""
         for step in plan.steps:
-            if isinstance(step, PlayStep):
+            await self._run_step(step)
+        if not self.watch.gone.is_set() and self.state is not SessionState.ENDED:
+            await self.hangup_caller(Cause.NORMAL_CLEARING, "the plan has ended")
+
+    async def _run_step(self, step: Step) -> None:
+        """Carry out one step; a step of a kind the session does not know is an error."""
+        match step:
+            case PlayStep():
                 media = self.env.media.choose(step.prompt, step.system_prompt)
                 if media is not None:
                     await self.play(media, (step.prompt_kind or step.system_prompt or "prompt"))
-            elif isinstance(step, AnswerStep):
+            case AnswerStep():
                 await race(
                     self.env.ari.answer(self.channel_id),
                     self.watch,
                     timeout=self.env.request_timeout,
                 )
                 self.mark_answered()
-            elif isinstance(step, DialStep):
+            case DialStep():
                 await Forwarder(self, step).run()
-            elif isinstance(step, HangupStep):
+            case HangupStep():
                 await self.hangup_caller(step.cause, step.reason)
-            elif isinstance(step, MenuStep):
+            case MenuStep():
                 await run_menu(self, step)
-            elif isinstance(step, QueueStep):
+            case QueueStep():
                 await run_queue(self, step.queue)
-        if not self.watch.gone.is_set() and not self.finished:
-            await self.hangup_caller(Cause.NORMAL_CLEARING, "the plan has ended")
+            case _:
+                unknown_step(step)
 
     async def _ari_failed(self, error: AriError) -> None:
         """An ARI request of a step failed and the step did not handle it: the one place
@@ -237,24 +270,25 @@ class CallSession:
                 self.channel_id,
                 exc,
             )
-        self.handed_over = True
+        self._move(SessionState.HANDED_OVER)
         log.info("call %s left bridged at shutdown", self.channel_id)
 
     async def _fallback(self, why: str) -> None:
         """Hand the caller back to the dialplan (its fallback forwards from AstDB), or hang
         up when it was already answered; never leave it in silence."""
-        if self.watch.gone.is_set() or self.finished:
+        if self.watch.gone.is_set() or self.state is SessionState.ENDED:
             return
-        self.finished = True
+        answered = self.answered
+        self._move(SessionState.ENDED)
         log.warning(
             "call %s: %s; %s",
             self.channel_id,
             why,
-            "hanging up" if self.answered else "continuing in the dialplan",
+            "hanging up" if answered else "continuing in the dialplan",
         )
         self.note("fallback", why)
         try:
-            if self.answered:
+            if answered:
                 self.ended_by("engine", Cause.FAILURE)
                 await self.env.ari.hangup(self.channel_id, reason="failure", missing_ok=True)
             else:

@@ -164,7 +164,7 @@ def _period_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--to", help="end (ISO time; default: now)")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``agent`` and ``queue``."""
     agent = subparsers.add_parser("agent", help="queue agents: add, log in/out, states, notes")
     sub = agent.add_subparsers(dest="cmd", required=True)

@@ -199,7 +199,7 @@ def _call(args: argparse.Namespace) -> int:
     return 0 if result.completed else 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``callback list | assign | complete | call``."""
     p = subparsers.add_parser("callback", help="callback requests left by callers")
     sub = p.add_subparsers(dest="callback_command", metavar="ACTION", required=True)

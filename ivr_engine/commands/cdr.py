@@ -110,7 +110,7 @@ def _local(when: datetime | None, tz: ZoneInfo) -> str:
 
 def list_rows(records: Iterable[Any], tz: ZoneInfo) -> list[tuple[str, ...]]:
     """Call history rows as printed (masked callers and targets)."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for r in records:
         disposition = r["disposition"] + (f" ({r['closed_state']})" if r["closed_state"] else "")
         caller = r["caller"] or r["caller_raw"]
@@ -271,7 +271,7 @@ def _period(p: argparse.ArgumentParser) -> None:
     p.add_argument("--number", help="one virtual number")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``cdr list``, ``cdr stats`` and ``cdr export``."""
     cdr = subparsers.add_parser("cdr", help="call records: history, statistics, CSV export")
     sub = cdr.add_subparsers(dest="cdr_command", metavar="ACTION", required=True)

@@ -64,7 +64,7 @@ def _load(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``migrate`` and ``load``."""
     p = subparsers.add_parser("migrate", help="apply pending database migrations")
     p.set_defaults(func=_migrate)

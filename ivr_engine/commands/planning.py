@@ -143,7 +143,7 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``plan`` and ``check``."""
     p = subparsers.add_parser("plan", help="dry run: what a call does, or a week's timeline")
     p.add_argument("--number", required=True, help="the virtual number")

@@ -10,6 +10,7 @@ from ivr_engine.errors import ValidationError
 from ivr_engine.prompts.build import (
     FAILED,
     BuildJob,
+    BuildResult,
     build_sounds,
     plan_jobs,
     say,
@@ -64,7 +65,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     engine, voice = _engine_voice(args, settings)
     sounds = Path(settings.prompts.sounds_dir)
     jobs: list[BuildJob] = system_jobs(voice, engine)
-    refused = []
+    refused: list[BuildResult] = []
     if not args.system:
         path = Path(args.file or settings.config_file)
         doc = load_document(path)

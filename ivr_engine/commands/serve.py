@@ -102,7 +102,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``serve``."""
     p = subparsers.add_parser("serve", help="serve calls over ARI until SIGTERM / Ctrl-C")
     p.add_argument(

@@ -185,7 +185,7 @@ def _worker(args: argparse.Namespace) -> int:
     return _run(args, job)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``sms`` and its sub-commands."""
     sms = subparsers.add_parser("sms", help="callback texts after calls")
     sub = sms.add_subparsers(dest="sms_command", metavar="SUBCOMMAND", required=True)

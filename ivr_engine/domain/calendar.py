@@ -40,7 +40,7 @@ def national_holidays(country: str, year: int) -> Mapping[date, str]:
     if country not in supported_countries():
         return _EMPTY
     cls = _calendar_class(country)
-    language = NATIONAL_LANGUAGE
+    language: str | None = NATIONAL_LANGUAGE
     if cls is not None and language not in getattr(cls, "supported_languages", ()):
         language = None
     found = holidays_pkg.country_holidays(country, years=year, language=language)

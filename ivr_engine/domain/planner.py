@@ -402,7 +402,7 @@ def _forward(
     answer_first = config.answer_before_announcement
     if not config.targets:
         reasons.append("no forward target is configured")
-        steps = _announce(
+        announce = _announce(
             None,
             None,
             "cannot-be-reached",
@@ -410,7 +410,7 @@ def _forward(
             "no forward target",
             answer_first,
         )
-        return _plan(config, caller, state, Outcome.ANNOUNCE, steps, reasons)
+        return _plan(config, caller, state, Outcome.ANNOUNCE, announce, reasons)
     virtual = config.caller_id is CallerIdMode.VIRTUAL
     dial = DialStep(
         config.targets,

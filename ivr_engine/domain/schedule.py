@@ -22,6 +22,7 @@ the holiday, and the part after midnight of an interval that started on a holida
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
@@ -156,7 +157,7 @@ def _seconds(t: time) -> int:
 
 
 def _segments(
-    entries: list[tuple[int, Interval, str, BlockPeriod | None]],
+    entries: Sequence[tuple[int, Interval, str, BlockPeriod | None]],
 ) -> tuple[tuple[Segment, ...], ...]:
     """Split intervals (weekday, interval, label) into per-calendar-day segments."""
     days: list[list[Segment]] = [[] for _ in range(7)]

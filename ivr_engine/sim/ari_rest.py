@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import platform
 import uuid
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -329,7 +330,7 @@ class OtherResources:
         parsed = []
         for source in sources:
             scheme, _, oid = source.partition(":")
-            kinds = {
+            kinds: dict[str, tuple[str, Mapping[str, object]]] = {
                 "channel": ("channels", self.world.channels),
                 "bridge": ("bridges", self.world.bridges),
             }

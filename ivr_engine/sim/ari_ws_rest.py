@@ -100,7 +100,8 @@ class WsRequests:
             return
         if not isinstance(frame, dict):
             frame = {}
-        uri = frame.get("uri") if isinstance(frame.get("uri"), str) else ""
+        raw_uri = frame.get("uri")
+        uri = raw_uri if isinstance(raw_uri, str) else ""
         try:
             if "type" not in frame:
                 raise BadFrame("No 'type' property.")

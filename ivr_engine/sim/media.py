@@ -98,7 +98,9 @@ class MediaMixin(_Base):
             entries = []
             for listener in self._listeners(ch, bridge):
                 listener.had_media = True
-                via = {"via": ch.name} if ch is not None and listener is not ch else {}
+                via: dict[str, Any] = (
+                    {"via": ch.name} if ch is not None and listener is not ch else {}
+                )
                 entries.append(
                     (
                         listener,

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -28,6 +29,9 @@ from ivr_engine.sim.model import Bridge, Channel
 from ivr_engine.sim.sounds import SoundLibrary
 from ivr_engine.sim.timeline import MediaEvent
 from ivr_engine.sim.world import World
+
+if TYPE_CHECKING:
+    from ivr_engine.sim.ami_server import AmiServer
 
 
 @dataclass(frozen=True)
@@ -110,7 +114,7 @@ class Simulator:
         )
         self._runner: web.AppRunner | None = None
         self._ari_port = 0
-        self.ami = None
+        self.ami: AmiServer | None = None
         self._ami_port = 0
 
     # ------------------------------------------------------------------ lifecycle
@@ -133,8 +137,8 @@ class Simulator:
         site = web.TCPSite(self._runner, cfg.host, cfg.ari_port)
         await site.start()
         server = site._server
-        assert server is not None
-        self._ari_port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        assert isinstance(server, asyncio.Server)
+        self._ari_port = server.sockets[0].getsockname()[1]
         if cfg.ami_enabled:
             from ivr_engine.sim.ami_server import AmiServer
 

@@ -18,14 +18,14 @@ from ivr_engine.errors import NotFoundError, ValidationError
 from ivr_engine.sms.images import check_policy_images
 from ivr_engine.sms.stats import COUNTERS, utc_now
 from ivr_engine.store.config_repo import fetch_number_config
+from ivr_engine.store.executor import Executor
 from ivr_engine.store.queries import queries
 
-Db = asyncpg.Pool | asyncpg.Connection
 Clock = Callable[[], datetime]
 
 
 async def list_texts(
-    db: Db,
+    db: Executor,
     *,
     state: str | None = None,
     number: str | None = None,
@@ -37,7 +37,7 @@ async def list_texts(
     return await db.fetch(queries()["sms_list"], state, digits, tenant, limit)
 
 
-async def approve(db: Db, ids: Sequence[int], clock: Clock = utc_now) -> list[int]:
+async def approve(db: Executor, ids: Sequence[int], clock: Clock = utc_now) -> list[int]:
     """Release held texts: each goes out at the first time its policy allows from now
     (an advertising text approved at night waits for 08:00). Returns the ids released."""
     done = []
@@ -55,14 +55,14 @@ async def approve(db: Db, ids: Sequence[int], clock: Clock = utc_now) -> list[in
     return done
 
 
-async def discard(db: Db, ids: Sequence[int], reason: str = "discarded") -> list[int]:
+async def discard(db: Executor, ids: Sequence[int], reason: str = "discarded") -> list[int]:
     """Discard held or queued texts; returns the ids discarded."""
     rows = await db.fetch(queries()["sms_discard"], list(ids), reason)
     COUNTERS.discarded += len(rows)
     return [r["id"] for r in rows]
 
 
-async def resend(db: Db, text_id: int, clock: Clock = utc_now) -> int:
+async def resend(db: Executor, text_id: int, clock: Clock = utc_now) -> int:
     """Queue a new text with the content of a sent, failed or discarded one (a new
     idempotency key, so the gateway sends it again); returns the new text's id."""
     row = await db.fetchrow(queries()["sms_get"], text_id)
@@ -80,7 +80,7 @@ async def resend(db: Db, text_id: int, clock: Clock = utc_now) -> int:
     return int(new_id)
 
 
-async def purge(db: Db, before: datetime, batch: int = 5000) -> int:
+async def purge(db: Executor, before: datetime, batch: int = 5000) -> int:
     """Delete finished texts (sent, failed, suppressed, discarded) last changed before
     ``before``, in batches; returns how many. Opt-outs are never purged."""
     total = 0
@@ -96,7 +96,7 @@ async def purge(db: Db, before: datetime, batch: int = 5000) -> int:
 
 
 async def _layers(
-    db: Db, *, number: str | None, tenant: str | None
+    db: Executor, *, number: str | None, tenant: str | None
 ) -> tuple[asyncpg.Record | None, asyncpg.Record | None]:
     """The (number row, tenant row) a policy command is about, locked for update."""
     q = queries()
@@ -112,7 +112,7 @@ async def _layers(
 
 
 async def show_policy(
-    db: Db, *, number: str | None = None, tenant: str | None = None
+    db: Executor, *, number: str | None = None, tenant: str | None = None
 ) -> tuple[SmsPolicy | None, SmsPolicy | None]:
     """(the layer's own policy, the resolved policy) of a number, or a tenant's."""
     nrow, trow = await _layers(db, number=number, tenant=tenant)
@@ -165,7 +165,9 @@ async def set_policy(
 # -- opt-outs and excluded contacts ---------------------------------------------------------
 
 
-async def add_optouts(db: Db, tenant: str, numbers: Sequence[str], source: str = "manual") -> int:
+async def add_optouts(
+    db: Executor, tenant: str, numbers: Sequence[str], source: str = "manual"
+) -> int:
     """Add recipients to the tenant's opt-out list; returns how many were new."""
     added = 0
     for raw in numbers:
@@ -174,24 +176,24 @@ async def add_optouts(db: Db, tenant: str, numbers: Sequence[str], source: str =
     return added
 
 
-async def list_optouts(db: Db, tenant: str) -> list[asyncpg.Record]:
+async def list_optouts(db: Executor, tenant: str) -> list[asyncpg.Record]:
     """The tenant's opt-out list."""
     return await db.fetch(queries()["sms_optout_list"], tenant)
 
 
-async def remove_optout(db: Db, tenant: str, number: str) -> bool:
+async def remove_optout(db: Executor, tenant: str, number: str) -> bool:
     """Take a recipient off the opt-out list (they asked to be texted again)."""
     status = await db.execute(queries()["sms_optout_remove"], tenant, normalize(number))
     return status.endswith(" 1")
 
 
-async def add_excluded(db: Db, tenant: str, contacts: Sequence[tuple[str, str]]) -> int:
+async def add_excluded(db: Executor, tenant: str, contacts: Sequence[tuple[str, str]]) -> int:
     """Add (number, name) pairs to the tenant's excluded contacts; returns how many."""
     for raw, name in contacts:
         await db.execute(queries()["sms_exclude_add"], tenant, normalize(raw), name)
     return len(contacts)
 
 
-async def list_excluded(db: Db, tenant: str) -> list[asyncpg.Record]:
+async def list_excluded(db: Executor, tenant: str) -> list[asyncpg.Record]:
     """The tenant's excluded contacts."""
     return await db.fetch(queries()["sms_exclude_list"], tenant)

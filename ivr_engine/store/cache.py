@@ -255,7 +255,8 @@ class ConfigCache:
             try:
                 await asyncio.wait_for(conn.execute("SELECT 1"), self._health_interval)
             except Exception:
-                if conn is self._listener:
+                still_ours = self._listener is conn
+                if still_ours:
                     conn.terminate()  # fires _on_terminated
 
     def _spawn(self, coro: Any) -> None:

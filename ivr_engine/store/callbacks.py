@@ -13,17 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 # The request types live in domain.callbacks; re-exported for the commands and tests.
 from ivr_engine.domain.callbacks import PENDING as PENDING
 from ivr_engine.domain.callbacks import CallbackRequest as CallbackRequest
 from ivr_engine.domain.callbacks import CallbackStatus as CallbackStatus
 from ivr_engine.domain.numbers import NumberKind, mask, parse_number
 from ivr_engine.errors import ConflictError, NotFoundError, ValidationError
+from ivr_engine.store.executor import Executor
 from ivr_engine.store.queries import queries
 
-Executor = asyncpg.Connection | asyncpg.Pool
 NOTE_MAX = 1024
 
 

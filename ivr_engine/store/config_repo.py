@@ -11,8 +11,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import asyncpg
-
 from ivr_engine.domain.config_doc import resolve, settings_from_data
 from ivr_engine.domain.model import (
     ConfigDocument,
@@ -22,9 +20,9 @@ from ivr_engine.domain.model import (
     NumberSettings,
     TenantConfig,
 )
+from ivr_engine.store.executor import Executor
 from ivr_engine.store.queries import queries
 
-Executor = asyncpg.Connection | asyncpg.Pool
 Row = Mapping[str, Any]
 
 

@@ -29,7 +29,6 @@ from ivr_engine.domain.model import (
 from ivr_engine.domain.numbers import format_number
 from ivr_engine.domain.target_changes import TargetChange, decide_target_change
 from ivr_engine.errors import ConflictError, IvrError
-from ivr_engine.store.config_repo import Executor
 from ivr_engine.store.errors import map_db_error
 from ivr_engine.store.queries import queries
 
@@ -239,7 +238,7 @@ class _Import:
 
 
 async def load_document(
-    db: Executor,
+    db: asyncpg.Pool | asyncpg.Connection,
     doc: ConfigDocument,
     *,
     source: str,

@@ -85,6 +85,14 @@ async def test_demo_scenarios(call_engine: EngineFactory, scenario) -> None:
     h = await call_engine(scenario.at.replace(tzinfo=None))
     trace = await run_scenario(h.engine, dataclasses.replace(scenario), h.sim, timeout=30)
     assert trace.ended_at is not None
+    assert scenario.expect.mismatches(trace) == []
+    expect = scenario.expect
+    assert (trace.state, trace.outcome, trace.answered_target, trace.hangup_cause) == (
+        expect.state,
+        expect.outcome,
+        expect.answered,
+        expect.cause,
+    )
     heard = h.sim.timeline(trace.channel_id)
     assert heard and heard[-1].kind == "hangup", "the caller was left without an end"
     if trace.outcome == "announce":

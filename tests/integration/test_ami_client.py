@@ -23,6 +23,7 @@ from ivr_engine.asterisk.ami import (
     AmiState,
 )
 from ivr_engine.asterisk.ari import Backoff
+from ivr_engine.sim import Behaviour, Simulator
 from tests.support.tcp_proxy import TcpProxy
 
 USER, SECRET = "ivr", "ivr-secret"
@@ -341,36 +342,39 @@ async def _greets(port: int) -> bool:
     return line.startswith(b"Asterisk Call Manager/")
 
 
-async def test_against_the_simulator_ami() -> None:
-    try:
-        from ivr_engine.sim import SimConfig, Simulator
-
-        sim = Simulator(SimConfig(ari_port=0, ami_port=0, speed=20.0))
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"simulator not usable yet: {exc}")
-    try:
-        await sim.start()
-    except (ImportError, AttributeError) as exc:
-        await sim.stop()
-        pytest.skip(f"simulator AMI not usable yet: {exc}")
-    try:
-        if not await _greets(sim.ami_port):
-            pytest.skip("simulator AMI does not serve the protocol yet")
-        with pytest.raises(AmiAuthError):
-            await client_for(sim.ami_port, secret="wrong").connect()
-        async with client_for(sim.ami_port) as client:
-            assert client.version
-            await client.db_put("ivr", "k", "v1")
-            assert await client.db_get("ivr", "k") == "v1"
-            assert await client.db_del("ivr", "k") is True
-            assert await client.db_get("ivr", "k") is None
-            reply = await client.originate(
-                "PJSIP/01011112222@carrier",
-                application="Playback",
-                data="hello-world",
-                ring_timeout_ms=30000,
-            )
-            assert reply["Event"] == "OriginateResponse"
-            assert reply["Response"] in ("Success", "Failure")
-    finally:
-        await sim.stop()
+async def test_against_the_simulator_ami(sim: Simulator) -> None:
+    """The client against the simulator's AMI: the banner, a refused login, AstDB, and
+    originates whose outcome the scripted world decides (answered: Success, reason 4;
+    busy: Failure, reason 5)."""
+    assert await _greets(sim.ami_port)
+    refused = client_for(sim.ami_port, secret="wrong")
+    with pytest.raises(AmiAuthError):
+        await refused.connect()
+    await refused.close()
+    sim.set_behaviour("01011112222", Behaviour.answer_after(0.5, talk=1.0))
+    sim.set_behaviour("01099990000", Behaviour.busy())
+    async with client_for(sim.ami_port) as client:
+        assert client.version
+        await client.db_put("ivr", "k", "v1")
+        assert await client.db_get("ivr", "k") == "v1"
+        assert await client.db_del("ivr", "k") is True
+        assert await client.db_get("ivr", "k") is None
+        answered = await client.originate(
+            "PJSIP/01011112222@carrier",
+            application="Playback",
+            data="hello-world",
+            ring_timeout_ms=30000,
+        )
+        assert (answered["Event"], answered["Response"], answered["Reason"]) == (
+            "OriginateResponse",
+            "Success",
+            "4",
+        )
+        busy = await client.originate(
+            "PJSIP/01099990000@carrier", application="Playback", data="beep"
+        )
+        assert (busy["Event"], busy["Response"], busy["Reason"]) == (
+            "OriginateResponse",
+            "Failure",
+            "5",
+        )

@@ -17,17 +17,23 @@ from aiohttp import web
 
 from ivr_engine.asterisk.ari import (
     AriAuthError,
+    AriBadRequest,
     AriClient,
     AriConflict,
     AriConnectionError,
     AriInvalidState,
     AriNotFound,
     AriServerError,
+    AriUnprocessable,
     Bridge,
     Channel,
+    EventStream,
     Playback,
     RequestStat,
 )
+from ivr_engine.asterisk.ari import events as ev
+from ivr_engine.sim import Simulator
+from tests.fixtures.sim import SimFactory
 
 USER, PASSWORD = "ivr", "ivr-secret"
 CHANNEL = {
@@ -213,22 +219,12 @@ def test_recorded_channel_json_round_trips() -> None:
 
 # -- against the Asterisk simulator (its real 404/409/412/422 rules) ---------------------------
 @pytest.fixture
-async def live_sim() -> AsyncIterator[Any]:
-    try:
-        from ivr_engine.sim import SimConfig, Simulator
-
-        sim = Simulator(SimConfig(ari_port=0, ami_port=0, speed=20.0, ami_enabled=False))
-        await sim.start()
-    except (ImportError, AttributeError) as exc:
-        pytest.skip(f"simulator not usable yet: {exc}")
-    yield sim
-    await sim.stop()
+async def live_sim(sim_factory: SimFactory) -> Simulator:
+    """The simulator's ARI alone (no AMI listener)."""
+    return await sim_factory(ami_enabled=False)
 
 
-async def test_typed_calls_and_error_rules_against_the_simulator(live_sim: Any) -> None:
-    from ivr_engine.asterisk.ari import AriBadRequest, AriUnprocessable, EventStream
-    from ivr_engine.asterisk.ari import events as ev
-
+async def test_typed_calls_and_error_rules_against_the_simulator(live_sim: Simulator) -> None:
     base = live_sim.ari_url
     stream = EventStream(base, USER, PASSWORD, "ivr-engine")
     await stream.start()

@@ -410,7 +410,7 @@ def parse_event(raw: Mapping[str, Any]) -> Event:
     """
     etype = str(raw.get("type", ""))
     cls = EVENT_CLASSES.get(etype)
-    common = {
+    common: dict[str, Any] = {
         "type": etype,
         "timestamp": parse_time(raw.get("timestamp")),
         "application": str(raw.get("application", "")),
