@@ -345,7 +345,16 @@ async def rest_rows(engine: Engine, channel_id: str) -> list[Figure]:
         ("POST /channels/{id}/variable", lambda i: client.set_variable(channel_id, "N", str(i))),
         ("GET /channels/{id}/variable", lambda i: client.get_variable(channel_id, "N")),
     ]
-    return [await rest(engine, label, op, n) for label, op in ops for n in IN_FLIGHT]
+    figures = [await rest(engine, label, op, n) for label, op in ops for n in IN_FLIGHT]
+    # The same ping as a RESTRequest frame on the events WebSocket (REST over WebSocket).
+    client.use_websocket(engine.stream.rest)
+    await engine.stream.rest.settled()
+    try:
+        for n in IN_FLIGHT:
+            figures.append(await rest(engine, "ping over the events WebSocket", ops[0][1], n))
+    finally:
+        client.use_websocket(None)
+    return figures
 
 
 async def playbacks(engine: Engine, channels: list[str]) -> Figure:
