@@ -136,9 +136,9 @@ class Simulator:
         await self._runner.setup()
         site = web.TCPSite(self._runner, cfg.host, cfg.ari_port)
         await site.start()
-        server = site._server
-        assert isinstance(server, asyncio.Server)
-        self._ari_port = server.sockets[0].getsockname()[1]
+        sockets = getattr(site._server, "sockets", None)  # asyncio's Server or uvloop's
+        assert sockets, "the ARI site has no listening socket"
+        self._ari_port = sockets[0].getsockname()[1]
         if cfg.ami_enabled:
             from ivr_engine.sim.ami_server import AmiServer
 
