@@ -14,7 +14,10 @@ Aim: under 1 ms of engine CPU per forwarded call.
 Options (``python -m bench calls --help``): ``--speed`` (simulated seconds per second; 1 gives
 real call lengths and so real concurrency), ``--level RATE:CALLS`` (repeatable),
 ``--loop uvloop|asyncio``, ``--http-only`` (no REST over WebSocket, for a paired run),
-``--profile FILE`` (cProfile of the engine during the last level, for ``pstats``/snakeviz).
+``--profile FILE`` (cProfile of the engine during the last level, for ``pstats``/snakeviz),
+``--ami-unfiltered`` (``[ami] event_filter = false``: every AMI event, for a paired run).
+The engine is logged in to the simulator's AMI as on a real box; the AMI events it received
+per call are printed.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
 from ivr_engine.service import RunningEngine, running_engine
-from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
+from ivr_engine.settings import AgiSettings, AmiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.store.loader import load_document
 from ivr_engine.store.migrate import migrate
 from ivr_engine.store.pool import connect
@@ -82,9 +85,10 @@ def free_port() -> int:
 
 async def start_simulator(
     sounds: Path, speed: float = SPEED, behaviour: str = "answer:1:6"
-) -> tuple[asyncio.subprocess.Process, str, str]:
-    """``ivr-engine sim`` in its own process; returns it, its ARI URL and control URL."""
-    port = free_port()
+) -> tuple[asyncio.subprocess.Process, str, str, int]:
+    """``ivr-engine sim`` in its own process; returns it, its ARI URL, control URL and AMI
+    port."""
+    port, ami_port = free_port(), free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -95,7 +99,7 @@ async def start_simulator(
         "--ari-port",
         str(port),
         "--ami-port",
-        str(free_port()),
+        str(ami_port),
         "--speed",
         str(speed),
         "--sounds",
@@ -120,7 +124,7 @@ async def start_simulator(
             f"{control}/behaviours/01000000001", json={"behaviour": behaviour}
         ) as resp:
             assert resp.status == 204, await resp.text()
-    return proc, f"http://127.0.0.1:{port}/ari", control
+    return proc, f"http://127.0.0.1:{port}/ari", control, ami_port
 
 
 async def place_calls(control: str, count: int, rate: float) -> None:
@@ -173,6 +177,7 @@ async def run_level(
     engine.ari.observer = observe
     sub = engine.stream.subscribe(lambda e: kinds.__setitem__(e.type, kinds.get(e.type, 0) + 1))
     events0, ws0 = engine.stream.health.events, engine.stream.rest.sent
+    ami0 = Counter(engine.ami.event_counts) if engine.ami is not None else Counter()
     prof = None
     if profile:
         import cProfile
@@ -195,6 +200,7 @@ async def run_level(
     engine.dispatcher.on_session.remove(done)
     engine.ari.observer = metrics_observer
     events = engine.stream.health.events - events0
+    ami_events = (Counter(engine.ami.event_counts) - ami0) if engine.ami is not None else ami0
     over_ws = engine.stream.rest.sent - ws0
     bridged = sum(1 for t in traces if t.answered_target)
     if not bridged:
@@ -207,7 +213,8 @@ async def run_level(
         f"StasisStart->dial p50 {pct(dial, 0.5):.1f} ms p99 {pct(dial, 0.99):.1f} ms, "
         f"->bridge p50 {statistics.median(bridge) * 1000:.0f} ms; "
         f"{sum(ops.values()) / count:.1f} requests ({over_ws / count:.1f} over the WebSocket) "
-        f"and {events / count:.1f} events per call"
+        f"and {events / count:.1f} events per call; "
+        f"{ami_events.total() / count:.1f} AMI events per call"
     )
     per_call = {k: round(v / count, 2) for k, v in Counter(kinds).most_common()}
     requests = round(sum(ops.values()) / count, 1)
@@ -221,6 +228,10 @@ async def run_level(
             + ", ".join(f"{op} {n / count:.1f}" for op, n in Counter(ops).most_common())
         )
         print("    events per call: " + ", ".join(f"{k} {v:g}" for k, v in per_call.items()))
+        print(
+            "    AMI events per call: "
+            + (", ".join(f"{k} {n / count:g}" for k, n in ami_events.most_common()) or "none")
+        )
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -231,7 +242,7 @@ async def bench(args: argparse.Namespace) -> None:
         sounds = Path(tmp) / "sounds"
         jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)
         build_sounds(jobs, sounds, engine="espeak")
-        sim, ari_url, control = await start_simulator(sounds, args.speed)
+        sim, ari_url, control, ami_port = await start_simulator(sounds, args.speed)
         try:
             async with bench_database() as url:
                 conn = await connect(url)
@@ -244,6 +255,9 @@ async def bench(args: argparse.Namespace) -> None:
                     http_port=0,
                     agi=AgiSettings(port=0),
                     ari=AriSettings(url=ari_url, rest_over_websocket=not args.http_only),
+                    ami=AmiSettings(
+                        host="127.0.0.1", port=ami_port, event_filter=not args.ami_unfiltered
+                    ),
                     prompts=PromptSettings(sounds_dir=str(sounds)),
                 )
                 async with running_engine(settings, drain_timeout=5) as engine:
@@ -251,7 +265,8 @@ async def bench(args: argparse.Namespace) -> None:
                     print(
                         f"forward flow through the simulator at speed {args.speed:g}, "
                         f"{args.loop} loop, requests over "
-                        f"{'the events WebSocket' if engine.stream.rest.available else 'HTTP'}:"
+                        f"{'the events WebSocket' if engine.stream.rest.available else 'HTTP'}, "
+                        f"AMI events {'unfiltered' if args.ami_unfiltered else 'filtered'}:"
                     )
                     for n, (rate, count) in enumerate(levels):
                         last = n == len(levels) - 1
@@ -277,6 +292,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--http-only", action="store_true")
     parser.add_argument("--profile", metavar="FILE")
+    parser.add_argument("--ami-unfiltered", action="store_true")
     args = parser.parse_args(argv or [])
     if args.loop == "uvloop":
         import uvloop

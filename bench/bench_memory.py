@@ -74,7 +74,7 @@ async def bench(args: argparse.Namespace) -> None:
         sounds = Path(tmp) / "sounds"
         jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)
         build_sounds(jobs, sounds, engine="espeak")
-        sim, ari_url, control = await start_simulator(sounds, 1.0, "answer:1:3600")
+        sim, ari_url, control, _ami_port = await start_simulator(sounds, 1.0, "answer:1:3600")
         try:
             async with bench_database() as url:
                 conn = await connect(url)

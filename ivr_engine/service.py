@@ -124,7 +124,13 @@ async def _connect_ami(settings: Settings, sim: Simulator | None) -> AmiClient |
         host, port = sim.config.host, sim.ami_port
     if not host:
         return None
-    ami = AmiClient(host, port, settings.ami.user, settings.ami.secret)
+    ami = AmiClient(
+        host,
+        port,
+        settings.ami.user,
+        settings.ami.secret,
+        event_filter=settings.ami.event_filter,
+    )
     try:
         await asyncio.wait_for(ami.connect(), 10)
     except Exception as exc:

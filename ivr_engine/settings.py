@@ -51,6 +51,8 @@ class AmiSettings:
     port: int = 5038
     user: str = "ivr"
     secret: str = "ivr-secret"
+    # Ask Asterisk for only the events the engine handles (eventmask + Filter after login).
+    event_filter: bool = True
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,13 @@
 Banner ``Asterisk Call Manager/<version>\\r\\n``; messages are ``Key: value`` lines ended by a
 blank line (``\\r\\n`` or ``\\n``; header names case-insensitive; lines without a colon are
 ignored). Login (bad secret: ``Authentication failed`` and the connection is closed),
-FullyBooted, Ping, Logoff, Originate (+ OriginateResponse), DBPut/DBGet/DBDel,
-CoreShowChannels, and channel events (Newchannel, Newstate, Hangup, DialBegin/DialEnd,
-BridgeEnter/BridgeLeave) with the channel block.
+FullyBooted, Ping, Logoff, Events (eventmask by class), Filter (``ami_filter.py``; needs write
+permission ``system``), Originate (+ OriginateResponse), DBPut/DBGet/DBDel, CoreShowChannels,
+and the call-class events Asterisk 22 sends for ARI calls (Newchannel, Newstate,
+NewConnectedLine, DialBegin/DialState/DialEnd, BridgeCreate/Enter/Leave/Destroy,
+HangupRequest/SoftHangupRequest, Hangup) with the channel and bridge blocks. Manager events go
+through each session's eventmask and filters; replies, list items and the FullyBooted written
+at login do not (``process_events`` versus ``astman_append``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,14 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ivr_engine.asterisk.constants import OriginateReason, cause_txt
+from ivr_engine.sim.ami_filter import (
+    ALL,
+    EventFilter,
+    FilterError,
+    parse_filter,
+    parse_mask,
+    should_send,
+)
 from ivr_engine.sim.ami_proto import (
     Message,
     channel_block,
@@ -44,8 +56,19 @@ class AmiSession:
         self.reader = reader
         self.writer = writer
         self.authenticated = False
-        self.events = True
+        self.mask: frozenset[str] = ALL
+        self.filters: list[EventFilter] = []
         self.closed = False
+
+    def wants(self, category: str, name: str, text: str) -> bool:
+        """Whether a manager event goes to this session (read permission, eventmask,
+        filters)."""
+        return (
+            self.authenticated
+            and category in self.server.read
+            and category in self.mask
+            and should_send(self.filters, name, text)
+        )
 
     def send(self, text: str) -> None:
         """Write raw text (a formatted message) to the client."""
@@ -96,9 +119,10 @@ class AmiSession:
             self.close()
             return
         self.authenticated = True
-        self.events = msg.get("events", "on").lower() != "off"
+        self.mask = parse_mask(msg.get("events"), self.mask)
+        self.filters = list(self.server.eventfilters)
         self.send(response(msg, "Success", "Authentication accepted"))
-        if self.events:
+        if "system" in self.mask and "system" in self.server.read:
             uptime = int(time.time() - self.server.started)
             self.send(
                 format_message(
@@ -124,9 +148,24 @@ class AmiSession:
         )
 
     async def act_events(self, msg: Message) -> None:
-        """Events: on/off."""
-        self.events = msg.get("eventmask", "on").lower() != "off"
-        self.send(response(msg, "Success", None, [("Events", "On" if self.events else "Off")]))
+        """Events EventMask: on / off / a class list; replies Events: On|Off."""
+        self.mask = parse_mask(msg.get("eventmask"), self.mask)
+        self.send(response(msg, "Success", None, [("Events", "On" if self.mask else "Off")]))
+
+    async def act_filter(self, msg: Message) -> None:
+        """Filter Operation: Add, Filter, MatchCriteria (write permission ``system``)."""
+        if "system" not in self.server.write:
+            self.send(response(msg, "Error", "Permission denied"))
+            return
+        if msg.get("operation").lower() != "add":
+            self.send(response(msg, "Error", "Unknown operation"))
+            return
+        try:
+            self.filters.append(parse_filter(msg.get("matchcriteria"), msg.get("filter")))
+        except FilterError as exc:
+            self.send(response(msg, "Error", str(exc)))
+            return
+        self.send(response(msg, "Success", "Success"))
 
     async def act_dbput(self, msg: Message) -> None:
         """DBPut Family/Key/Val."""
@@ -246,12 +285,20 @@ class AmiServer:
         *,
         version: str = "11.0.0",
         system_name: str = "",
+        read: frozenset[str] = ALL,
+        write: frozenset[str] = ALL,
+        eventfilters: tuple[tuple[str, str], ...] = (),
     ) -> None:
+        """``read`` / ``write``: the user's permission classes; ``eventfilters``:
+        manager.conf ``eventfilter(criteria) = pattern`` lines of the user."""
         self.world = world
         self.user = user
         self.secret = secret
         self.version = version
         self.system_name = system_name
+        self.read, self.write = read, write
+        self.eventfilters = [parse_filter(c, p) for c, p in eventfilters]
+        self.sent: dict[str, int] = {}  # manager events written, by name
         self.started = time.time()
         self.sessions: set[AmiSession] = set()
         self._server: asyncio.AbstractServer | None = None
@@ -292,48 +339,50 @@ class AmiServer:
                 self._tasks.discard(task)
 
     def broadcast(self, fields: list[tuple[str, str]]) -> None:
-        """Send an event to every logged-in session that wants events."""
+        """Queue a manager event (``Event``, ``Privilege`` first) to every session that takes
+        it."""
+        name, category = fields[0][1], fields[1][1].partition(",")[0]
         text = format_message(fields)
         for session in list(self.sessions):
-            if session.authenticated and session.events:
+            if session.wants(category, name, text):
+                self.sent[name] = self.sent.get(name, 0) + 1
                 session.send(text)
 
-    def on_world(self, what: str, ch: Channel, info: dict[str, Any]) -> None:
-        """Turn a world happening into an AMI event."""
+    def on_world(self, what: str, ch: Channel | None, info: dict[str, Any]) -> None:
+        """Turn a world happening into the AMI event Asterisk sends for it."""
         head: list[tuple[str, str]] = [("Event", what), ("Privilege", "call,all")]
-        if what in ("Newchannel", "Newstate"):
+        if ch is None:
+            if what in ("BridgeCreate", "BridgeDestroy"):
+                self.broadcast([*head, *bridge_block(info["bridge"])])
+            return
+        if what in ("Newchannel", "Newstate", "NewConnectedLine"):
             self.broadcast([*head, *channel_block(ch)])
         elif what == "Hangup":
             cause = int(info.get("cause", 16))
             self.broadcast(
                 [*head, *channel_block(ch), ("Cause", str(cause)), ("Cause-txt", cause_txt(cause))]
             )
-        elif what in ("DialBegin", "DialEnd"):
+        elif what in ("HangupRequest", "SoftHangupRequest"):
+            extra = [
+                (header, str(info[key]))
+                for key, header in (("cause", "Cause"), ("tech_cause", "TechCause"))
+                if info.get(key) is not None
+            ]
+            self.broadcast([*head, *channel_block(ch), *extra])
+        elif what in ("DialBegin", "DialState", "DialEnd"):
             caller = info.get("caller")
             fields = [
                 *head,
                 *(channel_block(caller) if caller else []),
                 *channel_block(ch, "Dest"),
-                ("DialString", ch.dialstring or ""),
             ]
-            if what == "DialEnd":
+            if what == "DialBegin":
+                fields.append(("DialString", ch.dialstring or "unknown"))
+            else:
                 fields.append(("DialStatus", str(info.get("status", ""))))
             self.broadcast(fields)
         elif what in ("BridgeEnter", "BridgeLeave"):
-            bridge: Bridge = info["bridge"]
-            self.broadcast(
-                [
-                    *head,
-                    ("BridgeUniqueid", bridge.id),
-                    ("BridgeType", "stasis"),
-                    ("BridgeTechnology", bridge.technology),
-                    ("BridgeCreator", "Stasis"),
-                    ("BridgeName", bridge.name),
-                    ("BridgeNumChannels", str(len(bridge.channels))),
-                    ("BridgeVideoSourceMode", "none"),
-                    *channel_block(ch),
-                ]
-            )
+            self.broadcast([*head, *bridge_block(info["bridge"]), *channel_block(ch)])
 
     async def originate(self, session: AmiSession, msg: Message) -> None:
         """Originate a call; reply at once (Async) or when it is answered or failed."""
@@ -377,31 +426,29 @@ class AmiServer:
                 )
             )
             return
-        session.send(
-            format_message(
-                [
-                    ("Event", "OriginateResponse"),
-                    ("Privilege", "call,all"),
-                    *msg.action_id_header(),
-                    ("Response", "Success" if ok else "Failure"),
-                    ("Channel", ch.name),
-                    ("Context", msg.get("context")),
-                    ("Exten", msg.get("exten")),
-                    ("Application", msg.get("application")),
-                    ("Data", msg.get("data")),
-                    ("Reason", str(reason)),
-                    ("Uniqueid", ch.id),
-                    ("CallerIDNum", ch.caller_number or "<unknown>"),
-                    ("CallerIDName", ch.caller_name or "<unknown>"),
-                ]
-            )
+        self.broadcast(
+            [
+                ("Event", "OriginateResponse"),
+                ("Privilege", "call,all"),
+                *msg.action_id_header(),
+                ("Response", "Success" if ok else "Failure"),
+                ("Channel", ch.name),
+                ("Context", msg.get("context")),
+                ("Exten", msg.get("exten")),
+                ("Application", msg.get("application")),
+                ("Data", msg.get("data")),
+                ("Reason", str(reason)),
+                ("Uniqueid", ch.id),
+                ("CallerIDNum", ch.caller_number or "<unknown>"),
+                ("CallerIDName", ch.caller_name or "<unknown>"),
+            ]
         )
 
     async def _outcome(self, ch: Channel) -> int:
         """Wait for answer or hangup of an originated leg and map it to a Reason code."""
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
-        def watch(what: str, other: Channel, info: dict[str, Any]) -> None:
+        def watch(what: str, other: Channel | None, info: dict[str, Any]) -> None:
             if other is not ch or done.done():
                 return
             if what == "Newstate" and other.is_up:
@@ -421,3 +468,16 @@ class AmiServer:
             return await done
         finally:
             self.world.observers.remove(watch)
+
+
+def bridge_block(bridge: Bridge) -> list[tuple[str, str]]:
+    """``ast_manager_build_bridge_state_string``: the bridge snapshot block."""
+    return [
+        ("BridgeUniqueid", bridge.id),
+        ("BridgeType", "stasis"),
+        ("BridgeTechnology", bridge.technology),
+        ("BridgeCreator", "Stasis"),
+        ("BridgeName", bridge.name or "<unknown>"),
+        ("BridgeNumChannels", str(len(bridge.channels))),
+        ("BridgeVideoSourceMode", bridge.video_mode),
+    ]

@@ -108,6 +108,7 @@ class OtherResources:
             self.world.clock.timestamp(),
         )
         self.world.bridges[bridge_id] = bridge
+        self.world.notify("BridgeCreate", None, bridge=bridge)
         return json_reply(bridge.to_json())
 
     async def destroy_bridge(self, request: web.Request) -> web.Response:

@@ -144,6 +144,8 @@ class CallsMixin(_Base):
         name, number = _parse_callerid(caller_id)
         ch.caller_name = ch.connected_name = name
         ch.caller_number = ch.connected_number = number
+        if caller_id:  # ari_channels_handle_originate_with_id sets the connected line
+            self.notify("NewConnectedLine", ch)
         if app:
             self.registry.subscribe(app, "channels", ch.id)
             ch.pending["stasis"] = (app, list(app_args or []))
@@ -173,7 +175,9 @@ class CallsMixin(_Base):
             {"dialstatus": status, "forward": "", "dialstring": dialstring, "peer": ch.to_json()},
             (ch.id,),
         )
-        self.notify("DialEnd" if status and status != "RINGING" else "Dial", ch, status=status)
+        if status:
+            final = status not in ("RINGING", "PROGRESS", "PROCEEDING")
+            self.notify("DialEnd" if final else "DialState", ch, status=status)
 
     async def _outbound(
         self,

@@ -51,7 +51,7 @@ BY_TIMEOUT = "timeout"  # the dial timeout of a created leg: {32, soft}, destroy
 BY_ORIGINATE_TIMEOUT = "originate_timeout"  # no HangupRequest at all
 BY_DIALPLAN = "dialplan"  # the dialplan ended (Hangup() or no more priorities)
 
-Observer = Callable[[str, Channel, dict[str, Any]], None]
+Observer = Callable[[str, Channel | None, dict[str, Any]], None]
 
 
 class WorldCore:
@@ -141,8 +141,8 @@ class WorldCore:
             if y.id not in peers:
                 peers.append(y.id)
 
-    def notify(self, what: str, ch: Channel, **info: Any) -> None:
-        """Tell observers (the AMI server) about a channel happening."""
+    def notify(self, what: str, ch: Channel | None, **info: Any) -> None:
+        """Tell observers (the AMI server) about a channel (or bridge) happening."""
         for observer in list(self.observers):
             try:
                 observer(what, ch, info)
@@ -239,6 +239,7 @@ class WorldCore:
         second_request = ch.kind == INBOUND or (ch.kind == CREATED and not ch.dialled)
         if how == BY_ARI and second_request and was_in_stasis:
             self.emit_channel(AriEvent.CHANNEL_HANGUP_REQUEST, ch, cause=cause, soft=True)
+            self.notify("SoftHangupRequest", ch, cause=cause, soft=True)
         if how == BY_ARI and ch.kind == CREATED and not ch.dialled:
             tech_cause = 603 if cause == 16 else CAUSE_TO_SIP.get(cause)
         elif how == BY_ARI:
@@ -259,11 +260,9 @@ class WorldCore:
             fields = {"cause": cause}
         else:
             return
-        self.emit_channel(
-            AriEvent.CHANNEL_HANGUP_REQUEST,
-            ch,
-            **{k: v for k, v in fields.items() if v is not None},
-        )
+        fields = {k: v for k, v in fields.items() if v is not None}
+        self.emit_channel(AriEvent.CHANNEL_HANGUP_REQUEST, ch, **fields)
+        self.notify("SoftHangupRequest" if fields.get("soft") else "HangupRequest", ch, **fields)
 
     def _emit_qos(self, ch: Channel) -> None:
         stats = {
@@ -391,5 +390,6 @@ class WorldCore:
             if ch is not None:
                 self.leave_bridge(ch)
         self.emit("BridgeDestroyed", {"bridge": bridge.to_json()}, (), (bridge.id,))
+        self.notify("BridgeDestroy", None, bridge=bridge)
         self.bridges.pop(bridge.id, None)
         self.registry.forget("bridges", bridge.id)

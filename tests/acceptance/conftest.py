@@ -24,7 +24,7 @@ from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
 from ivr_engine.service import RunningEngine, running_engine
-from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
+from ivr_engine.settings import AgiSettings, AmiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.sim import SimCall, Simulator
 from ivr_engine.store.loader import load_document
 
@@ -114,6 +114,7 @@ async def call_engine(
             ari_url: Callable[[Simulator], str] | None = None,
             database_url: str | None = None,
             load: bool = True,
+            ami_event_filter: bool | None = None,
         ) -> Harness:
             if sim is None:
                 sim = await sim_factory(
@@ -130,6 +131,15 @@ async def call_engine(
                 http_port=0,
                 ari=AriSettings(url=url, app="ivr-engine"),
                 agi=AgiSettings(port=0),
+                ami=AmiSettings()
+                if ami_event_filter is None
+                else AmiSettings(  # the engine on the simulator's AMI too
+                    host=sim.config.host,
+                    port=sim.ami_port,
+                    user=sim.config.ami_user,
+                    secret=sim.config.ami_secret,
+                    event_filter=ami_event_filter,
+                ),
                 prompts=PromptSettings(sounds_dir=str(built_sounds)),
             )
             engine = await stack.enter_async_context(running_engine(settings, drain_timeout=2))

@@ -199,3 +199,133 @@ async def test_logoff_says_goodbye(ami) -> None:  # type: ignore[no-untyped-def]
     await conn.send("Action: Logoff\r\n\r\n")
     assert (await conn.message())["response"] == "Goodbye"
     assert await conn.message() == {}
+
+
+ONLY_ORIGINATE = "^Event: (OriginateResponse)[[:space:]]"
+
+
+async def originate_and_collect(conn: RawAmi, number: str, aid: str) -> list[dict[str, str]]:
+    """Originate an answered leg; every message up to its OriginateResponse."""
+    await conn.send(
+        f"Action: Originate\r\nChannel: PJSIP/{number}@carrier\r\nExten: s\r\n"
+        f"Context: default\r\nTimeout: 5000\r\nAsync: true\r\nActionID: {aid}\r\n\r\n"
+    )
+    seen = []
+    while True:
+        msg = await conn.message()
+        assert msg, "connection closed"
+        seen.append(msg)
+        if msg.get("event") == "OriginateResponse":
+            return seen
+
+
+async def add_filter(conn: RawAmi, pattern: str, criteria: str = "") -> dict[str, str]:
+    """Send Filter Operation: Add; its reply."""
+    match = f"MatchCriteria: {criteria}\r\n" if criteria else ""
+    await conn.send(
+        f"Action: Filter\r\nOperation: Add\r\n{match}Filter: {pattern}\r\nActionID: f\r\n\r\n"
+    )
+    return await conn.message()
+
+
+async def second(target: Target) -> RawAmi:
+    """Another logged-in raw connection."""
+    assert target.ami is not None
+    host, port, user, secret = target.ami
+    reader, writer = await asyncio.open_connection(host, port)
+    await reader.readline()
+    conn = RawAmi(reader, writer)
+    await login(conn, user, secret)
+    return conn
+
+
+async def test_filter_include_passes_only_matching_events(ami, target: Target) -> None:  # type: ignore[no-untyped-def]
+    sim = target.need_sim()
+    sim.set_behaviour("01077770011", Behaviour.answer_after(0.2))
+    conn, _, user, secret = ami
+    await login(conn, user, secret)
+    assert await add_filter(conn, ONLY_ORIGINATE) == {
+        "response": "Success",
+        "actionid": "f",
+        "message": "Success",
+    }
+    unfiltered = await second(target)
+    seen = await originate_and_collect(conn, "01077770011", "o1")
+    events = [m["event"] for m in seen if "event" in m]
+    assert events == ["OriginateResponse"]
+    assert seen[-1]["actionid"] == "o1"
+    others = []
+    while (msg := await unfiltered.message()).get("event") != "OriginateResponse":
+        others.append(msg.get("event"))
+    assert {"Newchannel", "DialBegin", "Newstate", "DialEnd"} <= set(others)
+    unfiltered.writer.close()
+
+
+async def test_filter_exclude_and_replies_pass_any_filter(ami, target: Target) -> None:  # type: ignore[no-untyped-def]
+    sim = target.need_sim()
+    sim.set_behaviour("01077770012", Behaviour.answer_after(0.2))
+    conn, _, user, secret = ami
+    await login(conn, user, secret)
+    assert (await add_filter(conn, "!Event: Newchannel"))["response"] == "Success"
+    events = [m.get("event") for m in await originate_and_collect(conn, "01077770012", "o2")]
+    assert "Newchannel" not in events and "Newstate" in events
+    assert (await add_filter(conn, "^Event: Nothing[[:space:]]"))["response"] == "Success"
+    await conn.send("Action: Ping\r\nActionID: p\r\n\r\n")
+    assert (await conn.message())["ping"] == "Pong"
+    await conn.send("Action: DBPut\r\nFamily: f\r\nKey: k\r\nVal: v\r\n\r\n")
+    await conn.message()
+    await conn.send("Action: DBGet\r\nFamily: f\r\nKey: k\r\nActionID: g\r\n\r\n")
+    await conn.message()
+    assert (await conn.message())["event"] == "DBGetResponse"
+
+
+async def test_filter_replies_for_bad_filters(ami) -> None:  # type: ignore[no-untyped-def]
+    conn, _, user, secret = ami
+    await login(conn, user, secret)
+    bad = await add_filter(conn, "XX[X")
+    assert (bad["response"], bad["message"]) == (
+        "Error",
+        "Filter did not compile.  Check the syntax of the filter given.",
+    )
+    empty = await add_filter(conn, "!")
+    assert empty["message"] == (
+        "Filter was formatted incorrectly.  Check the syntax of the filter given."
+    )
+    assert (await add_filter(conn, "", "name(OriginateResponse)"))["response"] == "Success"
+    await conn.send("Action: Filter\r\nOperation: Remove\r\nFilter: x\r\n\r\n")
+    assert (await conn.message())["message"] == "Unknown operation"
+
+
+async def test_filter_needs_write_system(ami, target: Target) -> None:  # type: ignore[no-untyped-def]
+    sim = target.need_sim()
+    assert sim.ami is not None
+    sim.ami.write = sim.ami.write - {"system"}
+    conn, _, user, secret = ami
+    await login(conn, user, secret)
+    reply = await add_filter(conn, ONLY_ORIGINATE)
+    assert (reply["response"], reply["message"]) == ("Error", "Permission denied")
+
+
+async def test_eventmask_by_class(ami, target: Target) -> None:  # type: ignore[no-untyped-def]
+    sim = target.need_sim()
+    sim.set_behaviour("01077770013", Behaviour.answer_after(0.2))
+    conn, _, user, secret = ami
+    await conn.send(
+        f"Action: Login\r\nUsername: {user}\r\nSecret: {secret}\r\nEvents: system,agent\r\n\r\n"
+    )
+    assert (await conn.message())["message"] == "Authentication accepted"
+    assert (await conn.message())["event"] == "FullyBooted"  # system class: sent at login
+    watcher = await second(target)
+    await conn.send(
+        "Action: Originate\r\nChannel: PJSIP/01077770013@carrier\r\nExten: s\r\n"
+        "Async: true\r\nActionID: o3\r\n\r\n"
+    )
+    assert (await conn.message())["message"] == "Originate successfully queued"
+    await watcher.until(lambda m: m.get("event") == "OriginateResponse")
+    await conn.send("Action: Ping\r\nActionID: p\r\n\r\n")
+    assert (await conn.message())["actionid"] == "p"  # no call-class event before it
+    await conn.send("Action: Events\r\nEventMask: off\r\n\r\n")
+    assert (await conn.message())["events"] == "Off"
+    await conn.send("Action: Events\r\nEventMask: call\r\n\r\n")
+    assert (await conn.message())["events"] == "On"
+    watcher.writer.close()

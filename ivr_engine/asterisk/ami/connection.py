@@ -16,11 +16,13 @@ import inspect
 import itertools
 import logging
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from panoramisk.message import Message
 
+from ivr_engine.asterisk.ami import events as ev
 from ivr_engine.asterisk.ami import protocol as proto
 from ivr_engine.asterisk.ami.protocol import (
     AmiActionError,
@@ -82,7 +84,13 @@ class _Pending:
 
 
 class AmiConnection:
-    """One logged-in AMI connection with automatic reconnect; base of ``AmiClient``."""
+    """One logged-in AMI connection with automatic reconnect; base of ``AmiClient``.
+
+    With ``event_filter`` (the default) every login narrows the session to the events that
+    have handlers plus those the client waits for (``events.py``): the eventmask by class
+    at login, then an include ``Filter``; a handler registered later widens both at once.
+    ``events`` overrides the login eventmask. ``event_counts`` counts the events received.
+    """
 
     def __init__(
         self,
@@ -91,7 +99,8 @@ class AmiConnection:
         user: str,
         secret: str,
         *,
-        events: str = "on",
+        events: str | None = None,
+        event_filter: bool = True,
         backoff: Backoff | None = None,
         action_timeout: float = 10.0,
         ping_interval: float | None = 20.0,
@@ -99,6 +108,12 @@ class AmiConnection:
         self.host, self.port, self.user = host, port, user
         self._secret = secret
         self._events = events
+        self.event_filter = event_filter
+        self.event_counts: Counter[str] = Counter()
+        self._wanted = {n.lower(): n for n in ev.CLIENT_EVENTS}
+        self._mask = ""
+        self._filtered: set[str] | None = None  # names this session lets through; None: all
+        self._filter_refused = False
         self.backoff = backoff or Backoff()
         self.action_timeout = action_timeout
         self.ping_interval = ping_interval
@@ -110,7 +125,7 @@ class AmiConnection:
         self._writer: asyncio.StreamWriter | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
-        self._handler_tasks: set[asyncio.Task[None]] = set()
+        self._handler_tasks: set[asyncio.Task[object]] = set()
         self._connected = asyncio.Event()
         self._state, self._since, self._connects, self._failed = AmiState.IDLE, time.time(), 0, 0
         self._last_error: str | None = None
@@ -161,6 +176,82 @@ class AmiConnection:
         if not inspect.iscoroutinefunction(handler):
             raise TypeError("AMI event handlers must be 'async def' functions")
         self._handlers.setdefault(name.lower(), []).append(handler)
+        if name != "*":
+            self._wanted.setdefault(name.lower(), name)
+        if self._connected.is_set():
+            self._widen(name)
+
+    def _login_mask(self) -> str:
+        """The eventmask to ask for: every class when unfiltered or a ``*`` handler exists."""
+        if self._events is not None:
+            return self._events
+        if not self.event_filter or "*" in self._handlers:
+            return "on"
+        return ev.event_mask(self._wanted.values())
+
+    async def _restrict(self) -> None:
+        """After login: add the include Filter for the wanted events (refused: log once, go
+        on unfiltered, which costs CPU but loses nothing)."""
+        self._filtered = None
+        names = sorted(self._wanted.values())
+        if not self.event_filter or "*" in self._handlers or not ev.filterable(names):
+            return
+        action = {"Action": "Filter", "Operation": "Add", "Filter": ev.filter_pattern(names)}
+        try:
+            await self._send(action)
+        except AmiActionError as exc:
+            self._refused(exc)
+            return
+        self._filtered = set(names)
+
+    def _refused(self, exc: AmiActionError) -> None:
+        """Log the first refused Filter (permission: ``write = system``) of this client."""
+        if not self._filter_refused:
+            self._filter_refused = True
+            log.warning(
+                "AMI: Filter refused by %s:%s (%s): receiving every event of the eventmask; "
+                "grant the AMI user write = system or an eventfilter in manager.conf",
+                self.host,
+                self.port,
+                exc.response.get("Message", ""),
+            )
+
+    def _widen(self, name: str) -> None:
+        """Let a newly handled event through on the live session, before any later action
+        (the actions are written in order and Asterisk runs them in order)."""
+        mask = self._login_mask()
+        if mask != self._mask:
+            self._mask = mask
+            self._background({"Action": "Events", "EventMask": mask})
+        if self._filtered is None or name in self._filtered:
+            return
+        if name == "*" or not ev.filterable([name]):
+            log.warning("AMI: a %r handler sees only filtered events until the next login", name)
+            return
+        self._filtered.add(name)
+        self._background(
+            {"Action": "Filter", "Operation": "Add", "Filter": ev.filter_pattern([name])}
+        )
+
+    def _background(self, action: Mapping[str, proto.ActionValue]) -> None:
+        """Write an action now and check its reply in a tracked task."""
+        try:
+            action_id, pending = self._submit(action)
+        except AmiConnectionError:
+            return  # the next login asks for everything wanted
+        task = asyncio.create_task(self._reply_of(action_id, pending, None, True))
+        self._handler_tasks.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[object]) -> None:
+        self._handler_tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, AmiActionError):
+            self._refused(exc)
+        elif exc is not None:
+            log.warning("AMI: narrowing the events failed: %s", exc)
 
     # -- replies and events ------------------------------------------------------------------
     async def _send(
@@ -173,22 +264,42 @@ class AmiConnection:
         final_event: str | None = None,
     ) -> list[Message]:
         """Write an action and wait for everything that belongs to its reply."""
+        action_id, pending = self._submit(action, is_list, final_event)
+        return await self._reply_of(action_id, pending, timeout, check)
+
+    def _submit(
+        self,
+        action: Mapping[str, proto.ActionValue],
+        is_list: bool = False,
+        final_event: str | None = None,
+    ) -> tuple[str, _Pending]:
+        """Write an action now; returns its ActionID and what collects its reply."""
         if self._writer is None or self._writer.is_closing():
             raise AmiConnectionError(f"AMI not connected ({self._state})")
         action_id = f"{self._prefix}-{next(self._ids)}"
         name = str(action.get("Action", ""))
         pending = _Pending(name, asyncio.get_running_loop().create_future(), is_list, final_event)
         self._pending[action_id] = pending
+        self._writer.write(encode_action({**action, "ActionID": action_id}))
+        return action_id, pending
+
+    async def _reply_of(
+        self,
+        action_id: str,
+        pending: _Pending,
+        timeout: float | None,  # noqa: ASYNC109
+        check: bool,
+    ) -> list[Message]:
+        """Wait for the reply of a written action."""
         try:
-            self._writer.write(encode_action({**action, "ActionID": action_id}))
             async with asyncio.timeout(timeout or self.action_timeout):
                 messages = await pending.future
         except TimeoutError:
-            raise AmiConnectionError(f"AMI {name}: no reply in time") from None
+            raise AmiConnectionError(f"AMI {pending.name}: no reply in time") from None
         finally:
             self._pending.pop(action_id, None)
         if check and not messages[0].success:
-            raise AmiActionError(name, messages[0])
+            raise AmiActionError(pending.name, messages[0])
         return messages
 
     def _route(self, message: Message) -> None:
@@ -203,6 +314,7 @@ class AmiConnection:
             if pending.is_list and event != pending.final_event:
                 return
         if event:
+            self.event_counts[event] += 1
             self._dispatch(event, message)
 
     def _dispatch(self, event: str, message: Message) -> None:
@@ -239,11 +351,12 @@ class AmiConnection:
             raise
         self._writer = writer
         self._reader_task = asyncio.create_task(self._read_loop(reader), name="ami-reader")
+        self._mask = self._login_mask()
         login = {
             "Action": "Login",
             "Username": self.user,
             "Secret": self._secret,
-            "Events": self._events,
+            "Events": self._mask,
         }
         try:
             await self._send(login, check=True)
@@ -262,6 +375,11 @@ class AmiConnection:
             ) from None
         except BaseException:
             await self._drop("login failed")
+            raise
+        try:
+            await self._restrict()
+        except BaseException:
+            await self._drop("event filter failed")
             raise
         self._connects += 1
         self._failed = 0
