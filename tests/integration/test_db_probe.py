@@ -20,7 +20,8 @@ async def test_checks_share_one_probe_and_reuse_a_fresh_result(
         assert await probe.check() and probe.checks == 1  # answered from the last result
         # Its own connection, named in pg_stat_activity, not one of the pool's.
         names = await pool.fetch(
-            "SELECT pid FROM pg_stat_activity WHERE application_name = 'ivr-engine probe'"
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'ivr-engine probe' "
+            "AND datname = current_database()"
         )
         assert len(names) == 1
     finally:
@@ -34,7 +35,10 @@ async def test_a_connection_the_server_dropped_is_replaced_within_the_check(
     probe = DatabaseProbe(db_url, cache_seconds=0, on_result=results.append)
     try:
         assert await probe.check()
-        sql = "SELECT pid FROM pg_stat_activity WHERE application_name = 'ivr-engine probe'"
+        sql = (
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'ivr-engine probe' "
+            "AND datname = current_database()"
+        )
         first = await pool.fetchval(sql)
         # Waits (up to 5 s) until the backend has exited.
         assert await pool.fetchval("SELECT pg_terminate_backend($1, 5000)", first)
