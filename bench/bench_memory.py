@@ -2,10 +2,14 @@
 
 The simulator runs in its own process at speed 1 with a target that answers and then talks
 for an hour; calls are placed at a steady rate until ``--calls`` are bridged at the same time.
-Printed: the engine's resident set size (``/proc/self/status`` VmRSS) before and with every
-call up, the difference per active call, and Python's own allocations per call
-(``tracemalloc``-free: ``sys.getallocatedblocks`` is not enough, so RSS is the figure).
+The calls are placed by a process of their own (as in ``bench calls``), so the engine's
+figure holds only the engine. Printed: the engine's resident set size (``/proc/self/status``
+VmRSS) before and with every call up and the difference per active call.
 Aims: <= 20 KB per active call; 10,000 concurrent calls <= 300 MB RSS.
+
+``--top N`` also traces Python's allocations (``tracemalloc``, which slows the engine and
+adds its own memory to RSS) and prints the N allocation sites, grouped by traceback, that
+hold the most bytes per held call, plus the traced total per call.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ import gc
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 import yaml
 
-from bench.bench_calls import CONFIG, ROOT, place_calls, start_simulator
+from bench.bench_calls import CONFIG, ROOT, start_simulator
 from bench.bench_planner import bench_database
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.prompts.build import build_sounds, plan_jobs
@@ -30,6 +35,8 @@ from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settin
 from ivr_engine.store.loader import load_document
 from ivr_engine.store.migrate import migrate
 from ivr_engine.store.pool import connect
+
+TOP_FRAMES = 12  # frames kept per traced allocation
 
 
 def rss_kb() -> int:
@@ -45,17 +52,63 @@ def talking(engine: RunningEngine) -> int:
     return sum(1 for s in engine.dispatcher.live.values() if s.talking)
 
 
-async def hold(engine: RunningEngine, control: str, calls: int, rate: float) -> None:
-    """Place ``calls`` calls and print the memory figures once they are all talking."""
+def print_top(
+    before: tracemalloc.Snapshot, after: tracemalloc.Snapshot, calls: int, n: int
+) -> None:
+    """The ``n`` allocation sites (by traceback) holding the most bytes per held call."""
+    ignore = [tracemalloc.Filter(False, tracemalloc.__file__)]
+    before, after = before.filter_traces(ignore), after.filter_traces(ignore)
+    diffs = after.compare_to(before, "traceback")
+    total = sum(d.size_diff for d in diffs)
+    print(
+        f"  traced Python allocations: {total / calls / 1024:.1f} KB per held call "
+        f"({sum(d.count_diff for d in diffs) / calls:.0f} blocks); top {n} sites:"
+    )
+    for diff in sorted(diffs, key=lambda d: d.size_diff, reverse=True)[:n]:
+        print(
+            f"  {diff.size_diff / calls:7.0f} B {diff.count_diff / calls:5.1f} blocks  "
+            + " < ".join(site(frame) for frame in reversed(diff.traceback) if keep(frame))
+        )
+    by_line: dict[str, list[int]] = {}
+    for diff in diffs:
+        ours = next((f for f in reversed(diff.traceback) if "/ivr_engine/" in f.filename), None)
+        totals = by_line.setdefault(site(ours) if ours else "(outside the engine)", [0, 0])
+        totals[0] += diff.size_diff
+        totals[1] += diff.count_diff
+    print(f"  the same by the engine's line that allocated (directly or in a library), top {n}:")
+    for line, (size, count) in sorted(by_line.items(), key=lambda kv: -kv[1][0])[:n]:
+        print(f"  {size / calls:7.0f} B {count / calls:5.1f} blocks  {line}")
+
+
+def keep(frame: tracemalloc.Frame) -> bool:
+    """Frames worth printing: the engine's own, and the library line that allocated."""
+    return "/bench/" not in frame.filename and "runners.py" not in frame.filename
+
+
+def site(frame: tracemalloc.Frame) -> str:
+    """``package/module.py:line`` of one frame."""
+    parts = Path(frame.filename).parts
+    return f"{'/'.join(parts[-2:])}:{frame.lineno}"
+
+
+async def hold(engine: RunningEngine, control: str, args: argparse.Namespace) -> None:
+    """Place ``args.calls`` calls and print the memory figures once they are all talking."""
+    calls, rate = args.calls, args.rate
     gc.collect()
+    snap0 = tracemalloc.take_snapshot() if args.top else None
     before = rss_kb()
     started = time.perf_counter()
-    await place_calls(control, calls, rate)
-    while talking(engine) < calls:
-        if time.perf_counter() - started > calls / rate + 120:
-            print(f"  only {talking(engine)}/{calls} calls bridged; giving up")
-            return
-        await asyncio.sleep(0.5)  # a benchmark polling its own figure, not a test
+    placer = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bench_calls", "place", control, str(calls), str(rate), cwd=ROOT
+    )
+    try:
+        while talking(engine) < calls:
+            if time.perf_counter() - started > calls / rate + 120:
+                print(f"  only {talking(engine)}/{calls} calls bridged; giving up")
+                return
+            await asyncio.sleep(0.5)  # a benchmark polling its own figure, not a test
+    finally:
+        await placer.wait()
     gc.collect()
     after = rss_kb()
     per_call = (after - before) / calls
@@ -64,7 +117,10 @@ async def hold(engine: RunningEngine, control: str, calls: int, rate: float) -> 
         f"{after / 1024:.0f} MB with every call up; {per_call:.1f} KB per active call "
         f"(aim <= 20 KB; <= 300 MB for 10,000 calls: "
         f"{'met' if per_call <= 20 and after <= 300 * 1024 else 'not met'})"
+        + (" [tracemalloc on: RSS includes its own bookkeeping]" if args.top else "")
     )
+    if snap0 is not None:
+        print_top(snap0, tracemalloc.take_snapshot(), calls, args.top)
 
 
 async def bench(args: argparse.Namespace) -> None:
@@ -91,7 +147,7 @@ async def bench(args: argparse.Namespace) -> None:
                 )
                 async with running_engine(settings, drain_timeout=0.1) as engine:
                     print(f"calls held up through the simulator ({args.rate:g} calls/s placed):")
-                    await hold(engine, control, args.calls, args.rate)
+                    await hold(engine, control, args)
         finally:
             sim.terminate()
             await sim.wait()
@@ -102,7 +158,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench memory")
     parser.add_argument("--calls", type=int, default=10_000)
     parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument(
+        "--top", type=int, default=0, metavar="N", help="print the N top allocation sites"
+    )
     args = parser.parse_args(argv or [])
+    if args.top:
+        tracemalloc.start(TOP_FRAMES)
     import uvloop
 
     uvloop.install()
