@@ -12,7 +12,6 @@ the app, so the engine lists them (``GET /channels``, ``GET /bridges``) and deci
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Any
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.models import Bridge, Channel
 from ivr_engine.calls.env import CallEnv
+from ivr_engine.calls.flag import never
 from ivr_engine.calls.handover import (
     HANDOVER_VAR,
     TARGET_VAR,
@@ -117,7 +117,7 @@ class TalkWatch:
             # The channels may have gone while we were disconnected: check once.
             await self._ensure_alive(caller, callee)
             try:
-                await race(asyncio.Event().wait(), caller, callee)
+                await race(never(), caller, callee)
             except ChannelGone as gone:
                 pair = self.pair
                 by_caller = gone.channel_id == pair.caller

@@ -23,6 +23,7 @@ from enum import StrEnum
 from typing import Any
 
 from ivr_engine.asterisk.ari.errors import AriConnectionError, AriError, AriNotFound
+from ivr_engine.calls.flag import Flag
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
 from ivr_engine.calls.ports import AriPort, EventPort
 from ivr_engine.domain.callbacks import PENDING, CallbackRequest
@@ -376,7 +377,7 @@ class _Dialer:
                 )
 
 
-async def _first_set(flags: Sequence[asyncio.Event], timeout: float | None) -> None:  # noqa: ASYNC109
+async def _first_set(flags: Sequence[Flag], timeout: float | None) -> None:  # noqa: ASYNC109
     """Return once any of the events is set; TimeoutError after ``timeout`` seconds."""
     waits = [asyncio.ensure_future(flag.wait()) for flag in flags]
     try:

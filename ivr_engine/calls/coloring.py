@@ -23,6 +23,7 @@ import logging
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.env import CallEnv
+from ivr_engine.calls.flag import Flag
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,13 @@ class ColoringLoop:
         env: CallEnv,
         channel_id: str,
         media: str | None,
-        gone: asyncio.Event | None = None,
+        gone: Flag | None = None,
         *,
         answered: bool = False,
     ) -> None:
         self.env = env
         self.answered = answered  # the caller was answered before (a menu, a queue)
-        self._gone = gone or asyncio.Event()
+        self._gone = gone or Flag()
         self.channel_id = channel_id
         self.media = media
         self.plays = 0

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.coloring import ColoringLoop
+from ivr_engine.calls.flag import never
 from ivr_engine.calls.handover import bridge_name, leg_variables
 from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
 from ivr_engine.domain.causes import Cause
@@ -275,7 +276,7 @@ class Forwarder:
         limit = self.step.max_talk_seconds
         self.session.bridged()
         try:
-            await race(asyncio.Event().wait(), self.caller, leg.watch, timeout=limit)
+            await race(never(), self.caller, leg.watch, timeout=limit)
         except CallerGone:
             self.session.ended_by("caller", self.caller.cause)
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)

@@ -24,6 +24,7 @@ from ivr_engine.asterisk.ari.events import (
 )
 from ivr_engine.asterisk.ari.waiters import Subscription
 from ivr_engine.asterisk.constants import SOFT_HANGUP_EXPLICIT
+from ivr_engine.calls.flag import Flag
 from ivr_engine.calls.ports import EventPort
 
 log = logging.getLogger(__name__)
@@ -34,14 +35,14 @@ T = TypeVar("T")
 HANGUP_GRACE = 1.0
 
 
-@dataclass
+@dataclass(slots=True)
 class LegWatch:
     """Follows one channel's events: answered (entered the app), gone, and with which cause."""
 
     channel_id: str
     events: EventPort
-    gone: asyncio.Event = field(default_factory=lambda: GoneFlag())
-    answered: asyncio.Event = field(default_factory=asyncio.Event)  # Up and inside the app
+    gone: Flag = field(default_factory=Flag)
+    answered: Flag = field(default_factory=Flag)  # Up and inside the app
     cause: int | None = None
     tech_cause: int | None = None
     hangup_by_far_end: bool = False
@@ -95,26 +96,6 @@ class ChannelGone(Exception):
 
 class CallerGone(ChannelGone):
     """The caller's channel is gone: whatever the session was doing stops."""
-
-
-class GoneFlag(asyncio.Event):
-    """An ``asyncio.Event`` that also calls back, at once, whoever is racing against it."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._callbacks: list[Callable[[], None]] = []
-
-    def set(self) -> None:
-        """Set the flag and tell every racer."""
-        if not self.is_set():
-            super().set()
-            for callback in list(self._callbacks):
-                callback()
-
-    def add_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` when the flag is set; returns the function that removes it."""
-        self._callbacks.append(callback)
-        return lambda: self._callbacks.remove(callback)
 
 
 async def race(
@@ -215,12 +196,7 @@ async def hung_up_meanwhile(
 
 def _on_gone(watch: LegWatch, fire: Callable[[LegWatch | None], None]) -> Callable[[], None]:
     """Have ``fire(watch)`` called when the watched channel goes."""
-    gone = watch.gone
-    if isinstance(gone, GoneFlag):
-        return gone.add_callback(lambda: fire(watch))
-    waiter = asyncio.ensure_future(gone.wait())  # a plain Event: a task that waits on it
-    waiter.add_done_callback(lambda f: None if f.cancelled() else fire(watch))
-    return waiter.cancel  # type: ignore[return-value]
+    return watch.gone.add_callback(lambda: fire(watch))
 
 
 def _discard(awaitable: Awaitable[object]) -> None:

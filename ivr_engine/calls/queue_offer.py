@@ -17,6 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ivr_engine.asterisk.ari.errors import AriError
+from ivr_engine.calls.flag import never
 from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
 from ivr_engine.domain.acd import CallOutcome
 from ivr_engine.domain.causes import Cause
@@ -242,7 +243,7 @@ class AgentOffer:
             "bridging call %s with agent leg %s failed: %s", s.channel_id, leg.channel_id, exc
         )
         try:  # the hangup events may arrive just after the error reply
-            await race(asyncio.Event().wait(), s.watch, leg.watch, timeout=GONE_GRACE)
+            await race(never(), s.watch, leg.watch, timeout=GONE_GRACE)
         except CallerGone:
             s.ended_by("caller", s.watch.cause)
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
@@ -261,7 +262,7 @@ class AgentOffer:
         """Until either side hangs up; True when the agent ended the call."""
         s = self.s
         try:
-            await race(asyncio.Event().wait(), s.watch, leg.watch)
+            await race(never(), s.watch, leg.watch)
         except CallerGone:
             s.ended_by("caller", s.watch.cause)
             await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
