@@ -28,11 +28,24 @@ Handler = Callable[[Event], None]
 EventKind = type[Event] | str
 
 
+_TYPE_NAMES: dict[EventKind, frozenset[str]] = {}
+
+
 def _type_names(types: EventKind | Iterable[EventKind] | None) -> frozenset[str] | None:
-    """Event type names from classes and/or strings (None = every type)."""
+    """Event type names from classes and/or strings (None = every type); the set for one
+    class or name is built once and shared by every subscription to it."""
     if types is None:
         return None
-    items: Iterable[EventKind] = [types] if isinstance(types, str | type) else types
+    if isinstance(types, str | type):
+        names = _TYPE_NAMES.get(types)
+        if names is None:
+            names = _TYPE_NAMES[types] = _names_of((types,))
+        return names
+    return _names_of(types)
+
+
+def _names_of(items: Iterable[EventKind]) -> frozenset[str]:
+    """The type names of classes and/or strings; an abstract base names its subclasses."""
     names = set()
     for item in items:
         if isinstance(item, str):
@@ -51,14 +64,17 @@ def _all_classes() -> dict[str, type[Event]]:
 
 
 class Subscription:
-    """A registered handler; ``close()`` removes it (idempotent)."""
+    """A registered handler; ``close()`` removes it (idempotent). Slotted, its ids a tuple:
+    every channel a call follows holds one for the call's whole life."""
+
+    __slots__ = ("closed", "dispatcher", "handler", "ids", "types")
 
     def __init__(
         self,
         dispatcher: Dispatcher,
         handler: Handler,
         types: frozenset[str] | None,
-        ids: frozenset[str] | None,
+        ids: tuple[str, ...] | None,
     ) -> None:
         self.dispatcher = dispatcher
         self.handler = handler
@@ -84,12 +100,14 @@ class Subscription:
 class Waiter(Generic[E]):
     """Waits for the first event matching its types and predicate, registered at creation."""
 
+    __slots__ = ("_future", "_predicate", "_sub")
+
     def __init__(
         self,
         dispatcher: Dispatcher,
         types: frozenset[str] | None,
         predicate: Callable[[E], bool] | None,
-        ids: frozenset[str] | None,
+        ids: Iterable[str] | None,
     ) -> None:
         self._future: asyncio.Future[E] = asyncio.get_running_loop().create_future()
         self._predicate = predicate
@@ -158,10 +176,11 @@ class Dispatcher:
     ) -> Subscription:
         """Call ``handler`` for events of ``types`` (all if None) about ``channel_id``/``ids``
         (a channel, bridge or playback id; any if None)."""
-        id_set = set(ids or ())
         if channel_id is not None:
-            id_set.add(channel_id)
-        sub = Subscription(self, handler, _type_names(types), frozenset(id_set) or None)
+            id_list = (channel_id,) if ids is None else tuple(dict.fromkeys((*ids, channel_id)))
+        else:
+            id_list = () if ids is None else tuple(dict.fromkeys(ids))
+        sub = Subscription(self, handler, _type_names(types), id_list or None)
         if sub.ids:
             for ident in sub.ids:
                 self._by_id.setdefault(ident, []).append(sub)
@@ -181,7 +200,7 @@ class Dispatcher:
     ) -> Waiter[E]:
         """A waiter for the first event of ``types`` (optionally about ``channel_id``) for which
         ``predicate`` holds. Registered now: create it before sending the REST call."""
-        ids = frozenset({channel_id}) if channel_id is not None else None
+        ids = (channel_id,) if channel_id is not None else None
         return Waiter(self, _type_names(types), predicate, ids)
 
     def dispatch(self, event: Event) -> int:
