@@ -20,8 +20,12 @@ from typing import Any
 from ivr_engine.domain.dialing import Attempt, TargetResult
 from ivr_engine.domain.numbers import mask
 
+# The data of entries that carry none: one shared dict, never written to (entries are
+# frozen and nothing adds to their data), instead of an empty dict per entry.
+_NO_DATA: dict[str, Any] = {}
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class TraceEntry:
     """One thing that happened in a call."""
 
@@ -31,7 +35,7 @@ class TraceEntry:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(slots=True)
 class CallTrace:
     """The running account of one call session."""
 
@@ -60,7 +64,7 @@ class CallTrace:
 
     def add(self, at: datetime, kind: str, text: str, **data: Any) -> None:
         """Record one entry."""
-        self.entries.append(TraceEntry(at, kind, text, data))
+        self.entries.append(TraceEntry(at, kind, text, data or _NO_DATA))
 
     def prompts(self) -> list[dict[str, Any]]:
         """The prompts played to either party, in order: label, media, result."""
@@ -142,7 +146,7 @@ def trace_from_json(data: dict[str, Any]) -> CallTrace:
         Attempt(t, TargetResult(r), c, float(s)) for t, r, c, s in data.get("attempts", ())
     ]
     trace.entries = [
-        TraceEntry(datetime.fromisoformat(at), kind, text, dict(extra))
+        TraceEntry(datetime.fromisoformat(at), kind, text, dict(extra) if extra else _NO_DATA)
         for at, kind, text, extra in data.get("entries", ())
     ]
     return trace
