@@ -115,6 +115,8 @@ class ColoringLoop:
         self._stopping = True
         if self._task is not None:
             await self._stop_loop()
+            if self._task.done():  # not kept for the rest of the call
+                self._task = None
         if self._ringing and self.answered and not self._gone.is_set():
             await self._stop_ring()
 

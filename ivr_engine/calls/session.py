@@ -54,16 +54,28 @@ class CallSession:
     """Runs one call. Create it inside the StasisStart handler (so the caller's events are
     followed from the first one on), then ``await run()`` in the call's own task."""
 
+    __slots__ = (
+        "_playbacks",
+        "caller_number",
+        "channel_id",
+        "env",
+        "legs",
+        "number",
+        "state",
+        "trace",
+        "watch",
+    )
+
     def __init__(self, env: CallEnv, channel: Channel) -> None:
         self.env = env
-        self.channel = channel
         self.channel_id = channel.id
+        self.caller_number = channel.caller.number  # as received (the snapshot is not kept)
         self.watch = LegWatch(channel.id, env.events).start()
         self.number = try_normalize(channel.dialplan.exten) or channel.dialplan.exten
         self.trace = CallTrace(
             channel.id,
             self.number,
-            channel.caller.number,
+            self.caller_number,
             env.clock(),
             linkedid=channel.id,
             node=env.node,
@@ -156,7 +168,7 @@ class CallSession:
     # -- the call ---------------------------------------------------------------------------
     async def run(self) -> CallTrace:
         """Run the call to its end and return its trace."""
-        self.note("start", f"call from {mask(self.channel.caller.number)} to {mask(self.number)}")
+        self.note("start", f"call from {mask(self.caller_number)} to {mask(self.number)}")
         try:
             plan = await self._plan()
             await self._execute(plan)
@@ -194,7 +206,7 @@ class CallSession:
     async def _plan(self) -> CallPlan:
         """Load the config and plan the call."""
         config = await self._load_config()
-        plan = self.env.planner(config, self.channel.caller.number, self.number, self.now())
+        plan = self.env.planner(config, self.caller_number, self.number, self.now())
         self.trace.state, self.trace.outcome = plan.state.value, plan.outcome.value
         self.trace.tenant_id = plan.tenant_id
         self.trace.caller = plan.caller.digits
