@@ -55,30 +55,32 @@ class Flag:
         if self._value:
             return True
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        remove = self.add_callback(functools.partial(_wake, future))
+        wake = functools.partial(_wake, future)
+        self.add_callback(wake)
         try:
             await future
             return True
         finally:
-            remove()
+            self.discard_callback(wake)
 
-    def add_callback(self, callback: Callable[[], None]) -> Callable[[], None]:
-        """Call ``callback()`` when the flag is next set; returns the function that removes
-        it (harmless once called)."""
+    def add_callback(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` when the flag is next set (``discard_callback`` takes it back)."""
         if self._callbacks is None:
             self._callbacks = [callback]
         else:
             self._callbacks.append(callback)
-        return lambda: self.discard_callback(callback)
 
     def discard_callback(self, callback: Callable[[], None]) -> None:
-        """Forget a callback not called yet (nothing when it was called or is unknown)."""
+        """Forget a callback not called yet (nothing when it was called or is unknown; the
+        very object given to ``add_callback``: callbacks are told apart by identity)."""
         callbacks = self._callbacks
         if callbacks is not None:
-            try:
-                callbacks.remove(callback)
-            except ValueError:
-                pass
+            for i, known in enumerate(callbacks):
+                if known is callback:
+                    del callbacks[i]
+                    if not callbacks:
+                        self._callbacks = None
+                    return
 
 
 def never() -> asyncio.Future[None]:

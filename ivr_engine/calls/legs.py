@@ -9,6 +9,7 @@ carries one: a far-end HangupRequest (no ``soft``), else ChannelDestroyed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -131,7 +132,7 @@ async def race(
             fired.append(watch)
             task.cancel()
 
-    removers = [_on_gone(w, fire) for w in watches]
+    callbacks = [_on_gone(w, fire) for w in watches]
     timer = (
         asyncio.get_running_loop().call_later(timeout, fire, None) if timeout is not None else None
     )
@@ -149,8 +150,7 @@ async def race(
     else:
         failed = None
     finally:
-        for remove in removers:
-            remove()
+        _forget(watches, callbacks)
         if timer is not None:
             timer.cancel()
     if fired:  # it finished in the same turn as the cancel: the outcome stands
@@ -179,14 +179,13 @@ async def hung_up_meanwhile(
             if not first.done():
                 first.set_result(watch)
 
-        removers = [_on_gone(w, fire) for w in watches]
+        callbacks = [_on_gone(w, fire) for w in watches]
         try:
             gone = await asyncio.wait_for(asyncio.shield(first), grace)
         except TimeoutError:
             gone = None
         finally:
-            for remove in removers:
-                remove()
+            _forget(watches, callbacks)
     if gone is None:
         return
     who = "the caller" if gone is caller else f"channel {gone.channel_id}"
@@ -195,8 +194,17 @@ async def hung_up_meanwhile(
 
 
 def _on_gone(watch: LegWatch, fire: Callable[[LegWatch | None], None]) -> Callable[[], None]:
-    """Have ``fire(watch)`` called when the watched channel goes."""
-    return watch.gone.add_callback(lambda: fire(watch))
+    """Have ``fire(watch)`` called when the watched channel goes; returns the callback (a
+    partial: the talk wait holds these for a whole conversation)."""
+    callback = functools.partial(fire, watch)
+    watch.gone.add_callback(callback)
+    return callback
+
+
+def _forget(watches: tuple[LegWatch, ...], callbacks: list[Callable[[], None]]) -> None:
+    """Take back the callbacks ``_on_gone`` gave each watch."""
+    for watch, callback in zip(watches, callbacks, strict=True):
+        watch.gone.discard_callback(callback)
 
 
 def _discard(awaitable: Awaitable[object]) -> None:

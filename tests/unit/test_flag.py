@@ -20,12 +20,12 @@ async def test_wait_returns_once_set_and_at_once_when_set() -> None:
 async def test_callbacks_are_called_once_and_can_be_removed() -> None:
     flag, calls = Flag(), []
     flag.add_callback(lambda: calls.append("a"))
-    remove = flag.add_callback(lambda: calls.append("b"))
-    remove()
+    flag.add_callback(b := lambda: calls.append("b"))
+    flag.discard_callback(b)
     flag.set()
     flag.set()
     assert calls == ["a"]
-    remove()  # harmless after the flag was set
+    flag.discard_callback(b)  # harmless after the flag was set
 
 
 async def test_a_cancelled_wait_leaves_no_callback() -> None:
