@@ -1,7 +1,9 @@
 """ARI events as typed dataclasses, and ``parse_event`` that builds them from the wire.
 
-Every event has ``type``, ``timestamp``, ``application``, ``asterisk_id`` and the raw dict.
-Types this module does not know become ``UnknownEvent``; fields it does not know are ignored.
+Every event has ``type``, ``timestamp``, ``application`` and ``asterisk_id``. Types this
+module does not know become ``UnknownEvent``, which keeps the decoded JSON object in ``raw``;
+known events keep only their typed fields (the decoded object, with its full channel
+snapshots, is let go once parsed). Fields this module does not know are ignored.
 Both are logged once per type / field, not once per event. Optional fields default so that
 older and newer Asterisk versions parse alike (``tech_cause`` since 20.17, ``soft`` only on
 soft hangups, ``caller`` absent from Dial events in practice).
@@ -40,7 +42,6 @@ class Event:
     timestamp: datetime | None = None
     application: str = ""
     asterisk_id: str = ""
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def related_ids(self) -> tuple[str, ...]:
         """Channel, bridge and playback ids this event is about (for dispatch by id)."""
@@ -62,6 +63,8 @@ class Event:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class UnknownEvent(Event):
     """An event type this code does not model; ``raw`` holds everything."""
+
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -415,13 +418,12 @@ def parse_event(raw: Mapping[str, Any]) -> Event:
         "timestamp": parse_time(raw.get("timestamp")),
         "application": str(raw.get("application", "")),
         "asterisk_id": str(raw.get("asterisk_id", "")),
-        "raw": raw,
     }
     if cls is None:
         if etype not in _seen_types:
             _seen_types.add(etype)
             log.info("unknown ARI event type %r (passed on as UnknownEvent)", etype)
-        return UnknownEvent(**common)
+        return UnknownEvent(**common, raw=raw)
     names, known = _fields_of(cls)
     note_unknown(etype, raw.keys(), known)
     kwargs: dict[str, Any] = {}
