@@ -34,8 +34,8 @@ _TYPE_NAMES: dict[EventKind, frozenset[str]] = {}
 def _type_names(types: EventKind | Iterable[EventKind] | None) -> frozenset[str] | None:
     """Event type names from classes and/or strings (None = every type); the set for one
     class or name is built once and shared by every subscription to it."""
-    if types is None:
-        return None
+    if types is None or isinstance(types, frozenset):  # None, or names already (a waiter's)
+        return types
     if isinstance(types, str | type):
         names = _TYPE_NAMES.get(types)
         if names is None:
