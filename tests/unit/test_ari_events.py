@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -201,6 +202,18 @@ async def test_waiter_times_out_and_can_wait_again() -> None:
         )
         dial = await waiter.wait(timeout=1)
         assert isinstance(dial, ev.Dial) and dial.dialstatus == "ANSWER"
+
+
+async def test_a_cancelled_wait_leaves_the_waiter_usable() -> None:
+    d = Dispatcher()
+    with d.expect("Dial", channel_id="c9") as waiter:
+        task = asyncio.ensure_future(waiter.wait())
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        d.dispatch(ev.parse_event({"type": "Dial", "peer": _channel(id="c9")}))
+        assert isinstance(await waiter.wait(), ev.Dial)
 
 
 def test_backoff_is_capped_full_jitter() -> None:

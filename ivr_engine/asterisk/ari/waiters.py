@@ -14,6 +14,7 @@ session typically puts the event on its own queue).
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from types import TracebackType
@@ -55,6 +56,12 @@ def _names_of(items: Iterable[EventKind]) -> frozenset[str]:
         else:  # an abstract base such as PlaybackEvent: every concrete subclass
             names.update(t for t, cls in _all_classes().items() if issubclass(cls, item))
     return frozenset(names)
+
+
+def _wake(woken: asyncio.Future[None], _source: object) -> None:
+    """Wake a waiting ``Waiter.wait`` (its event came, or its time is up)."""
+    if not woken.done():
+        woken.set_result(None)
 
 
 def _all_classes() -> dict[str, type[Event]]:
@@ -129,11 +136,24 @@ class Waiter(Generic[E]):
 
     async def wait(self, timeout: float | None = None) -> E:  # noqa: ASYNC109
         """The matched event; raises TimeoutError after ``timeout`` seconds without one."""
-        if not self._future.done():
-            await asyncio.wait([self._future], timeout=timeout)
-            if not self._future.done():
+        future = self._future
+        if not future.done():
+            # What asyncio.wait([future], timeout) does, without its sets and closures: a
+            # call has a waiter waiting at almost every moment of its setup.
+            loop = asyncio.get_running_loop()
+            woken: asyncio.Future[None] = loop.create_future()
+            wake = functools.partial(_wake, woken)
+            future.add_done_callback(wake)
+            timer = loop.call_later(timeout, wake, None) if timeout is not None else None
+            try:
+                await woken
+            finally:
+                future.remove_done_callback(wake)
+                if timer is not None:
+                    timer.cancel()
+            if not future.done():
                 raise TimeoutError(f"no matching ARI event within {timeout} s")
-        return self._future.result()
+        return future.result()
 
     def cancel(self) -> None:
         """Stop waiting (also done on leaving the ``with`` block)."""
