@@ -8,7 +8,6 @@ commas, booleans as ``true``/``false``, ``None`` dropped), maps a failed status 
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import logging
 import re
@@ -63,18 +62,12 @@ def seg(value: str) -> str:
     return value if _PLAIN.fullmatch(value) else quote(value, safe="")
 
 
-@functools.lru_cache(maxsize=4096)
-def _quoted(value: str) -> str:
-    """``quote(value, safe="")``, remembered: media URIs and endpoints repeat call after call."""
-    return quote(value, safe="")
-
-
 def query_string(params: Mapping[str, ParamValue]) -> str:
     """The encoded query string of ARI parameters (see ``query``), built without urlencode:
-    ids and numbers go as they are, everything else quoted once and remembered."""
+    ids and numbers go as they are, everything else quoted."""
     parts = []
     for key, value in query(params).items():
-        parts.append(f"{key}={value if _PLAIN.fullmatch(value) else _quoted(value)}")
+        parts.append(f"{key}={value if _PLAIN.fullmatch(value) else quote(value, safe="")}")
     return "&".join(parts)
 
 
