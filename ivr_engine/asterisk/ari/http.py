@@ -67,7 +67,7 @@ def query_string(params: Mapping[str, ParamValue]) -> str:
     ids and numbers go as they are, everything else quoted."""
     parts = []
     for key, value in query(params).items():
-        parts.append(f"{key}={value if _PLAIN.fullmatch(value) else quote(value, safe="")}")
+        parts.append(f"{key}={value if _PLAIN.fullmatch(value) else quote(value, safe='')}")
     return "&".join(parts)
 
 
