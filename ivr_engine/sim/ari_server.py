@@ -63,7 +63,7 @@ class AriServer:
         app.add_routes(self.others.routes())
         app.add_routes(list(extra_routes))
         app.on_shutdown.append(self._close_sockets)
-        self.requests = WsRequests(self, app)
+        self.requests = WsRequests(self.world, self.middleware, app)
         return app
 
     def authenticated(self, request: web.Request) -> bool:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
@@ -30,7 +31,11 @@ from ivr_engine.sim.ari_events import EventSocket
 from ivr_engine.sim.ari_http import WS_BODY
 
 if TYPE_CHECKING:
-    from ivr_engine.sim.ari_server import AriServer
+    from ivr_engine.sim.world import World
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The ARI server's request rules (auth, URL rules, JSON errors) around a route's handler.
+Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
 
 log = logging.getLogger("ivr_engine.sim.ari")
 
@@ -86,8 +91,9 @@ def _body(frame: dict[str, Any], pairs: list[tuple[str, str]]) -> bytes | None:
 class WsRequests:
     """Answers the RESTRequest frames of the events WebSockets of one simulated Asterisk."""
 
-    def __init__(self, server: AriServer, app: web.Application) -> None:
-        self.server = server
+    def __init__(self, world: World, middleware: Middleware, app: web.Application) -> None:
+        self.world = world
+        self.middleware = middleware
         self.app = app
 
     async def handle(self, upgrade: web.Request, sock: EventSocket, text: str) -> None:
@@ -147,7 +153,7 @@ class WsRequests:
         match.add_app(self.app)
         match.freeze()
         request._match_info = match  # what aiohttp's own request handling does
-        response = await self.server.middleware(request, match.handler)
+        response = await self.middleware(request, match.handler)
         assert isinstance(response, web.Response)
         text = response.text if response.body else None
         return response.status, response.reason, json.loads(text) if text else None
@@ -173,4 +179,4 @@ class WsRequests:
         if body is not None:
             event["content_type"] = "application/json"
             event["message_body"] = _DUMPS(body)
-        self.server.world.registry.respond(sock, event, self.server.world.clock.timestamp())
+        self.world.registry.respond(sock, event, self.world.clock.timestamp())
