@@ -97,3 +97,15 @@ def test_the_query_string_is_what_urlencode_gives(params: dict[str, object]) -> 
 @given(st.text())
 def test_a_path_segment_is_quoted_as_quote_does(value: str) -> None:
     assert seg(value) == quote(value, safe="")
+
+
+async def test_a_request_queued_when_the_socket_goes_was_never_sent() -> None:
+    writes: list[bytes] = []
+    rest = WsRest(enabled=False)
+    rest.attach(writes.append)
+    queued = asyncio.ensure_future(rest.send("GET", "channels", None, timeout=5))
+    await asyncio.sleep(0)  # the request is queued for this turn's write, not written yet
+    rest.detach()
+    with pytest.raises(WsRestNotSent):  # so the client sends it over HTTP instead
+        await queued
+    assert writes == []

@@ -161,6 +161,10 @@ class WsRest:
         if self._sweeper is not None:
             self._sweeper.cancel()
             self._sweeper = None
+        unwritten, self._written = self._written, {}
+        for fut in unwritten.values():  # queued for this turn's write: never left, resendable
+            if not fut.done():
+                fut.set_exception(WsRestNotSent("the ARI WebSocket closed before the write"))
         pending, self._pending = self._pending, {}
         for fut in pending.values():
             if not fut.done():
