@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
 
 from ivr_engine.asterisk.ari import AriClient, AriNotFound, EventStream
+from ivr_engine.asterisk.ari.events import PlaybackStarted, StasisStart
 from ivr_engine.asterisk.ari.http import basic_auth
 from ivr_engine.asterisk.ari.ws_rest import WsRestState
 from ivr_engine.sim import Simulator
@@ -103,3 +105,22 @@ async def test_switched_off_it_never_uses_the_socket(
     assert await settled(stream) is WsRestState.UNSUPPORTED
     await client.ping()
     assert stream.rest.sent == 0
+
+
+async def test_a_request_that_holds_the_socket_is_logged(
+    connect: Callable[..., Awaitable[Pair]], sim: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    client, stream = await connect()
+    assert await settled(stream) is WsRestState.AVAILABLE
+    with stream.expect(StasisStart) as entered:
+        call = await sim.place_call(to="05051234567", caller="01020003000", app=APP)
+        channel = (await entered.wait(5)).channel.id
+    assert channel == call.channel_id
+    with stream.expect(PlaybackStarted, lambda e: e.playback.id == "hold-1") as started:
+        await client.play(channel, "sound:demo-congrats", playback_id="hold-1")
+        await started.wait(5)
+    caplog.set_level(logging.WARNING, "ivr_engine.asterisk.ari")
+    client.slow_on_socket = 0.05  # the simulator runs at 20x: the prompt lasts ~0.3 s here
+    await client.answer(channel)  # waits behind the playback, holding the socket meanwhile
+    assert "on the events WebSocket, holding up the requests behind it" in caplog.text
+    await client.hangup(channel, missing_ok=True)

@@ -28,6 +28,7 @@ from ivr_engine.asterisk.ari.ws_rest import WsRest, WsRestNotSent
 log = logging.getLogger("ivr_engine.asterisk.ari")
 
 ParamValue = str | int | float | bool | Sequence[str] | None
+SLOW_ON_SOCKET = 0.5  # seconds: a request over the events WebSocket this slow is logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +111,7 @@ class AriHttp:
         self._own_session = session is None
         # REST over the events WebSocket, when the stream offers it (``use_websocket``).
         self.ws: WsRest | None = None
+        self.slow_on_socket = SLOW_ON_SOCKET
 
     def use_websocket(self, ws: WsRest | None) -> None:
         """Send the operations Asterisk handles without waiting (``WS_OPERATIONS``) over the
@@ -207,6 +209,16 @@ class AriHttp:
             raise AriConnectionError(
                 f"{type(exc).__name__}: {exc or 'no reply'} (over the WebSocket)", method, path
             ) from exc
+        held = time.perf_counter() - started
+        if held > self.slow_on_socket:
+            # Asterisk answers a socket's requests one at a time: this one kept every other
+            # call's requests waiting (a channel busy with a playback, or Asterisk overloaded).
+            log.warning(
+                "ARI %s %s took %.0f ms on the events WebSocket, holding up the requests behind it",
+                method,
+                path,
+                held * 1000,
+            )
         return self._result(operation, method, path, reply.status, reply.body or "", started)
 
     def _result(
