@@ -15,6 +15,7 @@ Options (``python -m bench calls --help``): ``--speed`` (simulated seconds per s
 real call lengths and so real concurrency), ``--level RATE:CALLS`` (repeatable),
 ``--loop uvloop|asyncio``, ``--http-only`` (no REST over WebSocket, for a paired run),
 ``--profile FILE`` (cProfile of the engine during the last level, for ``pstats``/snakeviz),
+``--flamegraph SVG`` (py-spy's flame graph of the engine during the last level),
 ``--ami-unfiltered`` (``[ami] event_filter = false``: every AMI event, for a paired run).
 The engine is logged in to the simulator's AMI as on a real box; the AMI events it received
 per call are printed.
@@ -25,6 +26,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
+import signal
 import socket
 import statistics
 import sys
@@ -158,8 +161,35 @@ def latencies(traces: list[CallTrace], kind: str) -> list[float]:
     return out
 
 
+async def start_flamegraph(path: str) -> asyncio.subprocess.Process:
+    """py-spy sampling this process (the engine) into an SVG flame graph until interrupted.
+    It reads the process from outside without stopping it; the CPU figures of such a run
+    carry its reading too, so take them from a run without it."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    return await asyncio.create_subprocess_exec(
+        spy,
+        "record",
+        "--pid",
+        str(os.getpid()),
+        "--output",
+        path,
+        "--format",
+        "flamegraph",
+        "--rate",
+        "250",
+        "--nonblocking",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+
+
 async def run_level(
-    engine: RunningEngine, control: str, rate: int, count: int, profile: str | None = None
+    engine: RunningEngine,
+    control: str,
+    rate: int,
+    count: int,
+    profile: str | None = None,
+    flamegraph: str | None = None,
 ) -> bool:
     """One load level: place, wait for every call's end, print the figures. False when the
     calls' events or requests differ from what Asterisk sends for this flow."""
@@ -185,6 +215,7 @@ async def run_level(
 
         prof = cProfile.Profile(time.process_time)  # CPU time, not wall: no waits counted
         prof.enable()
+    spy = await start_flamegraph(flamegraph) if flamegraph else None
     t0, wall0 = os.times(), time.perf_counter()
     placer = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate), cwd=ROOT
@@ -194,6 +225,10 @@ async def run_level(
     if prof is not None and profile:
         prof.disable()
         prof.dump_stats(profile)
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes the SVG when interrupted
+        await spy.wait()
+        print(f"    flame graph of the engine during this level: {flamegraph}")
     user, system = t1.user - t0.user, t1.system - t0.system
     cpu = user + system
     await placer.wait()
@@ -276,7 +311,12 @@ async def bench(args: argparse.Namespace) -> bool:
                     for n, (rate, count) in enumerate(levels):
                         last = n == len(levels) - 1
                         matched = await run_level(
-                            engine, control, rate, count, args.profile if last else None
+                            engine,
+                            control,
+                            rate,
+                            count,
+                            args.profile if last else None,
+                            args.flamegraph if last else None,
                         )
                         mismatched = mismatched or not matched
         finally:
@@ -299,6 +339,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     parser.add_argument("--http-only", action="store_true")
     parser.add_argument("--profile", metavar="FILE")
+    parser.add_argument("--flamegraph", metavar="SVG")
     parser.add_argument("--ami-unfiltered", action="store_true")
     args = parser.parse_args(argv or [])
     if args.loop == "uvloop":
