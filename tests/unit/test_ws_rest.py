@@ -109,3 +109,21 @@ async def test_a_request_queued_when_the_socket_goes_was_never_sent() -> None:
     with pytest.raises(WsRestNotSent):  # so the client sends it over HTTP instead
         await queued
     assert writes == []
+
+
+async def test_a_refused_probe_means_http() -> None:
+    frames: list[dict[str, object]] = []
+    written = asyncio.Event()
+
+    def write(data: bytes) -> None:
+        frames.extend(orjson.loads(p) for p in unmask(data))
+        written.set()
+
+    rest = WsRest()
+    rest.attach(write)  # probes at once
+    await written.wait()
+    assert frames[0]["uri"] == "asterisk/info"
+    rest.resolve({"request_id": frames[0]["request_id"], "status_code": 401, "reason_phrase": "x"})
+    assert await rest.settled() is WsRestState.UNSUPPORTED
+    assert not rest.carries("channels.play")
+    rest.detach()

@@ -202,9 +202,18 @@ class WsRest:
                     type(exc).__name__,
                 )
             return
-        if self._write is not None and reply.status < 500:
+        if self._write is None:
+            return
+        if 200 <= reply.status < 300:
             self.state = WsRestState.AVAILABLE
             log.info("ARI: requests go over the events WebSocket (REST over WebSocket)")
+        else:  # e.g. 401 from an Asterisk that does not authorise the socket's requests
+            self.state = WsRestState.UNSUPPORTED
+            log.warning(
+                "ARI: Asterisk refused a request over the events WebSocket (%s %s): using HTTP",
+                reply.status,
+                reply.reason,
+            )
 
     # -- requests --------------------------------------------------------------------------
     async def send(
