@@ -4,7 +4,9 @@ One WebSocket per application (``/ari/events?app=...&subscribeAll=false``, Basic
 it drops, it reconnects with capped exponential backoff and full jitter; the on-connect
 callbacks run again each time (the engine re-sets the app's eventFilter and adopts channels
 there: the filter belongs to the app and outlives the socket). Junk frames are logged and
-skipped; the stream keeps going. Events are parsed and handed to the ``Dispatcher``.
+skipped; the stream keeps going. Events are parsed and handed to the ``Dispatcher``;
+``RESTResponse`` frames, the replies to requests sent on the socket, go to ``self.rest``
+(``ws_rest.WsRest``).
 """
 
 from __future__ import annotations
