@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -35,6 +36,22 @@ def read_document(path: str | Path) -> ConfigDocument:
     return parse_document(data, str(path))
 
 
+def file_exists_near(base: Path, sounds_dir: Path) -> Callable[[str], bool]:
+    """An audio-file test: an absolute path, or relative to the config file or sounds dir
+    (an Asterisk sound name may omit its extension)."""
+
+    def exists(name: str) -> bool:
+        path = Path(name)
+        if path.is_absolute():
+            return path.exists()
+        for root in (base, sounds_dir):
+            if (root / path).exists() or any((root / path.parent).glob(f"{path.name}.*")):
+                return True
+        return False
+
+    return exists
+
+
 async def migrate_command(settings: Settings) -> list[str]:
     """Apply the pending migrations; returns their names."""
     return await migrate_database(await resolve_database_url(settings))
@@ -43,8 +60,12 @@ async def migrate_command(settings: Settings) -> list[str]:
 async def load_command(settings: Settings, path: str, *, force_targets: bool = False) -> LoadReport:
     """Import one YAML file into the (migrated) database."""
     doc = read_document(path)
+    base = await asyncio.to_thread(lambda: Path(path).resolve().parent)
+    exists = file_exists_near(base, Path(settings.prompts.sounds_dir))
     async with open_database(settings) as db:
-        return await load_document(db.pool, doc, source=str(path), force_targets=force_targets)
+        return await load_document(
+            db.pool, doc, source=str(path), force_targets=force_targets, file_exists=exists
+        )
 
 
 def _migrate(args: argparse.Namespace) -> int:

@@ -6,13 +6,12 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr_engine.app import open_database
-from ivr_engine.commands.db import read_document
+from ivr_engine.commands.db import file_exists_near, read_document
 from ivr_engine.domain.checks import Finding, check_document
 from ivr_engine.domain.model import ConfigDocument, NumberConfig
 from ivr_engine.domain.numbers import format_number, normalize
@@ -60,22 +59,6 @@ async def week_command(settings: Settings, number: str, start: date | None) -> s
         raise NotFoundError(f"{format_number(normalize(number))} is not a virtual number")
     start = start or datetime.now(ZoneInfo(config.timezone)).date()
     return format_week(config, week_timeline(config, start))
-
-
-def file_exists_near(base: Path, sounds_dir: Path) -> Callable[[str], bool]:
-    """An audio-file test: an absolute path, or relative to the config file or sounds dir
-    (an Asterisk sound name may omit its extension)."""
-
-    def exists(name: str) -> bool:
-        path = Path(name)
-        if path.is_absolute():
-            return path.exists()
-        for root in (base, sounds_dir):
-            if (root / path).exists() or any((root / path.parent).glob(f"{path.name}.*")):
-                return True
-        return False
-
-    return exists
 
 
 async def _db_numbers(settings: Settings) -> frozenset[str] | None:

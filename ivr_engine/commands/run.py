@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from ivr_engine import event_loop
 from ivr_engine.app import open_database
-from ivr_engine.commands.db import read_document
+from ivr_engine.commands.db import file_exists_near, read_document
 from ivr_engine.commands.serve import serve_until_stopped
 from ivr_engine.demo import run_demo
 from ivr_engine.domain.render import format_week
@@ -54,7 +54,9 @@ async def run_command(settings: Settings, *, week: bool = True) -> list[str]:
     doc = read_document(settings.config_file)
     async with open_database(settings, migrate=True) as db:
         out += [f"applied migration {name}" for name in db.migrations_applied]
-        report = await load_document(db.pool, doc, source=settings.config_file)
+        base = await asyncio.to_thread(lambda: Path(settings.config_file).resolve().parent)
+        exists = file_exists_near(base, Path(settings.prompts.sounds_dir))
+        report = await load_document(db.pool, doc, source=settings.config_file, file_exists=exists)
         out += report.lines()
         out.append(await asyncio.to_thread(build_prompts, settings))
         if week:

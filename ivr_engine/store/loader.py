@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from ivr_engine.domain.checks import ERROR, Finding, check_document
 from ivr_engine.domain.config_doc import resolve, settings_to_data
 from ivr_engine.domain.model import (
     ConfigDocument,
@@ -28,7 +30,8 @@ from ivr_engine.domain.model import (
 )
 from ivr_engine.domain.numbers import format_number
 from ivr_engine.domain.target_changes import TargetChange, decide_target_change
-from ivr_engine.errors import ConflictError, IvrError
+from ivr_engine.errors import ConfigError, ConflictError, IvrError
+from ivr_engine.store.config_repo import fetch_virtual_numbers
 from ivr_engine.store.errors import map_db_error
 from ivr_engine.store.queries import queries
 
@@ -45,6 +48,7 @@ class LoadReport:
     numbers_unchanged: list[str] = field(default_factory=list)
     target_changes: list[tuple[str, TargetChange]] = field(default_factory=list)
     left_alone: list[tuple[str, str]] = field(default_factory=list)  # (tenant, number)
+    warnings: list[Finding] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -71,7 +75,29 @@ class LoadReport:
             out.append(
                 f"  {format_number(number)} of tenant {tenant} is not in the file: left unchanged"
             )
+        out += [f"  {w}" for w in self.warnings]
         return out
+
+
+async def _check(
+    conn: asyncpg.Connection,
+    doc: ConfigDocument,
+    now: datetime,
+    file_exists: Callable[[str], bool],
+) -> list[Finding]:
+    """The static checks of ``ivr-engine check`` against the database's other numbers;
+    any error refuses the import (raised before anything is written), warnings are returned."""
+    own = {e.number for t in doc.tenants for e in t.numbers}
+    others = await fetch_virtual_numbers(conn)
+    findings = check_document(
+        doc, today=now.date(), file_exists=file_exists, other_virtual_numbers=others - own
+    )
+    errors = [f for f in findings if f.severity == ERROR]
+    if errors:
+        raise ConfigError(
+            f"refused, {len(errors)} error(s), nothing loaded:\n" + "\n".join(map(str, errors))
+        )
+    return findings
 
 
 def _json(value: Any) -> Any:
@@ -245,17 +271,26 @@ async def load_document(
     force_targets: bool = False,
     now: datetime | None = None,
     origin: str = "load",
+    file_exists: Callable[[str], bool] = lambda path: True,
 ) -> LoadReport:
-    """Upsert the whole document in one transaction and report what changed.
+    """Check, then upsert the whole document in one transaction and report what changed.
 
-    ``now`` overrides the database clock for the rules (24-hour target changes, 90-day
-    quarantine); ``origin`` is recorded in the target change history. Errors name
+    The document first goes through the static checks of ``ivr-engine check`` (audio
+    files tested with ``file_exists``): any error refuses the whole import, warnings are
+    reported. ``now`` overrides the database clock for the rules (24-hour target changes,
+    90-day quarantine); ``origin`` is recorded in the target change history. Errors name
     ``source`` and the number concerned; on any error nothing is applied.
     """
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn:
             return await load_document(
-                conn, doc, source=source, force_targets=force_targets, now=now, origin=origin
+                conn,
+                doc,
+                source=source,
+                force_targets=force_targets,
+                now=now,
+                origin=origin,
+                file_exists=file_exists,
             )
     report = LoadReport(source)
     where = source
@@ -264,7 +299,9 @@ async def load_document(
             await db.execute(queries()["lock_config"])
             if now is not None:
                 await db.execute(queries()["set_now"], now)
-            job = _Import(db, report, force_targets, origin, await db.fetchval(queries()["now"]))
+            clock = await db.fetchval(queries()["now"])
+            report.warnings = await _check(db, doc, clock, file_exists)
+            job = _Import(db, report, force_targets, origin, clock)
             for tenant in doc.tenants:
                 where = f"{source}: tenant {tenant.id}"
                 await job.tenant(tenant)

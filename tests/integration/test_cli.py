@@ -177,8 +177,23 @@ def test_check_database_and_file(
     (tmp_path / "greetings").mkdir()
     (tmp_path / "greetings" / "missing.wav").write_bytes(b"RIFF")
     assert main(["check", str(path)]) == 1
-    assert "missing.wav" not in capsys.readouterr().out  # found next to the file now
+    out = capsys.readouterr().out
+    assert "missing.wav" not in out  # found next to the file now
+    assert main(["load", str(path)]) == 1  # load refuses what check rejects, same message
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: refused, 1 error(s), nothing loaded")
+    finding = next(line for line in out.splitlines() if line.startswith("error: "))
+    assert finding in err.splitlines()
+    assert main(["check"]) == 0  # nothing of the file reached the database
+    # A loop the database only gets once a second file makes the target one of our numbers.
+    looping["tenants"][0]["numbers"][0]["targets"] = [{"number": "0505-555-0001"}]
+    del looping["tenants"][0]["numbers"][0]["prompts"]
+    path.write_text(yaml.safe_dump(looping), encoding="utf-8")
     assert main(["load", str(path)]) == 0
+    looping["tenants"][0]["numbers"] = [{"number": "0505-555-0001", "targets": ["010-1234-5678"]}]
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(looping), encoding="utf-8")
+    assert main(["load", str(other)]) == 0
     capsys.readouterr()
     assert main(["check"]) == 1
     tenants = len(read_document(SAMPLE).tenants)

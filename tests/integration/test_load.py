@@ -12,9 +12,10 @@ import asyncpg
 import pytest
 import yaml
 
+from ivr_engine.domain.checks import check_document
 from ivr_engine.domain.config_doc import parse_document, resolve_all
 from ivr_engine.domain.model import ConfigDocument
-from ivr_engine.errors import ConflictError, ValidationError
+from ivr_engine.errors import ConfigError, ConflictError, ValidationError
 from ivr_engine.store.config_repo import (
     export_document,
     fetch_all_number_configs,
@@ -200,3 +201,64 @@ async def test_numbers_missing_from_the_file_are_left_alone(pool: asyncpg.Pool) 
     assert report.left_alone == [("gangnam-pizza", "050712345678")]
     assert any("0507-1234-5678" in line and "left unchanged" in line for line in report.lines())
     assert await fetch_number_config(pool, "050712345678") is not None
+
+
+def _menu_case(menus: list[dict[str, Any]], **number: Any) -> dict[str, Any]:
+    """The sample with its first number turned into a menu number."""
+    data = sample_data()
+    entry = pizza_number(data)
+    entry.update(menu="a", menus=menus, **number)
+    return data
+
+
+def _item(key: str, **action: Any) -> dict[str, Any]:
+    return {"key": key, "label": f"항목 {key}", **action}
+
+
+def _long_prompt(data: dict[str, Any]) -> dict[str, Any]:
+    pizza_number(data)["prompts"] = {"greeting": {"text": "가" * 2000}}
+    return data
+
+
+REFUSED = {
+    "long prompt": lambda: _long_prompt(sample_data()),
+    "menu loop": lambda: _menu_case(
+        [
+            {"id": "a", "items": [_item("1", repeat=True)], "after_last": {"menu": "b"}},
+            {"id": "b", "items": [_item("1", menu="a")]},
+        ]
+    ),
+    "undefined menu": lambda: _menu_case([{"id": "a", "items": [_item("1", menu="nowhere")]}]),
+    "undefined queue": lambda: _menu_case([{"id": "a", "items": [_item("1", queue="nowhere")]}]),
+    "duplicate key": lambda: _menu_case(
+        [{"id": "a", "items": [_item("1", forward=True), _item("1", repeat=True)]}]
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REFUSED))
+async def test_load_refuses_what_check_rejects(pool: asyncpg.Pool, case: str) -> None:
+    await load(pool, sample_data())
+    before = await counts(pool)
+    settings_before = await pool.fetch("SELECT number, settings FROM virtual_numbers ORDER BY 1")
+    data = REFUSED[case]()
+    doc = doc_of(data)
+    errors = [str(f) for f in check_document(doc, today=T0.date()) if f.severity == "error"]
+    assert errors, "check rejects the case"
+    with pytest.raises(ConfigError) as refused:
+        await load_document(pool, doc, source="test.yaml")
+    message = str(refused.value)
+    assert message.startswith("test.yaml: refused")
+    for line in errors:
+        assert line in message.splitlines()
+    assert await counts(pool) == before
+    after = await pool.fetch("SELECT number, settings FROM virtual_numbers ORDER BY 1")
+    assert after == settings_before
+
+
+async def test_load_reports_warnings(pool: asyncpg.Pool) -> None:
+    data = sample_data()
+    pizza_number(data)["free_pass"] = ["010-9999-0000"]  # also on its block list
+    report = await load(pool, data)
+    assert [f.severity for f in report.warnings] == ["warning"]
+    assert any("block list wins" in line for line in report.lines())
