@@ -37,10 +37,10 @@ from collections import Counter
 from pathlib import Path
 
 import aiohttp
-import yaml
 
 from bench.bench_planner import bench_database
 from ivr_engine.asterisk.ari.http import RequestStat
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
@@ -275,7 +275,7 @@ async def run_level(
 async def bench(args: argparse.Namespace) -> bool:
     """Set up database, prompts, simulator and engine; run every load level. False when a
     level's per-call counts differed from Asterisk's."""
-    doc = parse_document(yaml.safe_load(CONFIG), "<bench>")
+    doc = parse_document(load_yaml(CONFIG), "<bench>")
     levels = args.level or list(LEVELS)
     mismatched = False
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,10 +25,9 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import yaml
-
 from bench.bench_calls import CONFIG, ROOT, start_simulator
 from bench.bench_planner import bench_database
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
@@ -127,7 +126,7 @@ async def hold(engine: RunningEngine, control: str, args: argparse.Namespace) ->
 
 async def bench(args: argparse.Namespace) -> None:
     """Database, prompts, simulator, engine; then hold the calls."""
-    doc = parse_document(yaml.safe_load(CONFIG), "<bench>")
+    doc = parse_document(load_yaml(CONFIG), "<bench>")
     with tempfile.TemporaryDirectory() as tmp:
         sounds = Path(tmp) / "sounds"
         jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)

@@ -24,8 +24,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document, settings_to_data
 from ivr_engine.domain.planner import plan_call
 from ivr_engine.store.cache import ConfigCache
@@ -104,7 +104,7 @@ async def bench_database() -> AsyncIterator[str]:
 
 async def fill(pool: asyncpg.Pool) -> list[str]:
     """100,000 numbers configured like the sample's 0505-123-4567; returns them."""
-    doc = parse_document(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")), str(SAMPLE))
+    doc = parse_document(load_yaml(SAMPLE.read_text(encoding="utf-8")), str(SAMPLE))
     tenant = doc.tenants[0]
     own = settings_to_data(tenant.numbers[0].settings)
     for key in ("targets", "block_list", "free_pass"):

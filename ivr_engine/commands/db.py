@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from ivr_engine.app import migrate_database, open_database, resolve_database_url
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.model import ConfigDocument
 from ivr_engine.errors import ConfigError
@@ -27,7 +28,7 @@ def read_document(path: str | Path) -> ConfigDocument:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ivr_engine.app import Database, open_database
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.sms_policy import parse_policy, policy_to_data
 from ivr_engine.errors import ConfigError
@@ -104,7 +105,7 @@ def _read_policy(path: str) -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML or JSON: {exc}") from None
     if isinstance(data, dict) and set(data) == {"callback_sms"}:

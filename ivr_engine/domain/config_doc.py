@@ -1,6 +1,6 @@
 """The declarative configuration format (what ``ivr-engine load`` reads) and its resolution.
 
-The caller reads YAML with ``yaml.safe_load`` (or JSON) and passes the data here;
+The caller reads YAML with ``ivr_engine.config_yaml.load_yaml`` (or JSON) and passes the data here;
 ``parse_document`` validates it into a ConfigDocument, naming the file, the path inside it
 and what is wrong on the first error. ``document_to_data`` is the exact inverse and gives
 JSON-serialisable data: the store keeps each layer of settings in that form.

@@ -60,10 +60,11 @@ def load_document(path: Path) -> ConfigDocument:
     """Read a YAML configuration document (the file ``ivr-engine load`` imports)."""
     import yaml
 
+    from ivr_engine.config_yaml import load_yaml
     from ivr_engine.domain.config_doc import parse_document
 
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
     except yaml.YAMLError as exc:

@@ -16,9 +16,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
 from ivr_engine.commands.db import read_document
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
 from ivr_engine.prompts.build import build_sounds, plan_jobs
@@ -69,7 +69,7 @@ class Harness:
 
     async def load_yaml(self, text: str, *, force_targets: bool = True) -> None:
         """Load a configuration document given as YAML text (targets change forced)."""
-        doc = parse_document(yaml.safe_load(text), "<test>")
+        doc = parse_document(load_yaml(text), "<test>")
         await load_document(self.engine.db.pool, doc, source="<test>", force_targets=force_targets)
 
     def expect_bridged(self, channel_id: str) -> Bridged:

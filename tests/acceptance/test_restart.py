@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-import yaml
 
 from ivr_engine.asterisk.ari.events import ChannelEnteredBridge, ChannelStateChange
 from ivr_engine.asterisk.ari.stream import EventStream
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.service import running_engine
 from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
@@ -90,7 +90,7 @@ async def _setup(
     ring: int = 10,
 ):
     sim: Simulator = await sim_factory()
-    doc = parse_document(yaml.safe_load(lab(ring=ring)), "<test>")
+    doc = parse_document(load_yaml(lab(ring=ring)), "<test>")
     await load_document(pool, doc, source="<test>")
     sim.set_behaviour(TARGET, Behaviour.answer_after(1.0, talk=talk))
     return sim

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.store.cache import ALL, APPLICATION_NAME, ConfigCache
 from ivr_engine.store.loader import load_document
@@ -40,7 +40,7 @@ class Invalidations:
 
 
 async def load_sample(pool: asyncpg.Pool, edit: object = None) -> None:
-    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data = load_yaml(SAMPLE.read_text(encoding="utf-8"))
     if callable(edit):
         edit(data)
     await load_document(pool, parse_document(data, "sample"), source="sample")

@@ -11,6 +11,7 @@ import yaml
 
 from ivr_engine.cli import main
 from ivr_engine.commands.db import read_document
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.settings import Settings
 
 SAMPLE = str(Path(__file__).resolve().parents[2] / "deploy" / "sample-config.yaml")
@@ -117,7 +118,7 @@ def test_load_twice_is_idempotent(loaded: Settings, capsys: pytest.CaptureFixtur
 def test_load_errors_name_file_and_path(
     cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = yaml.safe_load(Path(SAMPLE).read_text(encoding="utf-8"))
+    data = load_yaml(Path(SAMPLE).read_text(encoding="utf-8"))
     data["tenants"][0]["numbers"][0]["strategy"] = "random"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -129,7 +130,7 @@ def test_load_errors_name_file_and_path(
 def test_target_change_refused_then_forced(
     loaded: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data = yaml.safe_load(Path(SAMPLE).read_text(encoding="utf-8"))
+    data = load_yaml(Path(SAMPLE).read_text(encoding="utf-8"))
     data["tenants"][0]["numbers"][0]["targets"].reverse()
     first = tmp_path / "first.yaml"
     first.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -210,3 +211,19 @@ def test_commands_need_a_migrated_database(
     assert "applied 0001_init.sql" in capsys.readouterr().out
     assert main(["migrate"]) == 0
     assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["check", "load"])
+def test_an_impossible_holiday_is_an_error_naming_file_path_and_value(
+    cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    text = Path(SAMPLE).read_text(encoding="utf-8")
+    assert "{date: 2026-12-31," in text  # the first holiday of the first number, unquoted
+    bad = tmp_path / "sample.yaml"
+    bad.write_text(text.replace("{date: 2026-12-31,", "{date: 2026-02-30,"), encoding="utf-8")
+    assert main([command, str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f'error: {bad}: tenants[0].numbers[0].holidays[0].date: "2026-02-30" is not a date' in err
+    )
+    assert "Traceback" not in err

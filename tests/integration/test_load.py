@@ -10,8 +10,8 @@ from typing import Any
 
 import asyncpg
 import pytest
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.checks import check_document
 from ivr_engine.domain.config_doc import parse_document, resolve_all
 from ivr_engine.domain.model import ConfigDocument
@@ -30,7 +30,7 @@ T0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 def sample_data() -> dict[str, Any]:
     """The sample configuration as plain data (a fresh copy each time)."""
-    return yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    return load_yaml(SAMPLE.read_text(encoding="utf-8"))
 
 
 def doc_of(data: dict[str, Any]) -> ConfigDocument:

@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.checks import Finding, check_document
 from ivr_engine.domain.config_doc import parse_document
 
@@ -27,7 +27,7 @@ def findings(doc: Any, **kwargs: Any) -> list[Finding]:
 
 
 def test_sample_is_clean() -> None:
-    doc = parse_document(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")))
+    doc = parse_document(load_yaml(SAMPLE.read_text(encoding="utf-8")))
     assert findings(doc) == []
 
 

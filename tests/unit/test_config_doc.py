@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import (
     document_to_data,
     parse_document,
@@ -36,7 +36,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample-config.yaml"
 
 
 def sample_data() -> dict[str, Any]:
-    return yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    return load_yaml(SAMPLE.read_text(encoding="utf-8"))
 
 
 def minimal(**number: object) -> dict[str, Any]:
@@ -162,7 +162,7 @@ def test_coloring_text_alone_means_every_state() -> None:
 
 
 def test_unquoted_times_from_yaml_are_understood() -> None:
-    data = yaml.safe_load("""
+    data = load_yaml("""
 tenants:
   - id: t
     numbers:

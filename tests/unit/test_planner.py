@@ -7,8 +7,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document, resolve_all
 from ivr_engine.domain.model import (
     CallerIdMode,
@@ -39,7 +39,7 @@ PIZZA = "0505-123-4567"
 
 @cache
 def sample_configs() -> dict[str, NumberConfig]:
-    data = yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))
+    data = load_yaml(SAMPLE.read_text(encoding="utf-8"))
     return resolve_all(parse_document(data, str(SAMPLE)))
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import yaml
 
+from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document, resolve_all
 from ivr_engine.domain.model import ForwardTarget, Interval, NumberConfig, NumberStatus, Schedule
 from ivr_engine.domain.planner import CallState, Outcome, plan_call
@@ -24,7 +24,7 @@ MONDAY = date(2026, 11, 16)
 
 @cache
 def configs() -> dict[str, NumberConfig]:
-    return resolve_all(parse_document(yaml.safe_load(SAMPLE.read_text(encoding="utf-8"))))
+    return resolve_all(parse_document(load_yaml(SAMPLE.read_text(encoding="utf-8"))))
 
 
 def assert_covers(periods: list[TimelinePeriod], start: date, days: int, tz: ZoneInfo) -> None:
