@@ -75,6 +75,22 @@ def _prompts(
     return found
 
 
+def _queues(settings: NumberSettings, path: str) -> list[Finding]:
+    """Queues declared without agents. A warning, not an error: agents may be added with
+    ``ivr-engine agent`` outside the file, and a caller is not lost (after the longest wait
+    the queue's overflow applies), but as written nobody ever answers."""
+    return [
+        Finding(
+            WARNING,
+            f"{path}.queues[{i}].agents",
+            f'queue "{queue.id}" has no agents: callers wait {queue.max_wait_seconds} s '
+            "for the overflow unless agents are added with ivr-engine agent add",
+        )
+        for i, queue in enumerate(settings.queues or ())
+        if not queue.agents
+    ]
+
+
 def _named(seg: Segment) -> str:
     """A segment's interval with the day it starts on: ``fri 22:00-02:00``."""
     return f"{DAY_NAMES[seg.origin]} {format_interval(seg.interval)}"
@@ -263,11 +279,12 @@ def check_document(
         tenant_both = (base.block_list or frozenset()) & (base.free_pass or frozenset())
         found += _prompts(base, path, file_exists) + _schedule(base, path)
         found += _targets(base, path, ours) + _both_lists(tenant_both, path)
+        found += _queues(base, path)
         for ni, entry in enumerate(tenant.numbers):
             npath = f"{path}.numbers[{ni}]"
             own = entry.settings
             found += _prompts(own, npath, file_exists) + _schedule(own, npath)
-            found += _targets(own, npath, ours)
+            found += _targets(own, npath, ours) + _queues(own, npath)
             found += _resolved(resolve(tenant, entry), npath, tenant_both)
     from ivr_engine.domain.menu_checks import check_menus
 

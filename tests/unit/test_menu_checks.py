@@ -46,6 +46,7 @@ def only(found: list[Finding]) -> tuple[str, str, str]:
 
 N = "tenants[0].numbers[0]"
 REPEAT = {"repeat": True}
+QUEUE = {"id": "q", "agents": [{"id": "kim", "endpoint": "PJSIP/kim"}]}
 
 
 def test_a_clean_menu_has_no_findings() -> None:
@@ -57,7 +58,7 @@ def test_a_clean_menu_has_no_findings() -> None:
         },
         {"id": "sub", "items": items(("1", {"announce": True}), ("0", {"back": True}))},
     ]
-    assert check(menus, queues=[{"id": "q"}]) == []
+    assert check(menus, queues=[QUEUE]) == []
 
 
 def test_duplicate_keys() -> None:
@@ -124,7 +125,7 @@ def test_a_prompt_too_long_to_speak() -> None:
 def test_actions_to_unknown_menus_and_queues() -> None:
     found = check(
         [{"id": "main", "items": items(("1", {"menu": "ghost"}), ("2", {"queue": "nope"}))}],
-        queues=[{"id": "q"}],
+        queues=[QUEUE],
     )
     assert [(f.severity, f.path) for f in found] == [
         ("error", f"{N}.menus[0].items[0]"),
@@ -191,6 +192,22 @@ def test_menu_number_without_targets_but_with_a_queue_is_fine() -> None:
     found = check(
         [{"id": "main", "items": items(("1", {"queue": "q"}), ("2", REPEAT))}],
         targets=[],
-        queues=[{"id": "q"}],
+        queues=[QUEUE],
     )
     assert found == []
+
+
+def test_a_queue_without_agents_is_a_warning() -> None:
+    menus = [{"id": "main", "items": items(("1", {"queue": "q"}), ("2", {"forward": True}))}]
+    assert only(check(menus, queues=[{"id": "q", "max_wait_seconds": 120}])) == (
+        "warning",
+        "tenants[0].queues[0].agents",
+        'queue "q" has no agents: callers wait 120 s for the overflow '
+        "unless agents are added with ivr-engine agent add",
+    )
+    assert check(menus, queues=[QUEUE]) == []
+    entry = {"number": "0505-123-4567", "targets": TARGETS, "menu": "main", "menus": menus}
+    entry["queues"] = [{"id": "q"}]  # the number's own queue replaces the tenant's
+    doc = parse_document({"tenants": [{"id": "t", "queues": [QUEUE], "numbers": [entry]}]})
+    severity, path, _ = only(check_document(doc, today=TODAY))
+    assert (severity, path) == ("warning", f"{N}.queues[0].agents")
