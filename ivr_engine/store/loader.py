@@ -114,6 +114,16 @@ def _layer_data(settings: NumberSettings) -> Any:
     )
 
 
+def _keep_policy(data: Any, settings: NumberSettings, row: Any) -> Any:
+    """The layer's data with the stored ``callback_sms`` kept when the file has none: that
+    policy may have been set with ``ivr-engine sms policy set`` and a file that does not
+    mention it does not remove it (``sms policy set --remove`` does)."""
+    if row is None or settings.callback_sms is not None:
+        return data
+    stored = row["settings"].get("callback_sms")
+    return data if stored is None else {**data, "callback_sms": stored}
+
+
 def _targets_json(targets: tuple[ForwardTarget, ...]) -> list[dict[str, Any]]:
     return [{"number": t.number, "ring_seconds": t.ring_seconds} for t in targets]
 
@@ -160,6 +170,7 @@ class _Import:
         q = queries()
         data = _layer_data(tenant.defaults)
         row = await self.conn.fetchrow(q["tenant_for_update"], tenant.id)
+        data = _keep_policy(data, tenant.defaults, row)
         if row is None:
             await self.conn.execute(
                 q["insert_tenant"], tenant.id, tenant.name, tenant.timezone, data
@@ -188,6 +199,7 @@ class _Import:
         resolved = resolve(tenant, entry)
         data = _layer_data(entry.settings)
         row = await self.conn.fetchrow(q["number_for_update"], entry.number)
+        data = _keep_policy(data, entry.settings, row)
         fields = (tenant.id, entry.label, str(resolved.status), data)
         if row is None:
             await self.conn.execute(q["insert_number"], entry.number, *fields)

@@ -87,3 +87,34 @@ def test_optouts_and_texts(cli_env: Settings, capsys: pytest.CaptureFixture[str]
     ]
     assert main(["sms", "purge"]) == 0
     assert "purged 0 text(s)" in capsys.readouterr().out
+
+
+def test_load_keeps_a_policy_the_file_does_not_mention(
+    cli_env: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY, encoding="utf-8")
+    assert main(["sms", "policy", "set", "--tenant", "gangnam-pizza", "--file", str(path)]) == 0
+    number_policy = tmp_path / "number.yaml"
+    number_policy.write_text('callback_sms: {window: "10:00-18:00"}\n', encoding="utf-8")
+    assert main(["sms", "policy", "set", "0505-123-4567", "--file", str(number_policy)]) == 0
+    capsys.readouterr()
+    assert main(["load", SAMPLE]) == 0  # the sample has no callback_sms anywhere
+    out = capsys.readouterr().out  # nothing to change, no new version
+    assert "0 tenant(s) created, 0 updated; 0 number(s) created, 0 updated" in out
+    assert main(["sms", "policy", "show", "0505-123-4567"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["own"]["window"] == "10:00-18:00"
+    assert shown["resolved"]["approval"] == "manual"
+    assert shown["resolved"]["window"] == "10:00-18:00"
+    # A file that does declare the key is what the number gets.
+    text = Path(SAMPLE).read_text(encoding="utf-8")
+    anchor = "        block_anonymous: true\n"
+    assert text.count(anchor) >= 1
+    declared = text.replace(anchor, anchor + '        callback_sms: {window: "08:00-21:00"}\n', 1)
+    with_policy = tmp_path / "with-policy.yaml"
+    with_policy.write_text(declared, encoding="utf-8")
+    assert main(["load", str(with_policy)]) == 0
+    capsys.readouterr()
+    assert main(["sms", "policy", "show", "0505-123-4567"]) == 0
+    assert json.loads(capsys.readouterr().out)["own"]["window"] == "08:00-21:00"
