@@ -7,7 +7,8 @@ decides:
 1. number unknown or terminated -> ``unallocated`` (announce "not in service");
 2. number paused -> ``paused`` (announce "temporarily unavailable");
 3. caller on the block list -> ``blocked_caller``;
-4. anonymous caller while anonymous callers are blocked -> ``blocked_caller``;
+4. anonymous caller (or a caller ID that is not a number) while anonymous callers are
+   blocked -> ``blocked_caller``;
 5. the schedule state (``schedule.state_at``): holiday, block period, lunch, open hours,
    closed. A free-pass caller forwards whatever that state is (the plan's state stays the
    schedule state, so reports show "closed, forwarded by free pass"); everyone else forwards
@@ -305,14 +306,14 @@ def masked_caller(caller: PhoneNumber) -> str:
 
 def caller_number(raw: str | None) -> tuple[PhoneNumber, str | None]:
     """The caller as a PhoneNumber, and a reason when the caller ID was not a number
-    (then it is an unknown caller that matches no list)."""
+    (then it is an anonymous caller: it matches no list, and ``block_anonymous`` blocks it)."""
     try:
         return parse_number("" if raw is None else raw), None
     except ValidationError:
         text = raw if isinstance(raw, str) else repr(raw)
         return (
-            PhoneNumber("", NumberKind.OTHER, text),
-            f"caller ID {mask(text)} is not a phone number: treated as an unknown caller",
+            PhoneNumber("", NumberKind.ANONYMOUS, text),
+            f"caller ID {mask(text)} is not a phone number: treated as an anonymous caller",
         )
 
 

@@ -73,11 +73,13 @@ async def test_unknown_number_and_malformed_caller_get_a_defined_outcome(
     unknown = await h.call("05099998888", "01020003000")
     trace = await h.finished(unknown)
     assert trace.state == "unallocated" and trace.hangup_cause == 1
+    # A caller ID that is not a number is anonymous: this number blocks anonymous callers.
     weird = await h.call(GANGNAM, "<script>;DROP")
     h.sim.set_behaviour("01011112222", Behaviour.answer_after(1.0, talk=3.0))
     trace = await h.finished(weird)
-    assert trace.state == "open" and trace.answered_target == "01011112222"
-    assert any("not a phone number" in r or "unknown caller" in r for r in trace.reasons)
+    assert trace.state == "blocked_caller" and trace.answered_target is None
+    assert trace.hangup_cause == 21
+    assert any("not a phone number: treated as an anonymous caller" in r for r in trace.reasons)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.title.split(":")[0][:40])

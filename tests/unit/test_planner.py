@@ -68,6 +68,8 @@ ISSUE_TABLE = [
     ("0505-123-4567", "010-2000-3000", "2026-11-25 11:30", "block_period", "announce"),
     ("0505-123-4567", "+82 10-9999-0000", "2026-11-20 12:00", "blocked_caller", "announce"),
     ("0505-123-4567", "anonymous", "2026-11-20 12:00", "blocked_caller", "announce"),
+    ("0505-123-4567", "xyz", "2026-11-20 12:00", "blocked_caller", "announce"),
+    ("0505-123-4567", "#31#", "2026-11-20 23:30", "blocked_caller", "announce"),
     ("0505-123-4567", "010-5555-6666", "2026-11-20 23:30", "closed", "forward"),
     ("0507-1234-5678", "010-2000-3000", "2026-11-20 12:00", "paused", "announce"),
     ("0504-222-3333", "010-2000-3000", "2026-11-20 12:00", "unallocated", "announce"),
@@ -209,6 +211,9 @@ def test_unknown_number_is_unallocated() -> None:
         # anonymous before the schedule
         ("anonymous", "2026-12-25 12:00", {}, "blocked_caller"),
         ("anonymous", "2026-11-20 12:00", {"block_anonymous": False}, "open"),
+        # a caller ID that is not a number is anonymous
+        ("xyz", "2026-12-25 12:00", {}, "blocked_caller"),
+        ("xyz", "2026-11-20 12:00", {"block_anonymous": False}, "open"),
         # holiday before block period and lunch
         (
             "010-2000-3000",
@@ -305,14 +310,22 @@ def test_caller_id_shown_to_the_target() -> None:
     assert isinstance(anonymous, DialStep) and anonymous.caller_id == ""
 
 
-@pytest.mark.parametrize("caller", ["abc", "010-12", "#31#", "++--"])
-def test_malformed_caller_is_an_unknown_caller(caller: str) -> None:
-    result = plan(PIZZA, caller, "2026-11-20 12:00")
+@pytest.mark.parametrize("caller", ["abc", "xyz", "010-12", "#31#", "++--"])
+def test_malformed_caller_is_an_anonymous_caller(caller: str) -> None:
+    blocked = plan(PIZZA, caller, "2026-11-20 12:00")  # the sample blocks anonymous callers
+    assert blocked.state is CallState.BLOCKED_CALLER
+    assert blocked.outcome is Outcome.ANNOUNCE
+    assert any("anonymous callers are blocked" in r for r in blocked.reasons)
+    result = plan(PIZZA, caller, "2026-11-20 12:00", block_anonymous=False)
     assert result.state is CallState.OPEN
     assert result.outcome is Outcome.FORWARD
-    assert result.caller.digits == ""
-    assert "not a phone number" in result.reasons[0]
-    assert result.to_json()["caller"] == mask(caller)
+    assert result.caller.digits == "" and result.caller.anonymous
+    assert result.reasons[0] == (
+        f"caller ID {mask(caller)} is not a phone number: treated as an anonymous caller"
+    )
+    assert result.to_json()["caller"] == "anonymous"
+    dial = result.steps[-1]
+    assert isinstance(dial, DialStep) and dial.caller_id == ""
 
 
 def test_none_caller_is_anonymous() -> None:
