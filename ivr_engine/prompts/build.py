@@ -191,6 +191,13 @@ def is_current(
     return True
 
 
+def pending_jobs(jobs: Iterable[BuildJob], sounds_dir: Path) -> list[BuildJob]:
+    """The jobs ``prompts build`` would have to run (their sound missing or to be remade);
+    reads the sounds directory and its manifest, writes nothing."""
+    manifest = load_manifest(sounds_dir)
+    return [j for j in jobs if not is_current(j, sounds_dir, manifest.get(j.name))]
+
+
 def run_job(job: BuildJob, synth: Synth, sounds_dir: Path, workdir: Path) -> BuildResult:
     """Make one sound; any failure becomes a failed result naming where the prompt is."""
     dest = job.path(sounds_dir)

@@ -3,7 +3,9 @@
 Nothing changes when the database already holds the document (no new version, no history,
 no notification). Any error rolls the whole import back and names the file and the number.
 Numbers of a tenant that the database has but the document lacks are left as they are and
-listed in the report.
+listed in the report. A dry run performs the very same import and rolls it back: its report
+(and any refusal) is exactly what the real import would give, and nothing is kept (a
+notification is only delivered on commit).
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class LoadReport:
     target_changes: list[tuple[str, TargetChange]] = field(default_factory=list)
     left_alone: list[tuple[str, str]] = field(default_factory=list)  # (tenant, number)
     warnings: list[Finding] = field(default_factory=list)
+    dry_run: bool = False
 
     @property
     def changed(self) -> bool:
@@ -275,6 +278,10 @@ class _Import:
                 self.report.left_alone.append((tenant.id, r["number"]))
 
 
+class _RollBack(Exception):
+    """Raised at the end of a dry run to roll its transaction back."""
+
+
 async def load_document(
     db: asyncpg.Pool | asyncpg.Connection,
     doc: ConfigDocument,
@@ -284,6 +291,7 @@ async def load_document(
     now: datetime | None = None,
     origin: str = "load",
     file_exists: Callable[[str], bool] = lambda path: True,
+    dry_run: bool = False,
 ) -> LoadReport:
     """Check, then upsert the whole document in one transaction and report what changed.
 
@@ -291,7 +299,8 @@ async def load_document(
     files tested with ``file_exists``): any error refuses the whole import, warnings are
     reported. ``now`` overrides the database clock for the rules (24-hour target changes,
     90-day quarantine); ``origin`` is recorded in the target change history. Errors name
-    ``source`` and the number concerned; on any error nothing is applied.
+    ``source`` and the number concerned; on any error nothing is applied. With ``dry_run``
+    the import runs in full and is rolled back: the report says what it would do.
     """
     if isinstance(db, asyncpg.Pool):
         async with db.acquire() as conn:
@@ -303,8 +312,9 @@ async def load_document(
                 now=now,
                 origin=origin,
                 file_exists=file_exists,
+                dry_run=dry_run,
             )
-    report = LoadReport(source)
+    report = LoadReport(source, dry_run=dry_run)
     where = source
     try:
         async with db.transaction():
@@ -322,6 +332,10 @@ async def load_document(
                     where = f"{source}: number {format_number(entry.number)}"
                     await job.number(tenant, entry)
                 await job.left_alone(tenant)
+            if dry_run:
+                raise _RollBack
+    except _RollBack:
+        pass
     except IvrError as exc:
         raise type(exc)(f"{where}: {exc}") from exc
     except asyncpg.PostgresError as exc:

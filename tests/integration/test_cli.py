@@ -3,9 +3,11 @@ plan --week and check, through the real entry point ``ivr_engine.cli.main``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import asyncpg
 import pytest
 import yaml
 
@@ -227,3 +229,72 @@ def test_an_impossible_holiday_is_an_error_naming_file_path_and_value(
         f'error: {bad}: tenants[0].numbers[0].holidays[0].date: "2026-02-30" is not a date' in err
     )
     assert "Traceback" not in err
+
+
+async def _db_state(url: str) -> dict[str, list[tuple]]:
+    """Every configuration row (versions included), to show a dry run leaves them as they were."""
+    conn = await asyncpg.connect(url)
+    try:
+        tables = (
+            "tenants",
+            "virtual_numbers",
+            "forward_targets",
+            "target_changes",
+            "caller_list_entries",
+        )
+        return {
+            t: sorted(tuple(r.values()) for r in await conn.fetch(f"SELECT * FROM {t}"))
+            for t in tables
+        }
+    finally:
+        await conn.close()
+
+
+def test_dry_run_reports_the_change_and_writes_nothing(
+    loaded: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = load_yaml(Path(SAMPLE).read_text(encoding="utf-8"))
+    pizza = data["tenants"][0]["numbers"][0]
+    pizza["targets"].reverse()
+    pizza["whisper"] = {"text": "드라이런 확인용 새 안내입니다."}
+    changed = tmp_path / "changed.yaml"
+    changed.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    before = asyncio.run(_db_state(loaded.database_url))
+    assert main(["load", str(changed), "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert f"0 number(s) created, 1 updated, {SAMPLE_NUMBERS - 1} unchanged" in out[0]
+    assert "  0505-123-4567: would be updated" in out
+    assert (
+        "  forward targets of 0505-123-4567: change: 010-1111-2222 (20 s), 02-333-4444 (15 s)"
+        " -> 02-333-4444 (15 s), 010-1111-2222 (20 s)"
+    ) in out
+    assert any("드라이런 확인용 새 안내입니다." in line for line in out)  # a prompt to build
+    assert out[-1] == "dry run: nothing was written"
+    assert asyncio.run(_db_state(loaded.database_url)) == before
+    # The real load does what the dry run said, and a dry run sees the 24-hour lock.
+    assert main(["load", str(changed)]) == 0
+    capsys.readouterr()
+    assert main(["load", SAMPLE, "--dry-run"]) == 1
+    captured = capsys.readouterr()
+    assert "0505-123-4567" in captured.err and "24" in captured.err
+    assert captured.out.strip() == "dry run: the load would be refused; nothing was written"
+
+
+def test_dry_run_of_a_file_with_an_error_exits_1_with_the_check_message(
+    loaded: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = load_yaml(Path(SAMPLE).read_text(encoding="utf-8"))
+    data["tenants"][0]["numbers"][0]["whisper"] = {"text": "가" * 300}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert main(["check", str(bad)]) == 1
+    finding = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("error: ")
+    )
+    before = asyncio.run(_db_state(loaded.database_url))
+    assert main(["load", str(bad), "--dry-run"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {bad}: refused, 1 error(s), nothing loaded")
+    assert finding in captured.err.splitlines()
+    assert "nothing was written" in captured.out
+    assert asyncio.run(_db_state(loaded.database_url)) == before

@@ -3,6 +3,7 @@ the 24-hour target change rule and the 90-day quarantine of terminated numbers."
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -262,3 +263,34 @@ async def test_load_reports_warnings(pool: asyncpg.Pool) -> None:
     report = await load(pool, data)
     assert [f.severity for f in report.warnings] == ["warning"]
     assert any("block list wins" in line for line in report.lines())
+
+
+async def test_dry_run_reports_like_a_load_and_notifies_nothing(pool: asyncpg.Pool) -> None:
+    await load(pool, sample_data(), now=T0)
+    data = sample_data()
+    pizza_number(data)["targets"].reverse()
+    heard: list[str] = []
+
+    def on_notify(*args: Any) -> None:
+        heard.append(args[3])
+
+    listener = await pool.acquire()
+    try:
+        await listener.add_listener("ivr_config", on_notify)
+        before = await counts(pool)
+        versions = dict(await pool.fetch("SELECT number, version FROM virtual_numbers"))
+        report = await load(pool, data, now=T0 + timedelta(days=2), dry_run=True)
+        assert report.dry_run and report.numbers_updated == [PIZZA]
+        assert [n for n, _ in report.target_changes] == [PIZZA]
+        await asyncio.sleep(0.3)
+        assert heard == []  # the rolled-back import sent no notification
+        assert await counts(pool) == before
+        assert dict(await pool.fetch("SELECT number, version FROM virtual_numbers")) == versions
+        real = await load(pool, data, now=T0 + timedelta(days=2))
+        assert real.numbers_updated == report.numbers_updated
+        assert real.target_changes == report.target_changes
+        await asyncio.sleep(0.3)
+        assert heard  # the real one does
+    finally:
+        await listener.remove_listener("ivr_config", on_notify)
+        await pool.release(listener)
