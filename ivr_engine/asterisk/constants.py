@@ -21,6 +21,8 @@ class AriEvent:
     """ARI event ``type`` strings as sent on the events WebSocket."""
 
     STASIS_START: Final = "StasisStart"
+    REST_RESPONSE: Final = "RESTResponse"  # the reply to a request sent on the socket
+    REST_REQUEST: Final = "RESTRequest"  # the frame a client sends (not an event)
     STASIS_END: Final = "StasisEnd"
     CHANNEL_CREATED: Final = "ChannelCreated"
     CHANNEL_DESTROYED: Final = "ChannelDestroyed"

@@ -27,6 +27,7 @@ from urllib.parse import quote, urlencode
 from aiohttp import web
 from yarl import URL
 
+from ivr_engine.asterisk.constants import AriEvent
 from ivr_engine.sim.ari_events import EventSocket
 from ivr_engine.sim.ari_http import WS_BODY
 
@@ -111,7 +112,7 @@ class WsRequests:
         try:
             if "type" not in frame:
                 raise BadFrame("No 'type' property.")
-            if frame["type"] != "RESTRequest":
+            if frame["type"] != AriEvent.REST_REQUEST:
                 raise BadFrame("Unknown request type.")
             if not uri:
                 raise BadFrame("Empty or missing 'uri' property.")
@@ -169,7 +170,7 @@ class WsRequests:
     ) -> None:
         tid, rid = _ids(frame)
         event: dict[str, Any] = {
-            "type": "RESTResponse",
+            "type": AriEvent.REST_RESPONSE,
             "transaction_id": tid,
             "request_id": rid,
             "status_code": status,

@@ -34,10 +34,12 @@ from typing import Any
 
 import orjson
 
+from ivr_engine.asterisk.constants import AriEvent
+
 log = logging.getLogger("ivr_engine.asterisk.ari")
 
-REQUEST_FRAME = "RESTRequest"
-RESPONSE_EVENT = "RESTResponse"
+REQUEST_FRAME = AriEvent.REST_REQUEST
+RESPONSE_EVENT = AriEvent.REST_RESPONSE
 
 # Operations that do not wait on a busy channel in Asterisk (play and originate are
 # asynchronous, hangup is a soft hangup, playback stop and bridge create / destroy act at
