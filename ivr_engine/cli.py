@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "ivr_engine.commands.agent",  # agent ..., queue stats / log
     "ivr_engine.commands.callback",  # callback list, assign, complete, call
     "ivr_engine.commands.sms",  # sms list, approve, discard, resend, policy, optout, worker
+    "ivr_engine.commands.users",  # user add, list, password; token create, revoke
 )
 
 log = logging.getLogger("ivr_engine.cli")

@@ -55,3 +55,15 @@ class DatabaseUnavailable(DatabaseError):
     once it is back."""
 
     code = "database-unavailable"
+
+
+class TargetChangeLocked(ConflictError):
+    """Forward targets were changed less than 24 hours ago (and the change is not forced)."""
+
+    code = "target-change-locked"
+
+
+class NumberQuarantined(ConflictError):
+    """A terminated number is still in its 90-day quarantine."""
+
+    code = "number-quarantined"

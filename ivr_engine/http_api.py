@@ -5,8 +5,9 @@
 - ``GET /readyz``: 200 when the ARI events WebSocket is connected and the database is
   reachable or the CDR journal is healthy, else 503 (readiness); the JSON body says why.
 
-Other parts (SMS delivery webhook, admin API) mount their own routes with
-``HttpApi.add_routes`` before the server starts, or pass them to ``start_http``.
+Other parts mount their own routes (SMS delivery webhook, the console) with
+``HttpApi.add_routes`` and sub-applications (the admin API at ``/api``) with
+``HttpApi.mount`` before the server starts, or pass them to ``start_http``.
 
     runner = await start_http(settings, engine, observability=obs)   # port 0: a free one
     bound_port(runner)
@@ -71,6 +72,10 @@ class HttpApi:
         self.app.router.add_routes(BASE_ROUTES)
         self.runner: web.AppRunner | None = None
 
+    def mount(self, prefix: str, subapp: web.Application) -> None:
+        """Serve a sub-application (the admin API) below ``prefix``; only before ``start``."""
+        self.app.add_subapp(prefix, subapp)
+
     def add_routes(self, app_routes: RouteDefs) -> None:
         """Mount more routes (a ``web.RouteTableDef`` or a list of ``web.get(...)``);
         only before ``start``."""
@@ -102,6 +107,7 @@ async def start_http(
     *,
     observability: Observability | None = None,
     routes: RouteDefs = (),
+    subapps: Iterable[tuple[str, web.Application]] = (),
 ) -> web.AppRunner:
     """Start the HTTP endpoint on ``settings.http_host:settings.http_port``.
 
@@ -115,6 +121,8 @@ async def start_http(
         obs = Observability.for_engine(engine)
     api = HttpApi(obs)
     api.add_routes(routes)
+    for prefix, subapp in subapps:
+        api.mount(prefix, subapp)
     if owned:
 
         async def start_tasks(_app: web.Application) -> None:

@@ -21,6 +21,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ivr_engine.api.app import MOUNT as API_MOUNT
+from ivr_engine.api.app import ApiContext, build_api
 from ivr_engine.app import Database, open_config_cache, open_database
 from ivr_engine.asterisk.agi.server import AgiServer, start_agi_server
 from ivr_engine.asterisk.ami.client import AmiClient
@@ -248,5 +250,18 @@ async def _start_side_services(
             stack.push_async_callback(engine.agi.stop)
     if http:
         webhook = webhook_routes(db.pool, token=sms_settings_of(engine.settings).webhook_token)
-        engine.http = await start_http(engine.settings, engine, observability=obs, routes=webhook)
+        ctx = ApiContext(
+            db.pool,
+            timezone=s.timezone,
+            clock=lambda: env.clock(),
+            prompts_dir=s.prompts.sounds_dir,
+            voice=s.prompts.voice,
+        )
+        engine.http = await start_http(
+            engine.settings,
+            engine,
+            observability=obs,
+            routes=webhook,
+            subapps=[(API_MOUNT, build_api(ctx))],
+        )
         stack.push_async_callback(engine.http.cleanup)

@@ -314,6 +314,21 @@ def _entry_data(entry: NumberEntry) -> dict[str, Any]:
     return out
 
 
+def entry_from_data(data: object, source: str = "<number>") -> NumberEntry:
+    """One number entry (the shape of an item of a tenant's ``numbers:``) from data;
+    ValidationError naming ``source`` and the path on the first problem."""
+    try:
+        return _entry(data, "")
+    except Invalid as exc:
+        where = f"{source}: {exc.path}" if exc.path else source
+        raise ValidationError(exc.message, where) from None
+
+
+def entry_to_data(entry: NumberEntry) -> dict[str, Any]:
+    """The inverse of ``entry_from_data``."""
+    return _entry_data(entry)
+
+
 def document_to_data(doc: ConfigDocument) -> dict[str, Any]:
     """The inverse of ``parse_document``: JSON-serialisable data that parses back equal."""
     tenants = []

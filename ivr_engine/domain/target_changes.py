@@ -18,7 +18,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from ivr_engine.domain.model import ForwardTarget
-from ivr_engine.errors import ConflictError
+from ivr_engine.errors import TargetChangeLocked
 
 CHANGE_WINDOW = timedelta(hours=24)
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -72,8 +72,8 @@ def decide_target_change(
     """Decide whether ``old`` may become ``new`` at ``now``.
 
     ``last_change_at`` is when the number's targets last had a CHANGE (None: never).
-    Raises ConflictError naming the number and the earliest allowed time when a change
-    comes within 24 hours of the previous one and ``force`` is false.
+    Raises TargetChangeLocked (a ConflictError) naming the number and the earliest allowed
+    time when a change comes within 24 hours of the previous one and ``force`` is false.
     """
     kind = classify(old, new)
     if kind is not TargetChangeKind.CHANGE or last_change_at is None:
@@ -83,7 +83,7 @@ def decide_target_change(
         return TargetChange(kind, old, new)
     if not force:
         who = f"number {number}: " if number else ""
-        raise ConflictError(
+        raise TargetChangeLocked(
             f"{who}forward targets were changed at {_show(last_change_at, tz)}; another "
             f"change is allowed from {_show(allowed_from, tz)} (24 hours), or force it "
             "with --force-targets"

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import asyncpg
 
-from ivr_engine.errors import ConflictError, IvrError, NotFoundError, ValidationError
+from ivr_engine.errors import (
+    ConflictError,
+    IvrError,
+    NotFoundError,
+    NumberQuarantined,
+    ValidationError,
+)
 
 # Constraint name -> (error class, message). ``{detail}`` is the server's message.
 _CONSTRAINTS: dict[str, tuple[type[IvrError], str]] = {
-    "virtual_numbers_quarantine": (ConflictError, "{detail}"),
+    "virtual_numbers_quarantine": (NumberQuarantined, "{detail}"),
     "virtual_numbers_pkey": (ConflictError, "the virtual number already exists"),
     "tenants_pkey": (ConflictError, "the tenant already exists"),
     "virtual_numbers_tenant_fk": (NotFoundError, "the tenant does not exist"),
