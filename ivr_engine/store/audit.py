@@ -10,7 +10,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
+
 from ivr_engine.store.executor import Executor
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` with times, sets and other non-JSON values turned into JSON ones."""
+    if value is None:
+        return None
+    return orjson.loads(orjson.dumps(value, default=str, option=orjson.OPT_NON_STR_KEYS))
 
 
 @dataclass(frozen=True)
@@ -91,9 +100,9 @@ async def append(
         action,
         resource,
         resource_id,
-        old,
-        new,
-        detail or {},
+        jsonable(old),
+        jsonable(new),
+        jsonable(detail or {}),
     )
     return int(row["id"])
 
