@@ -63,34 +63,28 @@ def _prompts(record: Row) -> list[Step]:
     return out
 
 
+def _offer(o: Row) -> Step:
+    ring = f", rang {float(o['ring_seconds']):.1f} s" if o["ring_seconds"] is not None else ""
+    text = f"offered to agent {o['agent_id']}: {o['result'] or 'ringing'}{ring}"
+    return Step(o["offered_at"], "offer", text)
+
+
 def _queues(stays: Sequence[Row], offers: Sequence[Row]) -> list[Step]:
+    """Each stay with the offers made while it lasted; offers of no known stay after."""
     out = []
+    told: set[int] = set()
     for s in stays:
-        out.append(
-            Step(
-                s["entered_at"],
-                "queue",
-                f"entered queue {s['queue_id']} at position {s['position']}",
-            )
-        )
-        for o in offers:
-            if o["queue_id"] != s["queue_id"]:
-                continue
-            ring = (
-                f", rang {float(o['ring_seconds']):.1f} s" if o["ring_seconds"] is not None else ""
-            )
-            out.append(
-                Step(
-                    o["offered_at"],
-                    "offer",
-                    f"offered to agent {o['agent_id']}: {o['result'] or 'ringing'}{ring}",
-                )
-            )
+        text = f"entered queue {s['queue_id']} at position {s['position']}"
+        out.append(Step(s["entered_at"], "queue", text))
+        for i, o in enumerate(offers):
+            if o["queue_id"] == s["queue_id"] and i not in told:
+                told.add(i)
+                out.append(_offer(o))
         if s["outcome"]:
             who = f" by agent {s['agent_id']}" if s["agent_id"] else ""
-            out.append(
-                Step(s["left_at"], "queue", f"left queue {s['queue_id']}: {s['outcome']}{who}")
-            )
+            text = f"left queue {s['queue_id']}: {s['outcome']}{who}"
+            out.append(Step(s["left_at"], "queue", text))
+    out += [_offer(o) for i, o in enumerate(offers) if i not in told]
     return out
 
 

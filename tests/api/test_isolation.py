@@ -20,11 +20,13 @@ from ivr_engine.commands.users import create_token
 from ivr_engine.domain.access import allows
 
 from .conftest import ACCOUNTS, PIZZA, ApiServer
+from .records import at, record, store
 
 # Path parameter -> a resource of gangnam-pizza (the tenant "other" must not reach).
 PATH_VALUES: dict[str, str] = {
     "number": PIZZA,
     "tenant": "gangnam-pizza",
+    "call_id": "pizza-call-1",  # stored by _values
 }
 # Endpoints whose parameter means something else than PATH_VALUES says.
 OVERRIDES: dict[str, dict[str, str]] = {}
@@ -52,6 +54,7 @@ _PARAM = re.compile(r"{([a-z_]+)}")
 async def _values(api: ApiServer) -> dict[str, str]:
     values = dict(PATH_VALUES)
     values["id"] = str(api.users["owner"])
+    await store(api.pool, record(PATH_VALUES["call_id"], PIZZA, "01020003000", at(12)))
     _, token = await create_token(api.pool, ACCOUNTS["owner"]["email"], "pizza-sync", ("read",))
     OVERRIDES["/tokens/{id}"] = {"id": str(token.id)}
     return values
