@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
 import statistics
 import time
@@ -232,7 +233,11 @@ async def run() -> None:
         finally:
             server.terminate()
             server.join(10)
-    print(f"worst p99 {worst:.1f} ms (aim < 100 ms: {'ok' if worst < 100 else 'ABOVE AIM'})")
+    load1 = os.getloadavg()[0]
+    print(
+        f"worst p99 {worst:.1f} ms (aim < 100 ms: {'ok' if worst < 100 else 'ABOVE AIM'}); "
+        f"load average {load1:.1f} on {os.cpu_count()} CPUs"
+    )
 
 
 def main() -> None:
