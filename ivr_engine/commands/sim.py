@@ -5,15 +5,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ivr_engine.errors import ConfigError
 from ivr_engine.sim.behaviour import Behaviour
+
+if TYPE_CHECKING:
+    from ivr_engine.sim import Simulator
 
 
 def register(subparsers: Any) -> None:
@@ -100,7 +104,7 @@ def run_sim(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         sim = Simulator(config)
-        await sim.start()
+        await _start(sim)
         print(f"Asterisk simulator (ARI {config.asterisk_version})", flush=True)
         print(f"  ARI      {sim.ari_url}   user {config.ari_user} password {config.ari_password}")
         print(f"  events   {sim.ari_url.replace('http', 'ws', 1)}/events?app=<app>")
@@ -127,6 +131,26 @@ def run_sim(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+async def _start(sim: Simulator) -> None:
+    """Bind the simulator's ports; one that is taken is a one-line error naming it and the
+    option that changes it (the CLI exits 1), not a traceback."""
+    try:
+        await sim.start()
+    except OSError as exc:
+        ari_bound = sim.ari_port != 0
+        await sim.stop()
+        cfg = sim.config
+        if ari_bound:
+            which, port, option = "AMI", cfg.ami_port, "--ami-port"
+        else:
+            which, port, option = "ARI", cfg.ari_port, "--ari-port"
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(
+            f"the simulator cannot listen on {which} {cfg.host}:{port}: {reason.lower()} "
+            f"(stop what uses it, or choose another port with {option})"
+        ) from None
 
 
 def run_call(args: argparse.Namespace) -> int:
