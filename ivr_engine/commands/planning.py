@@ -8,10 +8,12 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr_engine.app import open_database
 from ivr_engine.commands.db import file_exists_near, read_document
+from ivr_engine.commands.times import show_time
 from ivr_engine.domain.checks import Finding, check_document
 from ivr_engine.domain.model import ConfigDocument, NumberConfig
 from ivr_engine.domain.numbers import format_number, normalize
@@ -45,11 +47,20 @@ async def number_config(settings: Settings, number: str) -> NumberConfig | None:
         return await fetch_number_config(db.pool, digits)
 
 
-async def plan_command(settings: Settings, number: str, caller: str, at: str) -> CallPlan:
-    """The plan for one call to ``number`` from ``caller`` at ``at``."""
+async def plan_command(
+    settings: Settings, number: str, caller: str, at: str | None
+) -> tuple[CallPlan, datetime]:
+    """The plan for one call to ``number`` from ``caller`` at ``at`` (default: now), and
+    that moment in the number's tenant zone."""
     config = await number_config(settings, number)
     tz = ZoneInfo(config.timezone) if config else settings.tz
-    return plan_call(config, caller, number, parse_at(at, tz))
+    when = parse_at(at, tz) if at else datetime.now(tz)
+    return plan_call(config, caller, number, when), when.astimezone(tz)
+
+
+def plan_json(plan: CallPlan, when: datetime) -> dict[str, Any]:
+    """``plan --json``: the plan, with the moment it was made for."""
+    return {"at": when.isoformat(), **plan.to_json()}
 
 
 async def week_command(settings: Settings, number: str, start: date | None) -> str:
@@ -107,12 +118,13 @@ def _plan(args: argparse.Namespace) -> int:
         start = _date(args.start) if args.start else None
         print(asyncio.run(week_command(settings, args.number, start)))
         return 0
-    if not args.caller or not args.at:
-        raise ValidationError("give --caller and --at (or --week)", "plan")
-    plan = asyncio.run(plan_command(settings, args.number, args.caller, args.at))
+    if not args.caller:
+        raise ValidationError("give --caller (or --week)", "plan")
+    plan, when = asyncio.run(plan_command(settings, args.number, args.caller, args.at))
     if args.json:
-        print(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(plan_json(plan, when), ensure_ascii=False, indent=2))
     else:
+        print(f"at {show_time(when, when.tzinfo or settings.tz)}")
         print(format_plan(plan))
     return 0
 
@@ -131,7 +143,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser("plan", help="dry run: what a call does, or a week's timeline")
     p.add_argument("--number", required=True, help="the virtual number")
     p.add_argument("--caller", help="the calling number (or 'anonymous')")
-    p.add_argument("--at", help="ISO time; without an offset, in the number's time zone")
+    p.add_argument(
+        "--at", help="ISO time; without an offset, in the number's time zone (default: now)"
+    )
     p.add_argument("--json", action="store_true", help="print the plan as JSON")
     p.add_argument("--week", action="store_true", help="print a week's timeline")
     p.add_argument("--from", dest="start", help="first day of the week (default: today)")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -142,6 +143,24 @@ def test_target_change_refused_then_forced(
     assert "0505-123-4567" in capsys.readouterr().err
     assert main(["load", SAMPLE, "--force-targets"]) == 0
     assert "forward targets of 0505-123-4567: change (forced)" in capsys.readouterr().out
+
+
+def test_plan_without_at_is_now_in_the_tenant_zone(
+    loaded: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IVR_TIMEZONE", "UTC")  # the engine's zone is not the tenant's
+    before = datetime.now(UTC).replace(microsecond=0)
+    plan = run_json(
+        capsys, "plan", "--number", "0505-123-4567", "--caller", "010-2000-3000", "--json"
+    )
+    after = datetime.now(UTC)
+    at = datetime.fromisoformat(plan["at"])
+    assert before <= at <= after
+    assert at.utcoffset() == timedelta(hours=9)  # the tenant's Asia/Seoul
+    assert plan["state"] in {"open", "lunch", "closed", "holiday", "block_period"}
+    assert main(["plan", "--number", "0505-123-4567", "--caller", "010-2000-3000"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("at ") and first.endswith("+09:00")
 
 
 def test_plan_week_prints_a_timeline(loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
