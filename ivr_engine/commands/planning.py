@@ -63,13 +63,28 @@ def plan_json(plan: CallPlan, when: datetime) -> dict[str, Any]:
     return {"at": when.isoformat(), **plan.to_json()}
 
 
-async def week_command(settings: Settings, number: str, start: date | None) -> str:
-    """A readable timeline of a week of the number, from ``start`` (default: today)."""
+async def week_command(
+    settings: Settings, number: str, start: date | None, *, as_json: bool = False
+) -> str:
+    """A week of the number from ``start`` (default: today in its zone): a readable
+    timeline, or with ``as_json`` one JSON object with every period."""
     config = await number_config(settings, number)
     if config is None:
         raise NotFoundError(f"{format_number(normalize(number))} is not a virtual number")
     start = start or datetime.now(ZoneInfo(config.timezone)).date()
-    return format_week(config, week_timeline(config, start))
+    periods = week_timeline(config, start)
+    if not as_json:
+        return format_week(config, periods)
+    doc = {
+        "number": format_number(config.number),
+        "tenant": config.tenant_id,
+        "timezone": config.timezone,
+        "status": config.status.value,
+        "config_version": config.version,
+        "from": start.isoformat(),
+        "periods": [p.to_json() for p in periods],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2)
 
 
 async def _db_numbers(settings: Settings) -> frozenset[str] | None:
@@ -116,7 +131,7 @@ def _plan(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.week:
         start = _date(args.start) if args.start else None
-        print(asyncio.run(week_command(settings, args.number, start)))
+        print(asyncio.run(week_command(settings, args.number, start, as_json=args.json)))
         return 0
     if not args.caller:
         raise ValidationError("give --caller (or --week)", "plan")
@@ -146,7 +161,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--at", help="ISO time; without an offset, in the number's time zone (default: now)"
     )
-    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--json", action="store_true", help="print the plan (or the week) as JSON")
     p.add_argument("--week", action="store_true", help="print a week's timeline")
     p.add_argument("--from", dest="start", help="first day of the week (default: today)")
     p.set_defaults(func=_plan)
