@@ -145,6 +145,7 @@ def _pct(value: float | None) -> str:
 
 
 async def _queue_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
+    await stats.require_queue(pool, a.tenant, a.queue)
     start, end, tz = await _period(pool, a)
     queue = await _queue_config(pool, a)
     s = await stats.queue_report(pool, a.tenant, queue, start=start, end=end)

@@ -29,8 +29,9 @@ def cli_env(settings_for_db: Settings, monkeypatch: pytest.MonkeyPatch) -> Setti
 @pytest.fixture
 async def tenants(pool: asyncpg.Pool) -> None:
     await pool.execute(
-        "INSERT INTO tenants (id, name, timezone) VALUES ('seoul', 's', 'Asia/Seoul'), "
-        "('nyc', 'n', 'America/New_York')"
+        "INSERT INTO tenants (id, name, timezone, settings) VALUES "
+        "('seoul', 's', 'Asia/Seoul', '{\"queues\": [{\"id\": \"support\"}]}'), "
+        "('nyc', 'n', 'America/New_York', '{\"queues\": [{\"id\": \"support\"}]}')"
     )
     await pool.execute(
         "INSERT INTO virtual_numbers (number, tenant_id) VALUES "
