@@ -101,3 +101,21 @@ async def test_demo_scenarios(call_engine: EngineFactory, scenario) -> None:
         assert not any(e.kind == "bridged" for e in heard)
     if trace.answered_target:
         assert any(e.kind == "bridged" for e in heard)
+    assert [e.media for e in heard if e.kind == "dtmf_sent"] == [k for _, k in scenario.dtmf]
+    pool = h.engine.db.pool
+    if "callback" in expect.entries:
+        rows = await pool.fetch("SELECT number, caller, source, status FROM callback_requests")
+        assert [tuple(r) for r in rows] == [(scenario.to, scenario.caller, "menu", "open")]
+    if "queue" in expect.entries:
+        rows = await pool.fetch("SELECT queue_id, outcome, agent_id FROM queue_calls")
+        assert [tuple(r) for r in rows] == [("support", "answered", scenario.agents[0])]
+    for agent in scenario.agents:  # logged in for the call only
+        assert await pool.fetchval("SELECT state FROM agents WHERE id = $1", agent) == "offline"
+
+
+def test_the_demo_has_a_menu_a_queue_and_a_callback_call() -> None:
+    expects = [s for s in SCENARIOS if s.expect.outcome == "menu"]
+    assert all(s.dtmf for s in expects), "a menu call needs a key"
+    assert any(s.expect.answered and not s.expect.entries for s in expects)  # forwarded
+    assert any("queue" in s.expect.entries and s.agents for s in expects)
+    assert any("callback" in s.expect.entries for s in expects)
