@@ -10,14 +10,16 @@ whether it did, and the acceptance tests hold every scenario to it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.numbers import mask
-from ivr_engine.domain.trace import CallTrace
+from ivr_engine.domain.trace import CallTrace, spoken_media
+from ivr_engine.prompts.manifest import prompt_texts
 from ivr_engine.service import RunningEngine
 from ivr_engine.sim import Behaviour, Simulator
 from ivr_engine.store import agents as agent_store
@@ -231,14 +233,16 @@ def fixed_clock(at: datetime, speed: float) -> Callable[[], datetime]:
     return lambda: base + timedelta(seconds=(loop.time() - t0) * speed)
 
 
-def render_call(sim: Simulator, trace: CallTrace) -> str:
-    """The engine's trace and every party's timeline, masked."""
-    lines = [trace.render(), "  caller heard:"]
-    lines += [f"    {e.describe()}" for e in sim.timeline(trace.channel_id)]
+def render_call(sim: Simulator, trace: CallTrace, texts: Mapping[str, str] | None = None) -> str:
+    """The engine's trace and every party's timeline, masked; prompts whose text ``texts``
+    knows (sound name -> text) are shown by their words."""
+    known = texts or {}
+    lines = [trace.render(known), "  caller heard:"]
+    lines += [f"    {spoken_media(e.describe(), known)}" for e in sim.timeline(trace.channel_id)]
     legs = [e.data["leg"] for e in trace.entries if e.kind == "ring"]
     for leg in legs:
         lines.append(f"  target leg {leg} heard:")
-        lines += [f"    {e.describe()}" for e in sim.timeline(leg)]
+        lines += [f"    {spoken_media(e.describe(), known)}" for e in sim.timeline(leg)]
     return "\n".join(lines)
 
 
@@ -295,6 +299,7 @@ async def _log_in(engine: RunningEngine, number: str, agents: tuple[str, ...]) -
 async def run_demo(engine: RunningEngine, out: Callable[[str], None] = print) -> list[CallTrace]:
     """Run every scenario in turn, printing each call."""
     traces = []
+    texts = await asyncio.to_thread(prompt_texts, Path(engine.settings.prompts.sounds_dir))
     for n, scenario in enumerate(SCENARIOS, 1):
         when = scenario.at.strftime("%a %Y-%m-%d %H:%M")
         out(
@@ -303,7 +308,7 @@ async def run_demo(engine: RunningEngine, out: Callable[[str], None] = print) ->
         )
         trace = await run_scenario(engine, scenario)
         assert engine.sim is not None
-        out(render_call(engine.sim, trace))
+        out(render_call(engine.sim, trace, texts))
         wrong = scenario.expect.mismatches(trace)
         out("  as expected" if not wrong else "  NOT AS EXPECTED: " + "; ".join(wrong))
         traces.append(trace)

@@ -9,11 +9,15 @@ import os
 import re
 import signal
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ivr_engine.errors import ConfigError
+from ivr_engine.prompts.manifest import prompt_texts
+from ivr_engine.settings import load_settings
 from ivr_engine.sim.behaviour import Behaviour
 
 if TYPE_CHECKING:
@@ -199,18 +203,20 @@ async def _call(
         if not result.get("ended") and not args.hold:
             async with http.post(f"{base}/calls/{cid}/hangup") as r:
                 result = await r.json()
-        print_timelines(result)
+        print_timelines(result, prompt_texts(Path(load_settings(args.config).prompts.sounds_dir)))
     return 0
 
 
-def print_timelines(result: dict[str, Any]) -> None:
-    """Print the caller's and the callees' media timelines."""
+def print_timelines(result: dict[str, Any], texts: Mapping[str, str] | None = None) -> None:
+    """Print the caller's and the callees' media timelines; prompts whose text ``texts``
+    knows (sound name -> text) are shown by their words."""
+    from ivr_engine.domain.trace import spoken_media
     from ivr_engine.sim.timeline import MediaEvent
 
     def show(title: str, entries: list[dict[str, Any]]) -> None:
         print(title)
         for entry in entries:
-            print("  " + MediaEvent(**entry).describe())
+            print("  " + spoken_media(MediaEvent(**entry).describe(), texts or {}))
 
     show(f"caller {result.get('channel_id', '?')}:", result.get("timeline", []))
     for cid, entries in (result.get("callees") or {}).items():
