@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "ivr_engine.commands.agent",  # agent ..., queue stats / log
     "ivr_engine.commands.callback",  # callback list, assign, complete, call
     "ivr_engine.commands.sms",  # sms list, approve, discard, resend, policy, optout, worker
+    "ivr_engine.commands.member",  # member list, add, remove
 )
 
 log = logging.getLogger("ivr_engine.cli")
