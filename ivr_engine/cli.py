@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "ivr_engine.commands.sms",  # sms list, approve, discard, resend, policy, optout, worker
     "ivr_engine.commands.member",  # member list, add, remove
     "ivr_engine.commands.minutes",  # minutes charge, allocate, show
+    "ivr_engine.commands.outbound",  # dial
 )
 
 log = logging.getLogger("ivr_engine.cli")

@@ -31,6 +31,7 @@ from ivr_engine.domain.minutes import (
 from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.records import CallRecord
 from ivr_engine.errors import ConflictError, NotFoundError, ValidationError
+from ivr_engine.store.cdr_queries import insert_record
 from ivr_engine.store.members import tenant_outbound_rules
 from ivr_engine.store.queries import queries
 
@@ -252,7 +253,18 @@ __all__ = [
     "charge_for",
     "ledger",
     "member_balances",
+    "record_outbound",
     "reserve",
     "settle",
     "settle_outbound",
 ]
+
+
+async def record_outbound(db: Db, record: CallRecord) -> bool:
+    """Store an outbound call's record and settle its minutes in one transaction (the
+    record's: both commit or neither); False when the record was stored before."""
+    async with _transaction(db, None) as conn:
+        new = await insert_record(conn, record)
+        if new:
+            await settle_outbound(conn, [record])
+    return new
