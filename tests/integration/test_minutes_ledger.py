@@ -173,3 +173,61 @@ def test_minutes_cli(
         and "allocate  +1800 s" in out
     )
     assert main(["minutes", "charge", "acme", "0", "--reason", "x"]) == 1
+
+
+async def test_the_cdr_writer_settles_outbound_records_in_their_transaction(
+    db_url: str,
+    pool: asyncpg.Pool,
+    acme: str,
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The engine's writer (``service.py`` adds ``settle_outbound``): an outbound record's
+    minutes are used once, even when the record is submitted twice; inbound ones are not
+    touched; the record survives its journal line form."""
+    from ivr_engine.domain.members import Member
+    from ivr_engine.domain.outbound import OutboundPlan
+    from ivr_engine.domain.outbound_record import OutboundFacts, OutboundOutcome, outbound_record
+    from ivr_engine.domain.records import CallRecord
+    from ivr_engine.store.cdr_writer import CdrWriter
+
+    await minutes.charge(pool, acme, 600, "x")
+    await minutes.allocate(pool, acme, KIM, 600)
+    assert await minutes.reserve(pool, acme, KIM, "out-1", 300) == 300
+    plan = OutboundPlan(
+        acme,
+        Member("김민수", KIM),
+        "01020003000",
+        "05051234567",
+        "05051234567",
+        30,
+        300,
+        (60, 10),
+        True,
+        True,
+    )
+    t0 = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
+    facts = OutboundFacts(
+        "out-1",
+        OutboundOutcome.COMPLETED,
+        t0,
+        t0.replace(minute=2, second=5),
+        ended_by="customer",
+        connected=t0.replace(second=5),
+    )
+    record = outbound_record(plan, facts, rounding=Rounding.PER_MINUTE)
+    assert record.billsec == 120 and record.charged_seconds == 120
+    assert CallRecord.from_json(record.to_json()) == record
+    writer = CdrWriter(db_url, tmp_path / "journal")
+    writer.add_companion(minutes.settle_outbound)
+    await writer.start()
+    try:
+        writer.submit(record)
+        writer.submit(record)
+        await writer.flush()
+    finally:
+        await writer.close()
+    assert await minutes.balance(pool, acme, KIM) == 480
+    row = await pool.fetchrow(
+        "SELECT direction, charged_seconds FROM call_records WHERE call_id = 'out-1'"
+    )
+    assert (row["direction"], row["charged_seconds"]) == ("outbound", 120)
