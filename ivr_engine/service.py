@@ -51,6 +51,7 @@ from ivr_engine.sms.webhook import webhook_routes
 from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
+from ivr_engine.store.minutes import settle_outbound
 from ivr_engine.store.repos import PgAgentRepo, PgCallbackRepo, PgQueueRepo
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,8 @@ async def running_engine(
         env.callbacks = PgCallbackRepo(db.pool)
         # A callback text is decided and queued in the same transaction as its call record.
         cdr.add_companion(SmsOutbox(cache, clock=lambda: env.clock()))
+        # An outbound call's minutes are settled in the same transaction as its record.
+        cdr.add_companion(settle_outbound)
         sms = await stack.enter_async_context(
             running_sms_worker(
                 db.pool, db.url, sms_settings_of(settings), clock=lambda: env.clock()

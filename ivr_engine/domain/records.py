@@ -105,6 +105,12 @@ class CallRecord:
     node: str
     channel: str = ""  # the caller's Asterisk channel name, as in Asterisk's CDR
     dstchannel: str = ""  # the target leg connected (or the last one dialled)
+    # Outbound calls (``domain.outbound_record``): who called, what the customer saw, whom.
+    direction: str = "inbound"  # inbound | outbound
+    member: str | None = None  # the member's mobile
+    caller_id_shown: str | None = None
+    destination: str | None = None
+    charged_seconds: int | None = None  # taken from the member's allowance
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object (the journal's line format)."""
@@ -138,6 +144,11 @@ class CallRecord:
             "node": self.node,
             "channel": self.channel,
             "dstchannel": self.dstchannel,
+            "direction": self.direction,
+            "member": self.member,
+            "caller_id_shown": self.caller_id_shown,
+            "destination": self.destination,
+            "charged_seconds": self.charged_seconds,
         }
 
     @classmethod
@@ -179,6 +190,11 @@ class CallRecord:
             data["node"],
             data.get("channel", ""),  # journal lines written before these fields existed
             data.get("dstchannel", ""),
+            data.get("direction", "inbound"),
+            data.get("member"),
+            data.get("caller_id_shown"),
+            data.get("destination"),
+            data.get("charged_seconds"),
         )
 
 
