@@ -54,6 +54,7 @@ def describe(engine: RunningEngine) -> list[str]:
     if engine.http is not None:
         base = f"http://{s.http_host}:{bound_port(engine.http)}"
         lines.append(f"metrics and health: {base}/metrics {base}/healthz {base}/readyz")
+        lines.append(f"admin API: {base}/api/v1/  (OpenAPI document: {base}/api/openapi.json)")
     return lines
 
 

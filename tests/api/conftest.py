@@ -146,11 +146,11 @@ async def seed(pool: asyncpg.Pool) -> dict[str, int]:
 
 
 @pytest.fixture
-async def api(pool: asyncpg.Pool) -> AsyncIterator[ApiServer]:
+async def api(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[ApiServer]:
     """The API on a free port of 127.0.0.1."""
     users = await seed(pool)
     app = web.Application()
-    app.add_subapp(MOUNT, build_api(ApiContext(pool)))
+    app.add_subapp(MOUNT, build_api(ApiContext(pool, prompts_dir=str(tmp_path / "sounds"))))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
