@@ -5,6 +5,7 @@ hidden version as If-Match), with the failures turned into messages for the form
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -37,6 +38,11 @@ class Outcome:
     saved: bool = False
     conflict: bool = False
     version: int | None = None
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with its times as ISO text (what the audit log's JSON can hold)."""
+    return json.loads(json.dumps(value, default=lambda v: v.isoformat(), ensure_ascii=False))
 
 
 def _add(errors: dict[str, str], name: str, message: str) -> None:
@@ -82,7 +88,7 @@ async def submit(page: ConsolePage, detail: NumberDetail, *, dry_run: bool) -> O
                     resource="number",
                     resource_id=entry.number,
                     tenant_id=tenant_id,
-                    old=dict(detail.public(), version=detail.row.version),
+                    old=_plain(dict(detail.public(), version=detail.row.version)),
                     new={"config": entry_to_data(entry), "version": change.version},
                     detail={
                         "warnings": [str(w) for w in change.report.warnings],
