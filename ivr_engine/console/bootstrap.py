@@ -48,7 +48,9 @@ async def ensure_first_admin(pool: asyncpg.Pool, email: str = FIRST_ADMIN) -> st
 
 def console_lines(base_url: str, password: str | None, email: str = FIRST_ADMIN) -> list[str]:
     """What ``run`` / ``serve`` print about the console."""
-    lines = [f"operator console: {base_url}/ (API: {base_url}/api/v1/, {base_url}/api/openapi.json)"]
+    lines = [
+        f"operator console: {base_url}/ (API: {base_url}/api/v1/, {base_url}/api/openapi.json)"
+    ]
     if password is not None:
         lines += [
             f"first admin created: sign in as {email} with password {password}",

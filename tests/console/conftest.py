@@ -55,8 +55,14 @@ async def add_record(
         40,
         disposition,
         "ANSWERED" if answered else "NO ANSWER",
-        [{"target": "01011112222", "result": "answered" if answered else "no_answer",
-          "cause": None if answered else 19, "ring_seconds": 3.0}],
+        [
+            {
+                "target": "01011112222",
+                "result": "answered" if answered else "no_answer",
+                "cause": None if answered else 19,
+                "ring_seconds": 3.0,
+            }
+        ],
         "01011112222" if answered else None,
         ["open hours 11:00-15:00"],
     )

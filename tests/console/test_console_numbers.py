@@ -16,7 +16,9 @@ ALL = Reach(None, None, None, None)
 
 def _form(text: str) -> dict[str, str]:
     """The number form's fields as the page filled them."""
-    form = text[text.index('id="number-form"'):text.index("</form>", text.index('id="number-form"'))]
+    form = text[
+        text.index('id="number-form"') : text.index("</form>", text.index('id="number-form"'))
+    ]
     out = {}
     for name, value in re.findall(r'<input name="([^"]+)" value="([^"]*)"', form):
         out[name] = value
@@ -26,7 +28,9 @@ def _form(text: str) -> dict[str, str]:
         out[name] = value
     for name, block in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
         chosen = re.search(r'<option (?:value="([^"]*)" )?selected>([^<]*)', block)
-        out[name] = (chosen.group(1) if chosen.group(1) is not None else chosen.group(2)) if chosen else ""
+        out[name] = (
+            (chosen.group(1) if chosen.group(1) is not None else chosen.group(2)) if chosen else ""
+        )
     out.pop("action", None)
     return out
 
@@ -64,7 +68,10 @@ async def test_dry_run_shows_the_change_and_keeps_it_back(console: ConsoleServer
     assert "schedule.open.sat-sun" in text and "10:00-20:00" in text
     assert 'id="week-after"' in text
     assert await _version(console) == before
-    assert await console.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'number.update'") == 0
+    assert (
+        await console.pool.fetchval("SELECT count(*) FROM audit_log WHERE action = 'number.update'")
+        == 0
+    )
 
 
 async def test_save_changes_the_number_and_writes_the_audit_row(console: ConsoleServer) -> None:
@@ -94,13 +101,9 @@ async def test_a_stale_form_is_refused_with_the_latest_loaded(console: ConsoleSe
     b = await console.as_role("owner")
     _, text = await b.get(f"/numbers/{PIZZA}")
     stale = _form(text)
-    status, _, _ = await b.post(
-        f"/numbers/{PIZZA}", dict(stale, label="first", action="save")
-    )
+    status, _, _ = await b.post(f"/numbers/{PIZZA}", dict(stale, label="first", action="save"))
     assert status == 200
-    status, text, _ = await b.post(
-        f"/numbers/{PIZZA}", dict(stale, label="second", action="save")
-    )
+    status, text, _ = await b.post(f"/numbers/{PIZZA}", dict(stale, label="second", action="save"))
     assert status == 409 and "다른 사용자가 먼저 변경했습니다" in text
     assert _form(text)["label"] == "first"  # the form now holds what is saved
     assert _form(text)["version"] == str(await _version(console))

@@ -65,7 +65,8 @@ def _period(start: datetime, end: datetime, state: CallState) -> TimelinePeriod:
 def test_a_period_over_midnight_is_cut_into_both_days() -> None:
     start = date(2026, 11, 20)
     night = _period(
-        datetime(2026, 11, 20, 18, tzinfo=SEOUL), datetime(2026, 11, 21, 2, tzinfo=SEOUL),
+        datetime(2026, 11, 20, 18, tzinfo=SEOUL),
+        datetime(2026, 11, 21, 2, tzinfo=SEOUL),
         CallState.OPEN,
     )
     spans = day_spans([night], start, 2, SEOUL)

@@ -35,7 +35,15 @@ def test_a_forwarded_call_reads_in_order_with_masked_numbers() -> None:
     steps = record_steps(record, mask)
     kinds = [s.kind for s in steps]
     assert kinds == [
-        "start", "plan", "state", "coloring", "ring", "attempt", "attempt", "answer", "bridge",
+        "start",
+        "plan",
+        "state",
+        "coloring",
+        "ring",
+        "attempt",
+        "attempt",
+        "answer",
+        "bridge",
         "end",
     ]
     text = "\n".join(s.text for s in steps)
