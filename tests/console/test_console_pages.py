@@ -99,7 +99,8 @@ async def test_an_owner_adds_a_user_with_a_role_they_may_grant(console: ConsoleS
     assert tenant == "gangnam-pizza"
     assert (
         await console.pool.fetchval(
-            "SELECT count(*) FROM audit_log WHERE action = 'user.create' AND actor = 'owner@pizza.kr'"
+            "SELECT count(*) FROM audit_log WHERE action = 'user.create' "
+            "AND actor = 'owner@pizza.kr'"
         )
         == 1
     )
