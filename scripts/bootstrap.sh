@@ -17,6 +17,7 @@ command -v ffmpeg >/dev/null 2>&1 || need_apt+=(ffmpeg)
 if [ "${1:-}" = "--browser" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+  [ -d /usr/share/fonts/truetype/nanum ] || need_apt+=(fonts-nanum)  # Korean text in screenshots
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then
