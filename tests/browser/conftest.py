@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from ivr_engine.store.pool import create_pool_for_url
-from tests.console.conftest import NOW, POCHA, add_record, serve
 from tests.api.conftest import seed
+from tests.console.conftest import NOW, POCHA, add_record, serve
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "var" / "screenshots"
