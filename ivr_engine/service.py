@@ -36,6 +36,7 @@ from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.queue_metrics import QueueMetrics
 from ivr_engine.calls.queue_runtime import QueueRuntime
+from ivr_engine.console.app import install_console
 from ivr_engine.domain.planner import plan_call
 from ivr_engine.fallback_sync import FallbackSync
 from ivr_engine.http_api import start_http
@@ -266,5 +267,6 @@ async def _start_side_services(
             observability=obs,
             routes=webhook,
             subapps=[(API_MOUNT, build_api(ctx))],
+            install=[lambda app: install_console(app, ctx)],
         )
         stack.push_async_callback(engine.http.cleanup)
