@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ivr_engine.asterisk.ari.errors import AriError
+from ivr_engine.asterisk.ari.errors import AriBadRequest, AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.coloring import ColoringLoop
 from ivr_engine.calls.flag import never
 from ivr_engine.calls.handover import bridge_name, leg_variables
-from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
+from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, hung_up_meanwhile, race
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import Attempt, TargetResult, classify_cause, final_cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
@@ -119,6 +119,8 @@ class Forwarder:
 
     async def _originate(self, target: ForwardTarget) -> TargetLeg | None:
         """Start one leg; a refused originate is a failed attempt."""
+        if self.caller.gone.is_set():  # no phone rings for a caller already gone
+            raise CallerGone(self.caller.channel_id)
         leg_id = f"{self.session.channel_id}-t{next(self._ids)}"
         watch = LegWatch(leg_id, self.env.events).start()  # subscribe before acting
         leg = TargetLeg(target, leg_id, watch, self.session.now())
@@ -136,6 +138,8 @@ class Forwarder:
             )
         except AriError as exc:
             watch.close()
+            if isinstance(exc, AriBadRequest):  # 400 "Provided originator channel was not
+                await hung_up_meanwhile(exc, self.caller)  # found": the caller hung up
             log.warning(
                 "call %s: ringing %s failed: %s", self.session.channel_id, mask(target.number), exc
             )
