@@ -18,7 +18,6 @@ of whatever clock Asterisk runs on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
@@ -126,8 +125,12 @@ class OutboundCall:
             self.member.close()
             self.customer.close()
             if self.bridge_id is not None:
-                with contextlib.suppress(AriError):
+                try:
                     await asyncio.shield(self.ari.destroy_bridge(self.bridge_id, missing_ok=True))
+                except AriError as exc:
+                    log.warning(
+                        "outbound call %s: destroying its bridge failed: %s", self.call_id, exc
+                    )
 
     async def _run(self) -> OutboundFacts:
         plan = self.plan
@@ -183,8 +186,15 @@ class OutboundCall:
             )
         except AriError as exc:
             if isinstance(exc, AriConnectionError):  # the call may have been placed anyway
-                with contextlib.suppress(AriError):
+                try:
                     await self.ari.hangup(leg.channel_id, missing_ok=True)
+                except AriError as again:
+                    log.warning(
+                        "outbound call %s: hanging up %s failed: %s",
+                        self.call_id,
+                        leg.channel_id,
+                        again,
+                    )
             leg.close()
             log.warning("outbound call %s: ringing the %s failed: %s", self.call_id, role, exc)
             return False

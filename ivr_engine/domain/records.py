@@ -14,6 +14,7 @@ Disposition, in order of precedence:
 * a target was connected: ANSWERED;
 * the caller hung up before any target answered (while ringing, or during the greeting,
   or before the plan was made): ABANDONED;
+* the callee hung up before the caller was connected (during the whisper): NO_ANSWER;
 * otherwise the reason no target answered: BUSY (any target busy), NO_ANSWER, or FAILED
   (unreachable targets, no target configured, the engine handed the call back).
 """
@@ -264,6 +265,8 @@ def _forward_disposition(trace: CallTrace) -> Disposition:
         return Disposition.ANSWERED
     if trace.hangup_by == "caller":
         return Disposition.ABANDONED
+    if trace.hangup_by == "callee":  # during the whisper, before the caller was connected
+        return Disposition.NO_ANSWER
     if trace.state is None or not trace.attempts:
         return Disposition.FAILED
     return _FAILED_OF_CAUSE.get(final_cause(trace.attempts), Disposition.FAILED)
