@@ -13,7 +13,8 @@ setup:
 run: setup
 	$(BIN)/ivr-engine run
 
-test: setup
+test:
+	@PYTHON=$(PY) ./scripts/bootstrap.sh --browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

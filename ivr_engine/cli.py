@@ -28,6 +28,9 @@ COMMAND_MODULES = (
     "ivr_engine.commands.callback",  # callback list, assign, complete, call
     "ivr_engine.commands.sms",  # sms list, approve, discard, resend, policy, optout, worker
     "ivr_engine.commands.users",  # user add, list, password; token create, revoke
+    "ivr_engine.commands.member",  # member list, add, remove
+    "ivr_engine.commands.minutes",  # minutes charge, allocate, show
+    "ivr_engine.commands.outbound",  # dial
 )
 
 log = logging.getLogger("ivr_engine.cli")

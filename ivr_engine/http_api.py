@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -108,12 +108,14 @@ async def start_http(
     observability: Observability | None = None,
     routes: RouteDefs = (),
     subapps: Iterable[tuple[str, web.Application]] = (),
+    install: Iterable[Callable[[web.Application], None]] = (),
 ) -> web.AppRunner:
     """Start the HTTP endpoint on ``settings.http_host:settings.http_port``.
 
     The observability is ``observability``, else ``engine.observability``, else a new one
     made for the engine (instrumenting its ARI client and call ends), whose background
-    tasks then run as long as the server.
+    tasks then run as long as the server. Each of ``install`` is called with the
+    application before it starts (the console adds its pages at ``/`` so).
     """
     obs = observability or getattr(engine, "observability", None)
     owned = obs is None
@@ -123,6 +125,8 @@ async def start_http(
     api.add_routes(routes)
     for prefix, subapp in subapps:
         api.mount(prefix, subapp)
+    for add in install:
+        add(api.app)
     if owned:
 
         async def start_tasks(_app: web.Application) -> None:

@@ -36,6 +36,7 @@ from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.queue_metrics import QueueMetrics
 from ivr_engine.calls.queue_runtime import QueueRuntime
+from ivr_engine.console.app import install_console
 from ivr_engine.domain.planner import plan_call
 from ivr_engine.fallback_sync import FallbackSync
 from ivr_engine.http_api import start_http
@@ -51,6 +52,7 @@ from ivr_engine.sms.webhook import webhook_routes
 from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
+from ivr_engine.store.minutes import settle_outbound
 from ivr_engine.store.repos import PgAgentRepo, PgCallbackRepo, PgQueueRepo
 
 log = logging.getLogger(__name__)
@@ -187,6 +189,8 @@ async def running_engine(
         env.callbacks = PgCallbackRepo(db.pool)
         # A callback text is decided and queued in the same transaction as its call record.
         cdr.add_companion(SmsOutbox(cache, clock=lambda: env.clock()))
+        # An outbound call's minutes are settled in the same transaction as its record.
+        cdr.add_companion(settle_outbound)
         sms = await stack.enter_async_context(
             running_sms_worker(
                 db.pool, db.url, sms_settings_of(settings), clock=lambda: env.clock()
@@ -263,5 +267,6 @@ async def _start_side_services(
             observability=obs,
             routes=webhook,
             subapps=[(API_MOUNT, build_api(ctx))],
+            install=[lambda app: install_console(app, ctx)],
         )
         stack.push_async_callback(engine.http.cleanup)

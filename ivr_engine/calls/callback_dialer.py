@@ -13,7 +13,6 @@ and enter it only once answered; how a leg ended is keyed on its hangup cause
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -204,8 +203,12 @@ class _Dialer:
             self.agent.close()
             self.customer.close()
             if self.bridge_id is not None:
-                with contextlib.suppress(AriError):
+                try:
                     await asyncio.shield(self.ari.destroy_bridge(self.bridge_id, missing_ok=True))
+                except AriError as exc:
+                    log.warning(
+                        "call-back #%d: destroying its bridge failed: %s", self.request.id, exc
+                    )
 
     async def _run(self) -> CallbackResult:
         customer_digits = self.request.caller
@@ -259,8 +262,15 @@ class _Dialer:
             )
         except AriError as exc:
             if isinstance(exc, AriConnectionError):  # the call may have been placed anyway
-                with contextlib.suppress(AriError):
+                try:
                     await self.ari.hangup(leg.channel_id, missing_ok=True)
+                except AriError as again:
+                    log.warning(
+                        "call-back #%d: hanging up %s failed: %s",
+                        self.request.id,
+                        leg.channel_id,
+                        again,
+                    )
             leg.close()
             log.warning(
                 "call-back #%d: ringing the %s at %s failed: %s",

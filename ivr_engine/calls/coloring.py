@@ -24,6 +24,7 @@ from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.flag import Flag
+from ivr_engine.calls.legs import HANGUP_GRACE
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,17 @@ class ColoringLoop:
                     if self._stopping:
                         return
                     self._current = pid
-                    await self.env.ari.play(self.channel_id, [self.media] * REPEAT, playback_id=pid)
+                    try:
+                        await self.env.ari.play(
+                            self.channel_id, [self.media] * REPEAT, playback_id=pid
+                        )
+                    except AriError as exc:
+                        refused: AriError | None = exc
+                    else:
+                        refused = None
+                if refused is not None:
+                    await self._play_failed(refused)
+                    return
                 self.plays += 1
                 finished = await waiter.wait(self.env.playback_timeout)
             if finished.playback.state == "failed":
@@ -108,6 +119,20 @@ class ColoringLoop:
                     )
                     await self._ring()
                 return
+
+    async def _play_failed(self, error: AriError) -> None:
+        """The coloring's play request failed: because the caller hung up meanwhile (its
+        events follow the reply), or for a reason to log; the caller then hears ringing."""
+        try:
+            await asyncio.wait_for(self._gone.wait(), HANGUP_GRACE)
+        except TimeoutError:
+            pass
+        else:
+            log.info("call %s: %s (the caller hung up meanwhile)", self.channel_id, error)
+            return
+        log.warning("call %s: coloring not played (%s); ringing instead", self.channel_id, error)
+        if not self._stopping:
+            await self._ring()
 
     async def stop(self) -> None:
         """Stop the coloring (or the ringing) and wait until the channel's command queue is

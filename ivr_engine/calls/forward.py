@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ivr_engine.asterisk.ari.errors import AriError
+from ivr_engine.asterisk.ari.errors import AriBadRequest, AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.calls.coloring import ColoringLoop
 from ivr_engine.calls.flag import never
 from ivr_engine.calls.handover import bridge_name, leg_variables
-from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, race
+from ivr_engine.calls.legs import CallerGone, ChannelGone, LegWatch, hung_up_meanwhile, race
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import Attempt, TargetResult, classify_cause, final_cause
 from ivr_engine.domain.model import ForwardTarget, Strategy
@@ -74,21 +74,12 @@ class Forwarder:
                 "coloring", "coloring " + (media or "none: ringing indication"), media=media
             )
             winner = await self._ring_all()
-            await coloring.stop()
             if winner is None:
+                await coloring.stop()
                 await self._all_failed()
                 return
-            try:
-                await self._connect(winner)
-            except ChannelGone as exc:
-                if isinstance(exc, CallerGone):
-                    raise
-                self.session.ended_by("callee", winner.watch.cause)
-                await self.session.hangup_caller(
-                    Cause.NORMAL_CLEARING, "the callee hung up while connecting"
-                )
-                return
-            await self._talk(winner)
+            if await self._join(winner, coloring):
+                await self._talk(winner)
         except CallerGone:
             coloring.cancel()
             await self._end_legs("normal", TargetResult.CANCELLED)
@@ -122,12 +113,14 @@ class Forwarder:
             groups = [(t,) for t in self.step.targets]
         for group in groups:
             winner = await self._ring_group(group)
-            if winner is not None and await self._whisper(winner):
+            if winner is not None:
                 return winner
         return None
 
     async def _originate(self, target: ForwardTarget) -> TargetLeg | None:
         """Start one leg; a refused originate is a failed attempt."""
+        if self.caller.gone.is_set():  # no phone rings for a caller already gone
+            raise CallerGone(self.caller.channel_id)
         leg_id = f"{self.session.channel_id}-t{next(self._ids)}"
         watch = LegWatch(leg_id, self.env.events).start()  # subscribe before acting
         leg = TargetLeg(target, leg_id, watch, self.session.now())
@@ -145,6 +138,8 @@ class Forwarder:
             )
         except AriError as exc:
             watch.close()
+            if isinstance(exc, AriBadRequest):  # 400 "Provided originator channel was not
+                await hung_up_meanwhile(exc, self.caller)  # found": the caller hung up
             log.warning(
                 "call %s: ringing %s failed: %s", self.session.channel_id, mask(target.number), exc
             )
@@ -210,11 +205,27 @@ class Forwarder:
                 for fut in waits:
                     fut.cancel()
 
-    async def _whisper(self, leg: TargetLeg) -> bool:
-        """Play the whisper to the callee alone; False when the callee left during it."""
+    async def _join(self, leg: TargetLeg, coloring: ColoringLoop) -> bool:
+        """Whisper to the callee (the caller still hears the coloring), stop the coloring,
+        connect the two. False when the callee hung up meanwhile: the caller is released."""
+        stage = "during the whisper"
+        try:
+            await self._whisper(leg)
+            stage = "while connecting"
+            await coloring.stop()
+            await self._connect(leg)
+        except ChannelGone as exc:
+            if isinstance(exc, CallerGone):
+                raise
+            await self._callee_left(leg, coloring, f"the callee hung up {stage}")
+            return False
+        return True
+
+    async def _whisper(self, leg: TargetLeg) -> None:
+        """Play the whisper to the callee alone, to its end. ChannelGone when the callee
+        hangs up during it (or as it ends), CallerGone when the caller does."""
         if self.step.whisper is None:
-            self._record(leg, TargetResult.ANSWERED, None)
-            return True
+            return
         media = self.env.media.for_prompt(self.step.whisper)
         pid = f"wh-{leg.channel_id}"
         try:
@@ -228,13 +239,11 @@ class Forwarder:
                 done = await race(
                     waiter.wait(), self.caller, leg.watch, timeout=self.env.playback_timeout
                 )
-        except ChannelGone as exc:
-            if isinstance(exc, CallerGone):
-                raise
-            self.session.note("whisper", "callee left during the whisper", leg=leg.channel_id)
-            self._record(leg, TargetResult.FAILED, leg.watch.cause)
-            await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
-            return False
+        except ChannelGone:
+            self.session.note(
+                "whisper", "whisper to the callee: interrupted", media=media, result="interrupted"
+            )
+            raise
         self.session.note(
             "whisper",
             f"whisper to the callee: {done.playback.state}",
@@ -242,16 +251,28 @@ class Forwarder:
             result=done.playback.state,
         )
         if leg.watch.gone.is_set():  # the callee hung up as the whisper ended
-            self.session.note("whisper", "callee left during the whisper", leg=leg.channel_id)
-            self._record(leg, TargetResult.FAILED, leg.watch.cause)
-            return False
-        self._record(leg, TargetResult.ANSWERED, None)
-        return True
+            raise ChannelGone(leg.channel_id)
+
+    async def _callee_left(self, leg: TargetLeg, coloring: ColoringLoop, why: str) -> None:
+        """The callee hung up before the two were talking: the caller is released at once
+        and the call is the callee's. A callee gone before the caller was answered for it
+        did not take the call: the attempt reads as its hangup cause says (16: no answer)
+        and the caller, never answered, is not charged."""
+        cause = leg.watch.cause
+        self.session.note("gone", why, leg=leg.channel_id, cause=cause)
+        self._record(leg, classify_cause(cause), cause)  # unless answered already
+        coloring.cancel()  # the caller's hangup ends its playback
+        self.session.ended_by("callee", cause)
+        await self.session.hangup_caller(Cause.NORMAL_CLEARING, why)
+        await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
 
     async def _connect(self, leg: TargetLeg) -> None:
         """Answer the caller (coloring already stopped) and bridge caller and callee. A
         caller answered before (by a menu, a queue) gets no second answer."""
         a = self.session.channel_id
+        if leg.watch.gone.is_set():  # gone while the coloring stopped: nobody to answer for
+            raise ChannelGone(leg.channel_id)
+        self._record(leg, TargetResult.ANSWERED, None)  # the caller is connected to this one
         if not self.session.answered:
             await race(self.env.ari.answer(a), self.caller, timeout=self.env.request_timeout)
         self.session.mark_answered(leg.target.number)

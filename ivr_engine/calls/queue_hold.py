@@ -101,11 +101,14 @@ class Holding:
                 await self.ari.stop_playback(self._current, missing_ok=True)
             try:
                 await asyncio.wait_for(asyncio.shield(self._loop), self.env.request_timeout)
-            except (TimeoutError, AriError):
+            except (TimeoutError, AriError) as exc:
+                log.warning(
+                    "call %s: the hold music did not end cleanly: %r", self.s.channel_id, exc
+                )
                 self._loop.cancel()
             self._loop = None
         except AriError as exc:
-            log.warning("stopping the music of %s failed: %s", self.bridge_id, exc)
+            log.warning("call %s: stopping the hold music failed: %s", self.s.channel_id, exc)
 
     async def announce(self, position: int, expected: float | None) -> None:
         """Play the periodic announcement to the caller, then resume the music."""
@@ -142,4 +145,9 @@ class Holding:
         try:
             await self.ari.destroy_bridge(self.bridge_id, missing_ok=True)
         except AriError as exc:
-            log.warning("destroying holding bridge %s failed: %s", self.bridge_id, exc)
+            log.warning(
+                "call %s: destroying holding bridge %s failed: %s",
+                self.s.channel_id,
+                self.bridge_id,
+                exc,
+            )

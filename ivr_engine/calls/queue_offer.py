@@ -116,7 +116,7 @@ class AgentOffer:
                 originator=self.s.channel_id,
             )
         except AriError as exc:
-            log.warning("ringing agent %s failed: %s", agent.id, exc)
+            log.warning("call %s: ringing agent %s failed: %s", self.s.channel_id, agent.id, exc)
             await self._settle(leg, "failed")
             watch.close()
             return
@@ -160,7 +160,12 @@ class AgentOffer:
             try:
                 await self.env.ari.hangup(leg.channel_id, reason="normal", missing_ok=True)
             except AriError as exc:
-                log.warning("hanging up agent leg %s failed: %s", leg.channel_id, exc)
+                log.warning(
+                    "call %s: hanging up agent leg %s failed: %s",
+                    self.s.channel_id,
+                    leg.channel_id,
+                    exc,
+                )
         ring = (self.s.now() - leg.started).total_seconds()
         call, agent = self.call, leg.agent
         missed = partial(
@@ -232,7 +237,9 @@ class AgentOffer:
             try:
                 await self.env.ari.destroy_bridge(bridge.id, missing_ok=True)
             except AriError as exc:
-                log.warning("destroying bridge %s failed: %s", bridge.id, exc)
+                log.warning(
+                    "call %s: destroying bridge %s failed: %s", s.channel_id, bridge.id, exc
+                )
 
     async def _bridge_failed(self, leg: AgentLeg, exc: Exception) -> bool:
         """Joining the two failed: a side hung up while the request was under way (Asterisk

@@ -6,16 +6,16 @@ import argparse
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 import asyncpg
 
 from ivr_engine.app import open_database
+from ivr_engine.commands.times import read_time, show_time, tenant_zones
 from ivr_engine.domain.acd import AgentState
 from ivr_engine.domain.numbers import normalize
 from ivr_engine.domain.queue_doc import QueueConfig, ServiceLevelMode, find_queue, parse_endpoint
-from ivr_engine.errors import ValidationError
 from ivr_engine.settings import load_settings
 from ivr_engine.store import agents as store
 from ivr_engine.store import queue_stats as stats
@@ -26,14 +26,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _when(text: str | None, default: datetime) -> datetime:
-    if not text:
-        return default
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{text!r} is not an ISO time such as 2026-11-20T09:00") from None
-    return when if when.tzinfo else when.astimezone()
+def _when(text: str | None, default: datetime, tz: tzinfo) -> datetime:
+    """A ``--from`` / ``--to`` time: without an offset, in the tenant's zone."""
+    return read_time(text, tz) if text else default
 
 
 def _run(args: argparse.Namespace, job: Callable[[asyncpg.Pool], Awaitable[Any]]) -> int:
@@ -91,7 +86,15 @@ async def _note(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
 async def _list(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
     rows = await store.list_agents(pool, a.tenant)
     if a.json:
-        return json.dumps(rows, default=str, ensure_ascii=False, indent=2)
+        zones = await tenant_zones(pool)
+        shown = [
+            {
+                k: zones.show(v, r["tenant_id"]) if isinstance(v, datetime) else v
+                for k, v in r.items()
+            }
+            for r in rows
+        ]
+        return json.dumps(shown, default=str, ensure_ascii=False, indent=2)
     lines = [f"{'agent':<12} {'tenant':<16} {'state':<8} {'reason':<20} {'endpoint':<16} queues"]
     for r in rows:
         state = r["state"] + ("" if r["reachable"] else "!")
@@ -102,13 +105,17 @@ async def _list(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
     return "\n".join(lines)
 
 
-def _period(a: argparse.Namespace) -> tuple[datetime, datetime]:
-    end = _when(a.to, _now())
-    return _when(getattr(a, "from"), end - timedelta(days=1)), end
+async def _period(pool: asyncpg.Pool, a: argparse.Namespace) -> tuple[datetime, datetime, tzinfo]:
+    """The period asked for (default: the day up to now) and the zone its times are read and
+    shown in: the tenant's (with no tenant given, the default)."""
+    zones = await tenant_zones(pool)
+    tz = zones.of(getattr(a, "tenant", None))
+    end = _when(a.to, _now(), tz)
+    return _when(getattr(a, "from"), end - timedelta(days=1), tz), end, tz
 
 
 async def _agent_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
-    start, end = _period(a)
+    start, end, _ = await _period(pool, a)
     reports = await stats.agent_report(pool, a.tenant, start=start, end=end)
     types = await stats.call_types(pool, a.tenant, start=start, end=end)
     out = [f"{'agent':<12} offered answered missed   talk_s  acw_s  states"]
@@ -138,13 +145,14 @@ def _pct(value: float | None) -> str:
 
 
 async def _queue_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
-    start, end = _period(a)
+    await stats.require_queue(pool, a.tenant, a.queue)
+    start, end, tz = await _period(pool, a)
     queue = await _queue_config(pool, a)
     s = await stats.queue_report(pool, a.tenant, queue, start=start, end=end)
     wait = "-" if s.avg_wait is None else f"{s.avg_wait:.1f}s"
     talk = "-" if s.avg_talk is None else f"{s.avg_talk:.1f}s"
     return (
-        f"queue {queue.id} ({start:%Y-%m-%d %H:%M} .. {end:%Y-%m-%d %H:%M})\n"
+        f"queue {queue.id} ({show_time(start, tz)} .. {show_time(end, tz)})\n"
         f"offered {s.offered}  answered {s.answered}  abandoned {s.abandoned} "
         f"(+{s.short_abandoned} short)  overflow {s.overflowed}  callback {s.callbacks}\n"
         f"answer rate {_pct(s.answer_rate)}  service level {_pct(s.service_level)} "
@@ -154,14 +162,16 @@ async def _queue_stats(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
 
 
 async def _queue_log(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
-    start, end = _period(a)
+    start, end, _ = await _period(pool, a)
     lines = await stats.log_lines(pool, start=start, end=end, tenant_id=a.tenant, queue=a.queue)
     return "\n".join(lines)
 
 
 def _period_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--from", help="start (ISO time; default: a day before --to)")
-    p.add_argument("--to", help="end (ISO time; default: now)")
+    p.add_argument(
+        "--from", help="start (ISO time, the tenant's zone unless given; default: a day before)"
+    )
+    p.add_argument("--to", help="end (ISO time, the tenant's zone unless given; default: now)")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -15,6 +15,7 @@ from ivr_engine.app import open_database
 from ivr_engine.asterisk.ari.client import AriClient
 from ivr_engine.asterisk.ari.stream import EventStream
 from ivr_engine.calls.callback_dialer import CallbackResult, agent_dial_string, call_back
+from ivr_engine.commands.times import TenantZones, load_zones
 from ivr_engine.domain.numbers import format_number
 from ivr_engine.errors import ConfigError, ConflictError, ValidationError
 from ivr_engine.settings import Settings, load_settings
@@ -31,9 +32,9 @@ from ivr_engine.store.callbacks import (
 )
 
 
-def format_request(request: CallbackRequest) -> str:
-    """One request on one line, the caller's number masked."""
-    when = request.requested_at.strftime("%Y-%m-%d %H:%M")
+def format_request(request: CallbackRequest, zones: TenantZones) -> str:
+    """One request on one line, the caller's number masked, the time in the tenant's zone."""
+    when = zones.show(request.requested_at, request.tenant_id, seconds=False)
     parts = [
         f"#{request.id}",
         when,
@@ -168,34 +169,39 @@ async def call_command(
     return result, updated
 
 
+def _print(settings: Settings, requests: list[CallbackRequest]) -> None:
+    """Print requests, each in its tenant's zone."""
+    zones = asyncio.run(load_zones(settings))
+    for request in requests:
+        print(format_request(request, zones))
+
+
 def _list(args: argparse.Namespace) -> int:
-    found = asyncio.run(list_command(load_settings(args.config), args.tenant, args.all, args.limit))
-    for request in found:
-        print(format_request(request))
+    settings = load_settings(args.config)
+    found = asyncio.run(list_command(settings, args.tenant, args.all, args.limit))
+    _print(settings, found)
     print(f"{len(found)} request(s)")
     return 0
 
 
 def _assign(args: argparse.Namespace) -> int:
-    request = asyncio.run(assign_command(load_settings(args.config), args.id, args.agent))
-    print(format_request(request))
+    settings = load_settings(args.config)
+    _print(settings, [asyncio.run(assign_command(settings, args.id, args.agent))])
     return 0
 
 
 def _complete(args: argparse.Namespace) -> int:
-    request = asyncio.run(
-        complete_command(load_settings(args.config), args.id, args.note, args.cancel)
-    )
-    print(format_request(request))
+    settings = load_settings(args.config)
+    request = asyncio.run(complete_command(settings, args.id, args.note, args.cancel))
+    _print(settings, [request])
     return 0
 
 
 def _call(args: argparse.Namespace) -> int:
-    result, request = asyncio.run(
-        call_command(load_settings(args.config), args.id, args.agent, args.ring)
-    )
+    settings = load_settings(args.config)
+    result, request = asyncio.run(call_command(settings, args.id, args.agent, args.ring))
     print(f"#{request.id} {result.describe()}")
-    print(format_request(request))
+    _print(settings, [request])
     return 0 if result.completed else 1
 
 

@@ -1,7 +1,8 @@
 """``ivr-engine cdr list | stats | export``: call history, per-number statistics, CSV.
 
 Callers and forward targets are masked in everything printed (and in exports unless
-``--unmasked``); virtual numbers, the business's own, are shown in full. Times without an
+``--unmasked``); virtual numbers, the business's own, are shown in full. Times are shown in
+each record's tenant zone with the offset (``commands.times``). Times typed without an
 offset, and dates, are read in the engine's zone (setting ``timezone``); statistics group
 by day or hour in each number's tenant zone.
 """
@@ -20,6 +21,7 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from ivr_engine.app import open_database
+from ivr_engine.commands.times import TenantZones, tenant_zones
 from ivr_engine.domain.numbers import format_number, mask, normalize
 from ivr_engine.domain.records import Disposition
 from ivr_engine.errors import ValidationError
@@ -104,19 +106,16 @@ def build_filter(args: argparse.Namespace, tz: ZoneInfo) -> CdrFilter:
     )
 
 
-def _local(when: datetime | None, tz: ZoneInfo) -> str:
-    return when.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if when else ""
-
-
-def list_rows(records: Iterable[Any], tz: ZoneInfo) -> list[tuple[str, ...]]:
-    """Call history rows as printed (masked callers and targets)."""
+def list_rows(records: Iterable[Any], zones: TenantZones) -> list[tuple[str, ...]]:
+    """Call history rows as printed (masked callers and targets; start times in the
+    tenant's zone, with the offset)."""
     rows: list[tuple[str, ...]] = []
     for r in records:
         disposition = r["disposition"] + (f" ({r['closed_state']})" if r["closed_state"] else "")
         caller = r["caller"] or r["caller_raw"]
         rows.append(
             (
-                _local(r["start_time"], tz),
+                zones.show(r["start_time"], r["tenant_id"]),
                 format_number(r["number"]),
                 mask(caller) if caller else "anonymous",
                 disposition,
@@ -175,8 +174,9 @@ def write_csv(out: TextIO, header: Sequence[str], rows: Iterable[Sequence[Any]])
     return count
 
 
-def export_row(r: Any, unmasked: bool) -> list[Any]:
-    """One export line: every column, callers and targets masked unless ``unmasked``."""
+def export_row(r: Any, unmasked: bool, zones: TenantZones) -> list[Any]:
+    """One export line: every column, callers and targets masked unless ``unmasked``, times
+    in ISO 8601 in the tenant's zone."""
     row = []
     for col in EXPORT_COLUMNS:
         value = r[col]
@@ -190,7 +190,7 @@ def export_row(r: Any, unmasked: bool) -> list[Any]:
                 for a in value
             )
         elif isinstance(value, datetime):
-            value = value.isoformat()
+            value = value.astimezone(zones.of(r["tenant_id"])).isoformat()
         row.append("" if value is None else value)
     return row
 
@@ -200,7 +200,8 @@ async def list_command(settings: Settings, args: argparse.Namespace) -> str:
     tz = settings.tz
     flt = build_filter(args, tz)
     async with open_database(settings, max_size=1) as db:
-        rows = list_rows(await list_records(db.pool, flt, args.limit), tz)
+        zones = await tenant_zones(db.pool, settings.timezone)
+        rows = list_rows(await list_records(db.pool, flt, args.limit), zones)
     if args.csv:
         out = io.StringIO()
         write_csv(out, LIST_COLUMNS, rows)
@@ -239,11 +240,12 @@ async def export_command(settings: Settings, args: argparse.Namespace) -> int:
     tmp = path.with_name(path.name + ".part")
     count = 0
     async with open_database(settings, max_size=1) as db:
+        zones = await tenant_zones(db.pool, settings.timezone)
         with open(tmp, "w", newline="", encoding="utf-8") as fh:  # noqa: ASYNC230
             w = csv.writer(fh)
             w.writerow(EXPORT_COLUMNS)
             async for r in export_records(db.pool, flt):
-                w.writerow(export_row(r, args.unmasked))
+                w.writerow(export_row(r, args.unmasked, zones))
                 count += 1
     tmp.replace(path)
     return count

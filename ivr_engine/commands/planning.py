@@ -8,10 +8,12 @@ import json
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr_engine.app import open_database
 from ivr_engine.commands.db import file_exists_near, read_document
+from ivr_engine.commands.times import show_time
 from ivr_engine.domain.checks import Finding, check_document
 from ivr_engine.domain.model import ConfigDocument, NumberConfig
 from ivr_engine.domain.numbers import format_number, normalize
@@ -45,20 +47,44 @@ async def number_config(settings: Settings, number: str) -> NumberConfig | None:
         return await fetch_number_config(db.pool, digits)
 
 
-async def plan_command(settings: Settings, number: str, caller: str, at: str) -> CallPlan:
-    """The plan for one call to ``number`` from ``caller`` at ``at``."""
+async def plan_command(
+    settings: Settings, number: str, caller: str, at: str | None
+) -> tuple[CallPlan, datetime]:
+    """The plan for one call to ``number`` from ``caller`` at ``at`` (default: now), and
+    that moment in the number's tenant zone."""
     config = await number_config(settings, number)
     tz = ZoneInfo(config.timezone) if config else settings.tz
-    return plan_call(config, caller, number, parse_at(at, tz))
+    when = parse_at(at, tz) if at else datetime.now(tz)
+    return plan_call(config, caller, number, when), when.astimezone(tz)
 
 
-async def week_command(settings: Settings, number: str, start: date | None) -> str:
-    """A readable timeline of a week of the number, from ``start`` (default: today)."""
+def plan_json(plan: CallPlan, when: datetime) -> dict[str, Any]:
+    """``plan --json``: the plan, with the moment it was made for."""
+    return {"at": when.isoformat(), **plan.to_json()}
+
+
+async def week_command(
+    settings: Settings, number: str, start: date | None, *, as_json: bool = False
+) -> str:
+    """A week of the number from ``start`` (default: today in its zone): a readable
+    timeline, or with ``as_json`` one JSON object with every period."""
     config = await number_config(settings, number)
     if config is None:
         raise NotFoundError(f"{format_number(normalize(number))} is not a virtual number")
     start = start or datetime.now(ZoneInfo(config.timezone)).date()
-    return format_week(config, week_timeline(config, start))
+    periods = week_timeline(config, start)
+    if not as_json:
+        return format_week(config, periods)
+    doc = {
+        "number": format_number(config.number),
+        "tenant": config.tenant_id,
+        "timezone": config.timezone,
+        "status": config.status.value,
+        "config_version": config.version,
+        "from": start.isoformat(),
+        "periods": [p.to_json() for p in periods],
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2)
 
 
 async def _db_numbers(settings: Settings) -> frozenset[str] | None:
@@ -105,14 +131,15 @@ def _plan(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     if args.week:
         start = _date(args.start) if args.start else None
-        print(asyncio.run(week_command(settings, args.number, start)))
+        print(asyncio.run(week_command(settings, args.number, start, as_json=args.json)))
         return 0
-    if not args.caller or not args.at:
-        raise ValidationError("give --caller and --at (or --week)", "plan")
-    plan = asyncio.run(plan_command(settings, args.number, args.caller, args.at))
+    if not args.caller:
+        raise ValidationError("give --caller (or --week)", "plan")
+    plan, when = asyncio.run(plan_command(settings, args.number, args.caller, args.at))
     if args.json:
-        print(json.dumps(plan.to_json(), ensure_ascii=False, indent=2))
+        print(json.dumps(plan_json(plan, when), ensure_ascii=False, indent=2))
     else:
+        print(f"at {show_time(when, when.tzinfo or settings.tz)}")
         print(format_plan(plan))
     return 0
 
@@ -131,8 +158,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p = subparsers.add_parser("plan", help="dry run: what a call does, or a week's timeline")
     p.add_argument("--number", required=True, help="the virtual number")
     p.add_argument("--caller", help="the calling number (or 'anonymous')")
-    p.add_argument("--at", help="ISO time; without an offset, in the number's time zone")
-    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument(
+        "--at", help="ISO time; without an offset, in the number's time zone (default: now)"
+    )
+    p.add_argument("--json", action="store_true", help="print the plan (or the week) as JSON")
     p.add_argument("--week", action="store_true", help="print a week's timeline")
     p.add_argument("--from", dest="start", help="first day of the week (default: today)")
     p.set_defaults(func=_plan)

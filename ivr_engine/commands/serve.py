@@ -18,6 +18,7 @@ import socket
 from collections.abc import Awaitable, Callable
 
 from ivr_engine import event_loop
+from ivr_engine.console.bootstrap import console_lines, ensure_first_admin
 from ivr_engine.http_api import bound_port
 from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import Settings, load_settings
@@ -35,8 +36,9 @@ def port_free(host: str, port: int) -> bool:
     return True
 
 
-def describe(engine: RunningEngine) -> list[str]:
-    """Where the engine is connected, for the operator."""
+def describe(engine: RunningEngine, admin_password: str | None = None) -> list[str]:
+    """Where the engine is connected, for the operator (with the first admin's password
+    when it was just created)."""
     s = engine.settings
     lines = [f"engine serving Stasis app {s.ari.app!r} (node {s.node})"]
     if engine.sim is not None:
@@ -54,6 +56,7 @@ def describe(engine: RunningEngine) -> list[str]:
     if engine.http is not None:
         base = f"http://{s.http_host}:{bound_port(engine.http)}"
         lines.append(f"metrics and health: {base}/metrics {base}/healthz {base}/readyz")
+        lines += console_lines(base, admin_password)
     return lines
 
 
@@ -73,7 +76,8 @@ async def serve_until_stopped(
     async with running_engine(
         settings, sim_speed=sim_speed, drain_timeout=drain_timeout, sim_ports=simulator_ports()
     ) as engine:
-        for line in describe(engine):
+        password = await ensure_first_admin(engine.db.pool) if engine.http is not None else None
+        for line in describe(engine, password):
             print(line, flush=True)
         if started is not None:
             await started(engine)

@@ -5,15 +5,23 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import re
 import signal
 import sys
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from ivr_engine.errors import ConfigError
+from ivr_engine.prompts.manifest import prompt_texts
+from ivr_engine.settings import load_settings
 from ivr_engine.sim.behaviour import Behaviour
+
+if TYPE_CHECKING:
+    from ivr_engine.sim import Simulator
 
 
 def register(subparsers: Any) -> None:
@@ -100,7 +108,7 @@ def run_sim(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         sim = Simulator(config)
-        await sim.start()
+        await _start(sim)
         print(f"Asterisk simulator (ARI {config.asterisk_version})", flush=True)
         print(f"  ARI      {sim.ari_url}   user {config.ari_user} password {config.ari_password}")
         print(f"  events   {sim.ari_url.replace('http', 'ws', 1)}/events?app=<app>")
@@ -127,6 +135,26 @@ def run_sim(args: argparse.Namespace) -> int:
 
     asyncio.run(main())
     return 0
+
+
+async def _start(sim: Simulator) -> None:
+    """Bind the simulator's ports; one that is taken is a one-line error naming it and the
+    option that changes it (the CLI exits 1), not a traceback."""
+    try:
+        await sim.start()
+    except OSError as exc:
+        ari_bound = sim.ari_port != 0
+        await sim.stop()
+        cfg = sim.config
+        if ari_bound:
+            which, port, option = "AMI", cfg.ami_port, "--ami-port"
+        else:
+            which, port, option = "ARI", cfg.ari_port, "--ari-port"
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(
+            f"the simulator cannot listen on {which} {cfg.host}:{port}: {reason.lower()} "
+            f"(stop what uses it, or choose another port with {option})"
+        ) from None
 
 
 def run_call(args: argparse.Namespace) -> int:
@@ -175,18 +203,20 @@ async def _call(
         if not result.get("ended") and not args.hold:
             async with http.post(f"{base}/calls/{cid}/hangup") as r:
                 result = await r.json()
-        print_timelines(result)
+        print_timelines(result, prompt_texts(Path(load_settings(args.config).prompts.sounds_dir)))
     return 0
 
 
-def print_timelines(result: dict[str, Any]) -> None:
-    """Print the caller's and the callees' media timelines."""
+def print_timelines(result: dict[str, Any], texts: Mapping[str, str] | None = None) -> None:
+    """Print the caller's and the callees' media timelines; prompts whose text ``texts``
+    knows (sound name -> text) are shown by their words."""
+    from ivr_engine.domain.trace import spoken_media
     from ivr_engine.sim.timeline import MediaEvent
 
     def show(title: str, entries: list[dict[str, Any]]) -> None:
         print(title)
         for entry in entries:
-            print("  " + MediaEvent(**entry).describe())
+            print("  " + spoken_media(MediaEvent(**entry).describe(), texts or {}))
 
     show(f"caller {result.get('channel_id', '?')}:", result.get("timeline", []))
     for cid, entries in (result.get("callees") or {}).items():

@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from ivr_engine.app import Database, open_database
+from ivr_engine.commands.times import tenant_zones
 from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.sms_policy import parse_policy, policy_to_data
@@ -40,10 +41,12 @@ def _list(args: argparse.Namespace) -> int:
         rows = await admin.list_texts(
             db.pool, state=args.state, number=args.number, tenant=args.tenant, limit=args.limit
         )
+        zones = await tenant_zones(db.pool)  # every text has a tenant
         for r in rows:
             why = f" ({r['reason']})" if r["reason"] else ""
+            when = zones.show(r["send_after"], r["tenant_id"], seconds=False)
             print(
-                f"{r['id']:>8}  {r['state']:<10}{why:<20} {r['send_after']:%Y-%m-%d %H:%M} "
+                f"{r['id']:>8}  {r['state']:<10}{why:<20} {when} "
                 f"{mask(r['number'])} -> {mask(r['recipient'])}  {r['kind'] or '-'}  "
                 f"{(r['body'] or '').splitlines()[0][:30] if r['body'] else ''}"
             )
@@ -140,8 +143,10 @@ def _optout_add(args: argparse.Namespace) -> int:
 
 def _optout_list(args: argparse.Namespace) -> int:
     async def job(db: Database) -> int:
+        zones = await tenant_zones(db.pool)  # every opt-out has a tenant
         for r in await admin.list_optouts(db.pool, args.tenant):
-            print(f"{mask(r['recipient'])}  {r['source']}  {r['created_at']:%Y-%m-%d}")
+            when = zones.show(r["created_at"], args.tenant)
+            print(f"{mask(r['recipient'])}  {r['source']}  {when}")
         return 0
 
     return _run(args, job)

@@ -286,7 +286,9 @@ def check_document(
             found += _prompts(own, npath, file_exists) + _schedule(own, npath)
             found += _targets(own, npath, ours) + _queues(own, npath)
             found += _resolved(resolve(tenant, entry), npath, tenant_both)
+    from ivr_engine.domain.member_checks import check_members
     from ivr_engine.domain.menu_checks import check_menus
 
     found += check_menus(doc, lambda prompt, where: _prompt(prompt, where, file_exists))
+    found += check_members(doc)
     return found + _calendars(doc, today)

@@ -50,6 +50,14 @@ from ivr_engine.domain.config_fields import (
     _schedule_data,
     _targets,
 )
+from ivr_engine.domain.members import (
+    caller_ids_data,
+    member_data,
+    outbound_data,
+    parse_caller_ids,
+    parse_members,
+    parse_outbound,
+)
 from ivr_engine.domain.menu_doc import menus_to_data, parse_menu_id, parse_menus
 from ivr_engine.domain.model import (
     CallerIdMode,
@@ -220,7 +228,9 @@ def _settings_data(settings: NumberSettings) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if v is not None}
 
 
-TENANT_KEYS = ("id", "name", "timezone", "numbers", *SETTING_KEYS)
+OUTBOUND_TENANT_KEYS = ("caller_ids", "members", "outbound")
+TENANT_KEYS = ("id", "name", "timezone", "numbers", *OUTBOUND_TENANT_KEYS, *SETTING_KEYS)
+_TENANT_OWN = ("id", "name", "timezone", "numbers", *OUTBOUND_TENANT_KEYS)
 NUMBER_KEYS = ("number", "label", *SETTING_KEYS)
 
 
@@ -279,11 +289,19 @@ def _tenant(data: object, path: str) -> TenantConfig:
         _entry(item, f"{_at(path, 'numbers')}[{i}]")
         for i, item in enumerate(_expect_list(numbers_data, _at(path, "numbers")))
     )
-    defaults = _parse_settings(
-        {k: v for k, v in mapping.items() if k not in ("id", "name", "timezone", "numbers")}, path
-    )
+    defaults = _parse_settings({k: v for k, v in mapping.items() if k not in _TENANT_OWN}, path)
+    caller_ids, members, outbound = (mapping.get(k) for k in OUTBOUND_TENANT_KEYS)
     return TenantConfig(
-        id=tenant_id, name=name, timezone=timezone, defaults=defaults, numbers=numbers
+        id=tenant_id,
+        name=name,
+        timezone=timezone,
+        defaults=defaults,
+        numbers=numbers,
+        caller_ids=None
+        if caller_ids is None
+        else parse_caller_ids(caller_ids, _at(path, "caller_ids")),
+        members=None if members is None else parse_members(members, _at(path, "members")),
+        outbound=None if outbound is None else parse_outbound(outbound, _at(path, "outbound")),
     )
 
 
@@ -329,12 +347,25 @@ def entry_to_data(entry: NumberEntry) -> dict[str, Any]:
     return _entry_data(entry)
 
 
+def outbound_tenant_data(tenant: TenantConfig) -> dict[str, Any]:
+    """A tenant's ``caller_ids``, ``members`` and ``outbound`` keys as data (those set)."""
+    out: dict[str, Any] = {}
+    if tenant.caller_ids is not None:
+        out["caller_ids"] = caller_ids_data(tenant.caller_ids)
+    if tenant.members is not None:
+        out["members"] = [member_data(m) for m in tenant.members]
+    if tenant.outbound is not None:
+        out["outbound"] = outbound_data(tenant.outbound)
+    return out
+
+
 def document_to_data(doc: ConfigDocument) -> dict[str, Any]:
     """The inverse of ``parse_document``: JSON-serialisable data that parses back equal."""
     tenants = []
     for tenant in doc.tenants:
         item: dict[str, Any] = {"id": tenant.id, "name": tenant.name, "timezone": tenant.timezone}
         item.update(_settings_data(tenant.defaults))
+        item.update(outbound_tenant_data(tenant))
         item["numbers"] = [_entry_data(e) for e in tenant.numbers]
         tenants.append(item)
     return {"tenants": tenants}

@@ -22,6 +22,7 @@ from ivr_engine.domain.sms_policy import SmsPolicy
 
 if TYPE_CHECKING:
     from ivr_engine.domain.ivr import Menu
+    from ivr_engine.domain.members import CallerId, Member, OutboundRules
 
 
 class NumberStatus(StrEnum):
@@ -193,6 +194,10 @@ class TenantConfig:
     timezone: str = "Asia/Seoul"
     defaults: NumberSettings = field(default_factory=NumberSettings)
     numbers: tuple[NumberEntry, ...] = ()
+    # Outbound calling (``domain.members``); None: not in this document (left as stored).
+    caller_ids: tuple[CallerId, ...] | None = None
+    members: tuple[Member, ...] | None = None
+    outbound: OutboundRules | None = None
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ Disposition, in order of precedence:
 * a target was connected: ANSWERED;
 * the caller hung up before any target answered (while ringing, or during the greeting,
   or before the plan was made): ABANDONED;
+* the callee hung up before the caller was connected (during the whisper): NO_ANSWER;
 * otherwise the reason no target answered: BUSY (any target busy), NO_ANSWER, or FAILED
   (unreachable targets, no target configured, the engine handed the call back).
 """
@@ -105,6 +106,12 @@ class CallRecord:
     node: str
     channel: str = ""  # the caller's Asterisk channel name, as in Asterisk's CDR
     dstchannel: str = ""  # the target leg connected (or the last one dialled)
+    # Outbound calls (``domain.outbound_record``): who called, what the customer saw, whom.
+    direction: str = "inbound"  # inbound | outbound
+    member: str | None = None  # the member's mobile
+    caller_id_shown: str | None = None
+    destination: str | None = None
+    charged_seconds: int | None = None  # taken from the member's allowance
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object (the journal's line format)."""
@@ -138,6 +145,11 @@ class CallRecord:
             "node": self.node,
             "channel": self.channel,
             "dstchannel": self.dstchannel,
+            "direction": self.direction,
+            "member": self.member,
+            "caller_id_shown": self.caller_id_shown,
+            "destination": self.destination,
+            "charged_seconds": self.charged_seconds,
         }
 
     @classmethod
@@ -179,6 +191,11 @@ class CallRecord:
             data["node"],
             data.get("channel", ""),  # journal lines written before these fields existed
             data.get("dstchannel", ""),
+            data.get("direction", "inbound"),
+            data.get("member"),
+            data.get("caller_id_shown"),
+            data.get("destination"),
+            data.get("charged_seconds"),
         )
 
 
@@ -248,6 +265,8 @@ def _forward_disposition(trace: CallTrace) -> Disposition:
         return Disposition.ANSWERED
     if trace.hangup_by == "caller":
         return Disposition.ABANDONED
+    if trace.hangup_by == "callee":  # during the whisper, before the caller was connected
+        return Disposition.NO_ANSWER
     if trace.state is None or not trace.attempts:
         return Disposition.FAILED
     return _FAILED_OF_CAUSE.get(final_cause(trace.attempts), Disposition.FAILED)

@@ -9,10 +9,17 @@ prompt name, ``media``, ``early_media``, ``result``), coloring, ring (a target l
 ``target``, ``leg``), attempt (``target``, ``result``, ``cause``), whisper, answer, bridge,
 limit, failed, hangup (by the engine: ``cause``), gone (the caller hung up), fallback,
 adopted, end.
+
+``render(texts)`` and ``spoken_media`` show a played sound by what it says when its text is
+known (``texts``: sound name -> text, from the prompt manifest and the system prompts), e.g.
+``"하늘쇼핑 고객센터입니다."`` instead of ``sound:ivr/tts-d361c9a9f0b3d2e1``, and by its name
+otherwise.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,6 +30,32 @@ from ivr_engine.domain.numbers import mask
 # The data of entries that carry none: one shared dict, never written to (entries are
 # frozen and nothing adds to their data), instead of an empty dict per entry.
 _NO_DATA: dict[str, Any] = {}
+_SOUND = re.compile(r"sound:([A-Za-z0-9_./-]+)")
+TEXT_WIDTH = 40  # characters of a prompt's text shown before it is cut
+
+
+def shorten(text: str, width: int = TEXT_WIDTH) -> str:
+    """``text`` on one line, cut to at most ``width`` characters (at a space when one is
+    near the end, marked with an ellipsis)."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat[: width - 1]
+    space = cut.rfind(" ")
+    if space >= width * 2 // 3:
+        cut = cut[:space]
+    return cut.rstrip(" ,.") + "…"
+
+
+def spoken_media(line: str, texts: Mapping[str, str], width: int = TEXT_WIDTH) -> str:
+    """``line`` with every ``sound:<name>`` whose text is known replaced by that text, in
+    quotes and shortened; other sounds keep their names."""
+
+    def name(match: re.Match[str]) -> str:
+        text = texts.get(match.group(1))
+        return f'"{shorten(text, width)}"' if text else match.group(0)
+
+    return _SOUND.sub(name, line) if texts else line
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,13 +118,15 @@ class CallTrace:
         """The entry kinds in order (for assertions)."""
         return [e.kind for e in self.entries]
 
-    def render(self) -> str:
-        """A readable, masked account of the call, one line per entry."""
+    def render(self, texts: Mapping[str, str] | None = None) -> str:
+        """A readable, masked account of the call, one line per entry; sounds whose text
+        ``texts`` knows are shown by their words (``spoken_media``)."""
         head = f"call {self.channel_id}: {mask(self.caller_raw)} -> {mask(self.number)}"
         lines = [head]
         for entry in self.entries:
             offset = (entry.at - self.started).total_seconds()
-            lines.append(f"  +{offset:6.2f}s  {entry.kind:<8} {entry.text}")
+            text = spoken_media(entry.text, texts) if texts else entry.text
+            lines.append(f"  +{offset:6.2f}s  {entry.kind:<8} {text}")
         return "\n".join(lines)
 
 

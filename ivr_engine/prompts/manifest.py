@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ivr_engine.prompts.names import SYSTEM_PROMPTS, system_sound_name
+
 MANIFEST_NAME = "ivr/manifest.json"
 
 
@@ -83,3 +85,11 @@ def save_manifest(sounds_dir: Path, entries: dict[str, ManifestEntry]) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return path
+
+
+def prompt_texts(sounds_dir: Path) -> dict[str, str]:
+    """What each known sound says, by sound name: every built TTS prompt in the manifest
+    and the shipped system prompts (tones have no text and are left out)."""
+    texts = {system_sound_name(name): text for name, text in SYSTEM_PROMPTS.items() if text}
+    texts.update({name: e.text for name, e in load_manifest(sounds_dir).items() if e.text})
+    return texts

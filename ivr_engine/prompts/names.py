@@ -40,6 +40,7 @@ SYSTEM_PROMPTS: dict[str, str] = {
     "queue-wait": "모든 상담원이 통화중입니다. 잠시만 기다려 주십시오.",
     "invalid-choice": "잘못 누르셨습니다. 다시 선택해 주십시오.",
     "goodbye": "이용해 주셔서 감사합니다. 안녕히 계십시오.",
+    "connecting": "고객님께 연결하고 있습니다. 잠시만 기다려 주십시오.",
     "default-coloring": "",  # a synthesised chime, not speech
 }
 

@@ -78,6 +78,9 @@ class MediaMixin(_Base):
         scheme, _, oid = pb.target_uri.partition(":")
         if scheme == "channel":
             self.emit(event_type, {"playback": pb.to_json()}, (oid,))
+            # Observers (tests scripting a party) learn of it too; AMI has no such event.
+            if (ch := self.channels.get(oid)) is not None:
+                self.notify(event_type, ch, playback=pb)
         else:
             self.emit(event_type, {"playback": pb.to_json()}, (), (oid,))
 

@@ -60,12 +60,20 @@ def call_facts(record: CallRecord) -> CallFacts:
     return CallFacts(
         call_id=record.call_id,
         number=record.number,
-        caller=record.caller,
+        caller=party(record),
         disposition=record.disposition.value,
         started=record.start_time,
         ended=record.end_time,
         duration=float(record.duration),
+        outbound=record.direction == "outbound",
     )
+
+
+def party(record: CallRecord) -> str:
+    """Whom a callback text goes to: the caller, or the customer an outbound call reached."""
+    if record.direction == "outbound":
+        return record.destination or ""
+    return record.caller
 
 
 @dataclass
@@ -99,7 +107,7 @@ def outbox_row(record: CallRecord, config: NumberConfig, decision: Decision) -> 
         idempotency_key(record.call_id),
         config.tenant_id,
         config.number,
-        record.caller,
+        party(record),
         record.call_id,
         decision.trigger.value if decision.trigger else "",
         state,
@@ -169,14 +177,14 @@ class SmsOutbox:
             q["sms_caller_history"],
             [c.tenant_id for _, c in todo],
             [c.number for _, c in todo],
-            [r.caller for r, _ in todo],
+            [party(r) for r, _ in todo],
             since,
         )
         pairs: dict[tuple[str, str], HistoryFacts] = {}
         for row in rows:
             record, _ = todo[row["idx"] - 1]
             days = Counter(date.fromisoformat(d) for d in row["days"])
-            pairs[(record.number, record.caller)] = HistoryFacts(
+            pairs[(record.number, party(record))] = HistoryFacts(
                 opted_out=row["opted_out"],
                 excluded=row["excluded"],
                 last_texted=row["last_texted"],
@@ -198,18 +206,18 @@ class SmsOutbox:
         rows = []
         for record, config in todo:
             decision = decide(
-                config, call_facts(record), batch.facts(record.number, record.caller), now
+                config, call_facts(record), batch.facts(record.number, party(record)), now
             )
             self.decisions[decision.action.value] += 1
             if decision.action is Action.DROP:
                 continue
-            batch.count(record.number, record.caller, decision, decision.send_at or now)
+            batch.count(record.number, party(record), decision, decision.send_at or now)
             if decision.action is Action.SUPPRESS:
                 self.counters.suppressed[str(decision.reason)] += 1
                 log.info(
                     "callback text for call %s to %s suppressed: %s",
                     record.call_id,
-                    mask(record.caller),
+                    mask(party(record)),
                     decision.reason,
                 )
             rows.append(outbox_row(record, config, decision))

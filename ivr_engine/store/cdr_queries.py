@@ -47,6 +47,11 @@ STAGING_COLUMNS: Sequence[str] = (
     "detail",
     "channel",
     "dstchannel",
+    "direction",
+    "member",
+    "caller_id_shown",
+    "destination",
+    "charged_seconds",
 )
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -98,6 +103,11 @@ def record_row(r: CallRecord) -> tuple[Any, ...]:
         _encode([attempts_json(r.attempts), r.prompts, r.reasons]),
         r.channel,
         r.dstchannel,
+        r.direction,
+        r.member,
+        r.caller_id_shown,
+        r.destination,
+        r.charged_seconds,
     )
 
 

@@ -10,8 +10,11 @@ when a batch is retried after a lost commit acknowledgement or replayed from the
 
 When PostgreSQL cannot be reached, batches are appended to the journal (fsync'd) and a
 retry with capped exponential backoff reconnects and replays it; a segment is removed only
-after its records are committed. ``start()`` replays what a previous run left, ``close()``
-writes out everything (to the database or the journal).
+after its records are committed. When the journal cannot be written either (a full disk, a
+missing directory), the records stay in memory (``journal_healthy`` is False), are offered to
+the journal again with the next ones, and go straight to the database when it returns.
+``start()`` replays what a previous run left, ``close()`` writes out everything (to the
+database or the journal).
 """
 
 from __future__ import annotations
@@ -53,8 +56,10 @@ class WriterStats:
     """What the writer exposes for metrics and health checks."""
 
     queue_depth: int = 0
+    queue_capacity: int = 0  # records the queue holds before they go to the journal
     journal_records: int = 0
     journal_bytes: int = 0
+    journal_healthy: bool = True  # the journal's last write succeeded
     db_up: bool = True
     last_flush_seconds: float | None = None  # the last batch's transaction, COPY to commit
     batches: int = 0
@@ -88,6 +93,7 @@ class CdrWriter:
         self.retry_initial, self.retry_max = retry_initial, retry_max
         self._queue: asyncio.Queue[object] = asyncio.Queue(queue_size)
         self._spill: list[CallRecord] = []
+        self._unjournaled: list[CallRecord] = []  # the journal failed: held in memory
         self._rows: dict[str, tuple[object, ...]] = {}  # rows encoded at submit, by call id
         self._spill_wake = asyncio.Event()
         self._conn: asyncpg.Connection | None = None
@@ -117,8 +123,11 @@ class CdrWriter:
         """Queue a record for writing; never blocks. A full queue sends it to the journal."""
         if self._closed:
             log.warning("call record %s submitted after close: journaled", record.call_id)
-            self.journal.journal.append([record.to_json()])
-            self.journal.journal.seal()
+            try:
+                self.journal.journal.append([record.to_json()])
+                self.journal.journal.seal()
+            except OSError as exc:
+                log.error("call record %s lost: the journal failed (%s)", record.call_id, exc)
             return
         self._submitted += 1
         try:
@@ -149,9 +158,11 @@ class CdrWriter:
         """A snapshot of the writer's figures."""
         return dataclasses.replace(
             self._stats,
-            queue_depth=self._queue.qsize() + len(self._spill),
+            queue_depth=self._queue.qsize() + len(self._spill) + len(self._unjournaled),
+            queue_capacity=self._queue.maxsize,
             journal_records=self.journal.records,
             journal_bytes=self.journal.size_bytes,
+            journal_healthy=self.journal.healthy,
             db_up=not self._down,
         )
 
@@ -195,9 +206,13 @@ class CdrWriter:
         self._closed = True
         left = [r for r in self._drain_queue() if isinstance(r, CallRecord)] + self._spill
         self._spill = []
-        if left:
-            await self._journal_append(left)
-        self._finished(len(left))
+        if left or self._unjournaled:
+            self._finished(await self._journal_append(left))
+        if self._unjournaled:
+            log.error(
+                "%d call record(s) lost: neither the database nor the journal took them",
+                len(self._unjournaled),
+            )
         for _, fut in self._waiters:
             if not fut.done():
                 fut.set_result(None)
@@ -216,14 +231,17 @@ class CdrWriter:
         while True:
             batch = await self._collect()
             if batch:
-                await self._handle(batch)
-                self._finished(len(batch))
+                self._finished(await self._handle(batch))
             elif self._closing and self._queue.empty():
                 return
             if self._down and not self._closing and time.monotonic() >= self._retry_at:
                 await self._recover()
-            elif not self._down and self.journal.records and not self._closing:
+            elif not self._down and not self._closing and self._held_back():
                 await self._recover()  # records spilled from a full queue
+
+    def _held_back(self) -> bool:
+        """Records waiting outside the queue: in the journal, or in memory."""
+        return bool(self.journal.records or self._unjournaled)
 
     async def _collect(self) -> list[CallRecord]:
         """The next batch: up to batch_size records, or what came within flush_interval."""
@@ -253,15 +271,16 @@ class CdrWriter:
                 batch.append(item)  # type: ignore[arg-type]
         return batch
 
-    async def _handle(self, batch: list[CallRecord]) -> None:
-        """Store a batch in the database; journal it when the database is unreachable."""
+    async def _handle(self, batch: list[CallRecord]) -> int:
+        """Store a batch in the database; journal it when the database is unreachable.
+        Returns how many records became durable (see ``_journal_append``)."""
         if not self._down:
             try:
                 await self._store(batch, reconnect=True)
-                return
+                return len(batch)
             except Exception as exc:
                 self._mark_down(exc)
-        await self._journal_append(batch)
+        return await self._journal_append(batch)
 
     async def _store(self, batch: Sequence[CallRecord], *, reconnect: bool = False) -> None:
         """Write a batch; on a data error, record by record (rejecting the bad ones). Raises
@@ -374,6 +393,7 @@ class CdrWriter:
             while segments := await self.journal.seal():
                 for path in segments:
                     await self._replay(path)
+            await self._store_unjournaled()
         except Exception as exc:
             if not is_transient(exc):
                 log.exception("replaying the call record journal failed")
@@ -385,6 +405,17 @@ class CdrWriter:
         self._down = False
         self._backoff = self.retry_initial
         self._up.set()
+
+    async def _store_unjournaled(self) -> None:
+        """Store the records the journal could not take (kept in memory meanwhile)."""
+        held, self._unjournaled = self._unjournaled, []
+        try:
+            for i in range(0, len(held), self.batch_size):
+                await self._store(held[i : i + self.batch_size])
+        except BaseException:
+            self._unjournaled = held + self._unjournaled
+            raise
+        self._finished(len(held))
 
     async def _replay(self, path: Path) -> None:
         """Store one sealed segment's records, then remove it."""
@@ -406,11 +437,30 @@ class CdrWriter:
         """The record's staging row (encoded at submit when it was queued)."""
         return self._rows.pop(record.call_id, None) or record_row(record)
 
-    async def _journal_append(self, records: Sequence[CallRecord]) -> None:
+    async def _journal_append(self, records: Sequence[CallRecord]) -> int:
+        """Journal ``records`` with those an earlier failure left in memory; returns how many
+        became durable (0 when the journal fails: they are all held in memory)."""
         for record in records:
             self._rows.pop(record.call_id, None)
-        await self.journal.append([r.to_json() for r in records])
-        self._stats.records_journaled += len(records)
+        pending, self._unjournaled = self._unjournaled + list(records), []
+        if not pending:
+            return 0
+        was_healthy = self.journal.healthy
+        try:
+            await self.journal.append([r.to_json() for r in pending])
+        except OSError as exc:
+            if was_healthy:
+                log.error(
+                    "the call record journal cannot be written (%s); %d record(s) held in memory",
+                    exc,
+                    len(pending),
+                )
+            self._unjournaled = pending + self._unjournaled
+            return 0
+        if not was_healthy:
+            log.info("the call record journal is writable again")
+        self._stats.records_journaled += len(pending)
+        return len(pending)
 
     async def _run_spill(self) -> None:
         """Journal the records that found the queue full."""
@@ -419,8 +469,7 @@ class CdrWriter:
             self._spill_wake.clear()
             records, self._spill = self._spill, []
             if records:
-                await self._journal_append(records)
-                self._finished(len(records))
+                self._finished(await self._journal_append(records))
                 with contextlib.suppress(asyncio.QueueFull):
                     self._queue.put_nowait(_WAKE)  # the flusher replays them
             if self._closing and not self._spill:

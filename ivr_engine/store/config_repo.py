@@ -21,6 +21,7 @@ from ivr_engine.domain.model import (
     TenantConfig,
 )
 from ivr_engine.store.executor import Executor
+from ivr_engine.store.members import export_tenant_outbound
 from ivr_engine.store.queries import queries
 
 Row = Mapping[str, Any]
@@ -103,5 +104,10 @@ async def export_document(db: Executor) -> ConfigDocument:
             free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]),
         )
         entries = tuple(NumberEntry(r["number"], number_layer(r), r["label"]) for r in numbers)
-        tenants.append(TenantConfig(t["id"], t["name"], t["timezone"], defaults, entries))
+        caller_ids, members, outbound = await export_tenant_outbound(db, t["id"])
+        tenants.append(
+            TenantConfig(
+                t["id"], t["name"], t["timezone"], defaults, entries, caller_ids, members, outbound
+            )
+        )
     return ConfigDocument(tuple(tenants))

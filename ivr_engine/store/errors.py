@@ -23,6 +23,10 @@ _CONSTRAINTS: dict[str, tuple[type[IvrError], str]] = {
     "forward_targets_ring_seconds_check": (ValidationError, "ring time must be 1 to 600 seconds"),
     "caller_list_entries_number_uniq": (ConflictError, "the caller is already on that list"),
     "caller_list_entries_tenant_uniq": (ConflictError, "the caller is already on that list"),
+    "members_pkey": (ConflictError, "the mobile is already a member (of this or another tenant)"),
+    "caller_ids_pkey": (ConflictError, "the caller ID is already registered by a tenant"),
+    "members_mobile_digits": (ValidationError, "a member's mobile is an 010 number"),
+    "members_tenant_fk": (NotFoundError, "the tenant does not exist"),
 }
 
 

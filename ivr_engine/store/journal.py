@@ -10,12 +10,17 @@ why what is replayed must be idempotent (call records are, by their key).
 A line that cannot be parsed (a write torn by a crash) is skipped and counted. Records that
 can never be stored go to ``rejected.jsonl`` for a person to look at; they are not replayed.
 
+``healthy`` tells whether the last write (or opening the directory) succeeded: while it is
+False, records that need the journal cannot be made durable (the disk is full, the directory
+is gone or read-only).
+
 ``Journal`` does blocking file I/O; asyncio code uses it through ``AsyncJournal``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -41,14 +46,19 @@ class Journal:
         self._counts: dict[Path, int] = {}
         self._sizes: dict[Path, int] = {}
         self._serial = 0
+        self.healthy = True
 
     def open(self) -> None:
         """Create the directory and count what previous runs left in it."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        for path in self.segments():
-            data = path.read_bytes()
-            self._counts[path] = data.count(b"\n")
-            self._sizes[path] = len(data)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            for path in self.segments():
+                data = path.read_bytes()
+                self._counts[path] = data.count(b"\n")
+                self._sizes[path] = len(data)
+        except OSError:
+            self.healthy = False
+            raise
 
     @property
     def records(self) -> int:
@@ -70,10 +80,16 @@ class Journal:
         if not lines:
             return 0
         data = ("\n".join(lines) + "\n").encode()
-        fh, path = self._open_current()
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
+        try:
+            fh, path = self._open_current()
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError:
+            self.healthy = False
+            self._drop_current()  # the next append starts a fresh segment
+            raise
+        self.healthy = True
         self._counts[path] = self._counts.get(path, 0) + len(lines)
         self._sizes[path] = self._sizes.get(path, 0) + len(data)
         return len(lines)
@@ -128,6 +144,13 @@ class Journal:
         """Close the current segment (it stays on disk for the next run)."""
         self.seal()
 
+    def _drop_current(self) -> None:
+        """Forget the open segment after a failed write (closing it may fail too)."""
+        fh, self._current, self._current_path = self._current, None, None
+        if fh is not None:
+            with contextlib.suppress(OSError):
+                fh.close()
+
     def _open_current(self) -> tuple[IO[bytes], Path]:
         """The open segment, creating a new one (named to sort by creation) when needed."""
         if self._current is None or self._current_path is None:
@@ -169,6 +192,11 @@ class AsyncJournal:
     def size_bytes(self) -> int:
         """Bytes of every segment on disk."""
         return self.journal.size_bytes
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the journal's last write succeeded."""
+        return self.journal.healthy
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         async with self._lock:

@@ -35,6 +35,7 @@ from ivr_engine.domain.target_changes import TargetChange, decide_target_change
 from ivr_engine.errors import ConfigError, ConflictError, IvrError
 from ivr_engine.store.config_repo import fetch_virtual_numbers
 from ivr_engine.store.errors import map_db_error
+from ivr_engine.store.members import sync_tenant_outbound
 from ivr_engine.store.queries import queries
 
 
@@ -179,6 +180,7 @@ class _Import:
                 q["insert_tenant"], tenant.id, tenant.name, tenant.timezone, data
             )
             await self._sync_lists("tenant", tenant.id, _list_pairs(tenant.defaults))
+            await sync_tenant_outbound(self.conn, tenant)
             self.report.tenants_created.append(tenant.id)
             return
         fields_changed = (row["name"], row["timezone"], row["settings"]) != (
@@ -193,7 +195,8 @@ class _Import:
         lists_changed = await self._sync_lists("tenant", tenant.id, _list_pairs(tenant.defaults))
         if lists_changed and not fields_changed:
             await self.conn.execute(q["bump_tenant_version"], tenant.id)
-        if fields_changed or lists_changed:
+        outbound_changed = await sync_tenant_outbound(self.conn, tenant)
+        if fields_changed or lists_changed or outbound_changed:
             self.report.tenants_updated.append(tenant.id)
 
     async def number(self, tenant: TenantConfig, entry: NumberEntry) -> None:

@@ -25,6 +25,7 @@ from ivr_engine.domain.acd import (
 from ivr_engine.domain.queue_doc import QueueConfig
 from ivr_engine.domain.queue_log import QueueLogEntry, data_fields, format_line
 from ivr_engine.domain.queue_state import LiveQueue, Stay
+from ivr_engine.errors import NotFoundError
 from ivr_engine.store.queries import queries
 
 STALE_AFTER = timedelta(seconds=30)  # a waiting row not refreshed for this long is left out
@@ -208,3 +209,15 @@ async def agent_state_counts(pool: asyncpg.Pool) -> list[tuple[str, str, int]]:
     """(tenant, state, agents) for every state that has agents."""
     rows = await pool.fetch(queries()["agent_states_count"])
     return [(r["tenant_id"], r["state"], r["n"]) for r in rows]
+
+
+async def require_queue(pool: asyncpg.Pool, tenant_id: str, queue_id: str) -> None:
+    """Raise ``NotFoundError`` unless the tenant exists and has the queue: defined in its
+    configuration (its own or one of its numbers'), with members, or with calls recorded."""
+    row = await pool.fetchrow(queries()["tenant_queue_ids"], tenant_id, queue_id)
+    if row is None or not row["tenant_known"]:
+        raise NotFoundError(f"no tenant {tenant_id!r}")
+    queues = list(row["queues"])
+    if queue_id not in queues:
+        known = ", ".join(queues) or "none"
+        raise NotFoundError(f"no queue {queue_id!r} for tenant {tenant_id} (its queues: {known})")

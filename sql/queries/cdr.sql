@@ -9,7 +9,8 @@ CREATE TEMP TABLE IF NOT EXISTS cdr_staging (
     billsec integer, duration integer, disposition text, closed_state text,
     asterisk_disposition text, answered_target text, hangup_by text, hangup_cause integer,
     plan_state text, config_version bigint, node text, detail text, channel text,
-    dstchannel text
+    dstchannel text, direction text, member text, caller_id_shown text, destination text,
+    charged_seconds integer
 ) ON COMMIT DELETE ROWS;
 
 -- name: insert_from_staging
@@ -18,11 +19,13 @@ INSERT INTO call_records (
     call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
     ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
     disposition, closed_state, asterisk_disposition, attempts, answered_target, prompts,
-    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel)
+    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel,
+    direction, member, caller_id_shown, destination, charged_seconds)
 SELECT call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
        ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
        disposition, closed_state, asterisk_disposition, d -> 0, answered_target, d -> 1,
-       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node, channel, dstchannel
+       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node, channel, dstchannel,
+       coalesce(direction, 'inbound'), member, caller_id_shown, destination, charged_seconds
 FROM (SELECT s.*, s.detail::jsonb AS d FROM cdr_staging s) staged
 ON CONFLICT (call_id) DO NOTHING;
 
@@ -32,11 +35,13 @@ INSERT INTO call_records (
     call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
     ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
     disposition, closed_state, asterisk_disposition, attempts, answered_target, prompts,
-    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel)
+    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel,
+    direction, member, caller_id_shown, destination, charged_seconds)
 SELECT call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
        ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
        disposition, closed_state, asterisk_disposition, d -> 0, answered_target, d -> 1,
-       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node, channel, dstchannel
+       hangup_by, hangup_cause, plan_state, d -> 2, config_version, node, channel, dstchannel,
+       coalesce(direction, 'inbound'), member, caller_id_shown, destination, charged_seconds
 FROM (SELECT s.*, s.detail::jsonb AS d FROM cdr_staging s) staged
 ON CONFLICT (call_id) DO NOTHING
 RETURNING call_id;
@@ -48,9 +53,10 @@ INSERT INTO call_records (
     call_id, uniqueid, linkedid, tenant_id, number, caller, caller_raw, start_time,
     ring_time, answer_time, connect_time, end_time, ring_seconds, billsec, duration,
     disposition, closed_state, asterisk_disposition, attempts, answered_target, prompts,
-    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel)
+    hangup_by, hangup_cause, plan_state, reasons, config_version, node, channel, dstchannel,
+    direction, member, caller_id_shown, destination, charged_seconds)
 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-       d -> 0, $19, d -> 1, $20, $21, $22, d -> 2, $23, $24, $26, $27
+       d -> 0, $19, d -> 1, $20, $21, $22, d -> 2, $23, $24, $26, $27, $28, $29, $30, $31, $32
 FROM (SELECT $25::text::jsonb AS d) staged
 ON CONFLICT (call_id) DO NOTHING;
 

@@ -214,3 +214,24 @@ FROM queue_log
 WHERE ($1::text IS NULL OR tenant_id = $1) AND ($2::text IS NULL OR queuename = $2)
   AND time >= $3 AND time < $4
 ORDER BY time, id;
+
+-- name: tenant_queue_ids
+-- The queues a tenant ($1) has: defined in its configuration (its own or its numbers') or
+-- with members; a queue id ($2) that only calls recorded still counts. NULL tenant: absent.
+SELECT (SELECT count(*) FROM tenants WHERE id = $1) > 0 AS tenant_known,
+       coalesce((
+         SELECT array_agg(q ORDER BY q) FROM (
+           SELECT jsonb_array_elements(t.settings -> 'queues') ->> 'id' AS q
+           FROM tenants t WHERE t.id = $1 AND jsonb_typeof(t.settings -> 'queues') = 'array'
+           UNION
+           SELECT jsonb_array_elements(n.settings -> 'queues') ->> 'id'
+           FROM virtual_numbers n
+           WHERE n.tenant_id = $1 AND jsonb_typeof(n.settings -> 'queues') = 'array'
+           UNION
+           SELECT queue_id FROM queue_members WHERE tenant_id = $1
+           UNION
+           SELECT queue_id FROM (
+             SELECT queue_id FROM queue_calls WHERE tenant_id = $1 AND queue_id = $2 LIMIT 1
+           ) c
+         ) s WHERE q IS NOT NULL
+       ), '{}') AS queues;

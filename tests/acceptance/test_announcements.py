@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
-from ivr_engine.demo import SCENARIOS, run_scenario
+from ivr_engine.demo import SCENARIOS, render_call, run_scenario
+from ivr_engine.prompts.manifest import prompt_texts
 from ivr_engine.sim import Behaviour
 
 from .conftest import EngineFactory
@@ -101,3 +103,36 @@ async def test_demo_scenarios(call_engine: EngineFactory, scenario) -> None:
         assert not any(e.kind == "bridged" for e in heard)
     if trace.answered_target:
         assert any(e.kind == "bridged" for e in heard)
+    assert [e.media for e in heard if e.kind == "dtmf_sent"] == [k for _, k in scenario.dtmf]
+    pool = h.engine.db.pool
+    if "callback" in expect.entries:
+        rows = await pool.fetch("SELECT number, caller, source, status FROM callback_requests")
+        assert [tuple(r) for r in rows] == [(scenario.to, scenario.caller, "menu", "open")]
+    if "queue" in expect.entries:
+        rows = await pool.fetch("SELECT queue_id, outcome, agent_id FROM queue_calls")
+        assert [tuple(r) for r in rows] == [("support", "answered", scenario.agents[0])]
+    for agent in scenario.agents:  # logged in for the call only
+        assert await pool.fetchval("SELECT state FROM agents WHERE id = $1", agent) == "offline"
+
+
+def test_the_demo_has_a_menu_a_queue_and_a_callback_call() -> None:
+    expects = [s for s in SCENARIOS if s.expect.outcome == "menu"]
+    assert all(s.dtmf for s in expects), "a menu call needs a key"
+    assert any(s.expect.answered and not s.expect.entries for s in expects)  # forwarded
+    assert any("queue" in s.expect.entries and s.agents for s in expects)
+    assert any("callback" in s.expect.entries for s in expects)
+
+
+async def test_the_demo_shows_what_the_caller_heard_in_words(
+    call_engine: EngineFactory, built_sounds: Path
+) -> None:
+    scenario = SCENARIOS[0]  # forward with coloring and whisper
+    h = await call_engine(scenario.at.replace(tzinfo=None))
+    trace = await run_scenario(h.engine, dataclasses.replace(scenario), h.sim, timeout=30)
+    shown = render_call(h.sim, trace, prompt_texts(built_sounds))
+    heard = shown.split("  caller heard:")[1].split("  target leg")[0]
+    assert '"전화 주셔서 감사합니다. 강남피자입니다." (early media)' in heard  # the coloring
+    assert "sound:ivr/tts-" not in shown  # every prompt of this call has a text
+    assert '"배달앱 주문 전화입니다."' in shown.split("  target leg")[1]  # the whisper
+    plain = render_call(h.sim, trace)  # without texts: the sound names
+    assert "sound:ivr/tts-" in plain.split("  caller heard:")[1]

@@ -1,6 +1,7 @@
-"""A party hanging up just as the caller and the callee are bridged, and an ARI error nobody
-expected: the call ends cleanly, is recorded once with the right disposition, no leg is left
-up, and an unexpected error is logged with the call id.
+"""A party hanging up just as the caller and the callee are bridged (or the caller as the
+call arrives, before its targets ring), and an ARI error nobody expected: the call ends
+cleanly, is recorded once with the right disposition, no leg is left up, and an unexpected
+error is logged with the call id.
 
 The simulator is scripted through its observers: at the moment the caller's channel is
 answered (the engine's last request before it creates the bridge and adds both parties),
@@ -108,3 +109,25 @@ async def test_an_unexpected_ari_error_is_logged_with_the_call_id_and_the_call_e
         if r.levelno == logging.WARNING and call.channel_id in r.getMessage()
     ]
     assert any("addChannel -> 409" in m and "currently recording" in m for m in warned), warned
+
+
+async def test_a_caller_gone_before_its_targets_ring_has_none_rung_or_failed(
+    recorded: Recorded,  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The caller hangs up as the call arrives: the engine's requests on its channel (the
+    # coloring's play: 404, an originate naming it as originator: 400 "Provided originator
+    # channel was not found") fail because it is gone. That is the caller's hang-up, not a
+    # target failing: no target is tried on, none is recorded as failed, nothing warns.
+    h, writer = await recorded(OPEN)
+    h.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=30.0))
+    caplog.set_level(logging.INFO)
+    call = await h.call(GANGNAM, CALLER, hangup_after=0.0)
+    row = await record_of(h, writer, call)
+    assert (row["disposition"], row["hangup_by"]) == ("ABANDONED", "caller")
+    assert [a["result"] for a in row["attempts"]] in ([], ["cancelled"]), row["attempts"]
+    legs = [c for c in h.sim.world.all_channels.values() if c.id.startswith(call.channel_id)]
+    for leg in legs:
+        await asyncio.wait_for(leg.ended.wait(), 5)  # none left up
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not warned, warned

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,14 @@ from ivr_engine.api.context import ApiContext
 from ivr_engine.commands.users import add_user, create_token
 from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
+from ivr_engine.store.agents import add_agent
+from ivr_engine.store.callbacks import register_callback
 from ivr_engine.store.loader import load_document
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample-config.yaml"
 PASSWORD = "correct horse battery"
 PIZZA = "05051234567"  # gangnam-pizza's first number
+PIZZA_AGENT = "pizza-kim"
 POCHA_TENANT = "hongdae-pocha"
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
@@ -118,7 +122,21 @@ async def seed(pool: asyncpg.Pool) -> dict[str, int]:
         "INSERT INTO branches (tenant_id, id, name) VALUES ('gangnam-pizza', 'gangnam', '강남점')"
     )
     await pool.execute("UPDATE virtual_numbers SET branch_id = 'gangnam' WHERE number = $1", PIZZA)
-    ids = {}
+    now = datetime.now(UTC)
+    await add_agent(pool, PIZZA_AGENT, "gangnam-pizza", "PJSIP/pizza-kim", now=now, name="김배달")
+    ids: dict[str, int] = {}
+    ids["callback"] = await register_callback(
+        pool, tenant_id="gangnam-pizza", number=PIZZA, caller="010-7391-2468", source="menu"
+    )
+    ids["sms"] = await pool.fetchval(
+        "INSERT INTO sms_outbox (idempotency_key, tenant_id, number, recipient, trigger, state, "
+        "kind, body, send_after, send_day) VALUES ('t:1', 'gangnam-pizza', $1, '01073912468', "
+        "'missed', 'held', 'sms', '[Web발신] 강남피자입니다', now(), current_date) RETURNING id",
+        PIZZA,
+    )
+    await pool.execute(
+        "INSERT INTO sms_optouts (tenant_id, recipient) VALUES ('gangnam-pizza', '01073912468')"
+    )
     for name, a in ACCOUNTS.items():
         user = await add_user(
             pool, a["email"], a["role"], PASSWORD, tenant=a.get("tenant"), branch=a.get("branch")
@@ -128,11 +146,11 @@ async def seed(pool: asyncpg.Pool) -> dict[str, int]:
 
 
 @pytest.fixture
-async def api(pool: asyncpg.Pool) -> AsyncIterator[ApiServer]:
+async def api(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[ApiServer]:
     """The API on a free port of 127.0.0.1."""
     users = await seed(pool)
     app = web.Application()
-    app.add_subapp(MOUNT, build_api(ApiContext(pool)))
+    app.add_subapp(MOUNT, build_api(ApiContext(pool, prompts_dir=str(tmp_path / "sounds"))))
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -19,13 +19,15 @@ from ivr_engine.api.registry import Endpoint
 from ivr_engine.commands.users import create_token
 from ivr_engine.domain.access import allows
 
-from .conftest import ACCOUNTS, PIZZA, ApiServer
+from .conftest import ACCOUNTS, PIZZA, PIZZA_AGENT, ApiServer
 from .records import at, record, store
 
 # Path parameter -> a resource of gangnam-pizza (the tenant "other" must not reach).
 PATH_VALUES: dict[str, str] = {
     "number": PIZZA,
     "tenant": "gangnam-pizza",
+    "agent": PIZZA_AGENT,
+    "recipient": "010-7391-2468",
     "call_id": "pizza-call-1",  # stored by _values
 }
 # Endpoints whose parameter means something else than PATH_VALUES says.
@@ -36,10 +38,22 @@ OWN = {
     ("DELETE", "/session"),
     ("GET", "/me"),
     ("GET", "/tokens"),
+    ("POST", "/prompts/preview"),  # speaks the given text; reads no tenant data
+    ("POST", "/prompts/upload"),  # stores into the caller's own tenant only
     ("POST", "/tokens"),
 }
 # Traces of gangnam-pizza that must never appear in another tenant's answers.
-TRACES = ("gangnam-pizza", PIZZA, "0505-123-4567", "owner@pizza.kr", "강남피자")
+TRACES = (
+    "gangnam-pizza",
+    PIZZA,
+    "0505-123-4567",
+    "owner@pizza.kr",
+    "강남피자",
+    PIZZA_AGENT,
+    "김배달",
+    "7391-2468",
+    "73912468",
+)
 BODY = {
     "tenant_id": "gangnam-pizza",
     "config": {"number": "0505-999-0000", "label": "x"},
@@ -47,6 +61,9 @@ BODY = {
     "email": "new@pizza.kr",
     "password": "long enough password",
     "role": "staff",
+    "numbers": ["010-2580-1470"],
+    "agent": "pizza-kim",
+    "text": "안녕하세요",
 }
 _PARAM = re.compile(r"{([a-z_]+)}")
 
@@ -54,6 +71,8 @@ _PARAM = re.compile(r"{([a-z_]+)}")
 async def _values(api: ApiServer) -> dict[str, str]:
     values = dict(PATH_VALUES)
     values["id"] = str(api.users["owner"])
+    values["callback"] = str(api.users["callback"])
+    BODY["ids"] = [api.users["sms"]]
     await store(api.pool, record(PATH_VALUES["call_id"], PIZZA, "01020003000", at(12)))
     _, token = await create_token(api.pool, ACCOUNTS["owner"]["email"], "pizza-sync", ("read",))
     OVERRIDES["/tokens/{id}"] = {"id": str(token.id)}

@@ -410,3 +410,15 @@ def test_cli_agent_and_queue_commands(
     assert "call types: 환불 1" in out
     assert "service level - within 20s (answered)" in out
     assert "kim: offline" in out
+    assert main(["queue", "stats", "nosuch", "--tenant", "haneul-shop"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip() == (
+        "error: no queue 'nosuch' for tenant haneul-shop (its queues: support)"
+    )
+    assert "offered" not in captured.out
+    assert main(["queue", "stats", "support", "--tenant", "nosuch"]) == 1
+    assert capsys.readouterr().err.strip() == "error: no tenant 'nosuch'"
+    add = ["agent", "add", "lee", "--tenant", "haneul-shop", "--endpoint", "PJSIP/lee"]
+    assert main([*add, "--queue", "sales:0"]) == 0  # a queue with members only: known
+    assert main(["queue", "stats", "sales", "--tenant", "haneul-shop"]) == 0
+    assert "queue sales (" in capsys.readouterr().out

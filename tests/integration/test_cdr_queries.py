@@ -281,3 +281,17 @@ async def test_cli_stats_and_export(
 async def _main(*argv: str) -> int:
     """Run the CLI (it runs its own event loop) off this test's loop."""
     return await asyncio.to_thread(main, list(argv))
+
+
+async def test_cli_times_are_in_each_tenant_zone_with_the_offset(
+    cli_env: Settings, stored: list[CallRecord], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await _main("cdr", "list", "--csv") == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    start = {r["call_id"]: r["start"] for r in rows}
+    assert start[stored[0].call_id] == "2026-11-20 12:00:00+09:00"  # Seoul
+    assert start[stored[6].call_id] == "2026-11-20 18:00:00-08:00"  # Los Angeles
+    out = tmp_path / "calls.csv"
+    assert await _main("cdr", "export", "--csv", str(out), "--number", "0505-987-6543") == 0
+    (line,) = csv.DictReader(out.read_text(encoding="utf-8").splitlines())
+    assert line["start_time"] == "2026-11-20T18:00:00-08:00"

@@ -390,3 +390,63 @@ async def test_closed_and_missing_values_round_trip(
     assert row is not None
     assert (row["disposition"], row["closed_state"], row["attempts"]) == ("CLOSED", "lunch", [])
     assert (row["answer_time"], row["tenant_id"], row["caller"]) == (None, None, "")
+
+
+def test_journal_health_follows_its_last_write(tmp_path: Path) -> None:
+    directory = tmp_path / "journal"
+    journal = Journal(directory)
+    journal.open()
+    assert journal.healthy
+    journal.append([make_record(1).to_json()])
+    journal.seal()
+    for segment in journal.segments():
+        journal.remove(segment)
+    directory.rmdir()
+    directory.write_text("not a directory")  # the journal's folder is gone
+    with pytest.raises(OSError):
+        journal.append([make_record(2).to_json()])
+    assert not journal.healthy
+    directory.unlink()
+    directory.mkdir()
+    journal.append([make_record(3).to_json()])
+    assert journal.healthy and journal.records == 1
+    journal.close()
+
+
+async def test_database_and_journal_both_failing_keeps_records_in_memory(
+    proxy: tuple[TcpProxy, str], pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    p, url = proxy
+    directory = tmp_path / "journal"
+    writer = CdrWriter(
+        url, directory, queue_size=123, flush_interval=0.01, retry_initial=0.05, retry_max=0.1
+    )
+    assert writer.stats.queue_capacity == 123 and writer.stats.journal_healthy
+    failed = asyncio.Event()
+    append = writer.journal.append
+
+    async def watched(items: list[dict[str, object]]) -> int:
+        try:
+            return await append(items)
+        except OSError:
+            failed.set()
+            raise
+
+    writer.journal.append = watched  # type: ignore[method-assign]
+    async with started(writer):
+        p.refuse = True
+        await p.cut()
+        directory.rmdir()
+        directory.write_text("not a directory")
+        for record in records(0, 5):
+            writer.submit(record)
+        await asyncio.wait_for(failed.wait(), 5)
+        assert not writer.stats.journal_healthy
+        assert writer.stats.queue_depth == 5 and not writer.stats.db_up
+        flushed = asyncio.ensure_future(writer.flush())
+        await asyncio.sleep(0)
+        assert not flushed.done()  # nothing is durable yet
+        p.refuse = False  # the database returns first: the held records go there
+        await asyncio.wait_for(flushed, 10)
+        assert writer.stats.queue_depth == 0
+    assert sorted(await stored_ids(pool)) == sorted(r.call_id for r in records(0, 5))

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 import asyncpg
@@ -144,11 +146,50 @@ def test_target_change_refused_then_forced(
     assert "forward targets of 0505-123-4567: change (forced)" in capsys.readouterr().out
 
 
+def test_plan_without_at_is_now_in_the_tenant_zone(
+    loaded: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("IVR_TIMEZONE", "UTC")  # the engine's zone is not the tenant's
+    before = datetime.now(UTC).replace(microsecond=0)
+    plan = run_json(
+        capsys, "plan", "--number", "0505-123-4567", "--caller", "010-2000-3000", "--json"
+    )
+    after = datetime.now(UTC)
+    at = datetime.fromisoformat(plan["at"])
+    assert before <= at <= after
+    assert at.utcoffset() == timedelta(hours=9)  # the tenant's Asia/Seoul
+    assert plan["state"] in {"open", "lunch", "closed", "holiday", "block_period"}
+    assert main(["plan", "--number", "0505-123-4567", "--caller", "010-2000-3000"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("at ") and first.endswith("+09:00")
+
+
 def test_plan_week_prints_a_timeline(loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["plan", "--number", "0505-123-4567", "--week", "--from", "2026-11-23"]) == 0
     out = capsys.readouterr().out
     assert "Mon 23 Nov" in out and "Sun 29 Nov" in out and "Mon 30 Nov" not in out
     assert "lunch" in out and "block_period" in out
+
+
+def test_plan_week_json(loaded: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    week = run_json(
+        capsys, "plan", "--number", "0505-123-4567", "--week", "--from", "2026-11-23", "--json"
+    )
+    assert (week["number"], week["tenant"], week["timezone"]) == (
+        "0505-123-4567",
+        "gangnam-pizza",
+        "Asia/Seoul",
+    )
+    assert week["from"] == "2026-11-23"
+    periods = week["periods"]
+    assert periods[0]["start"] == "2026-11-23T00:00:00+09:00"
+    assert periods[-1]["end"] == "2026-11-30T00:00:00+09:00"
+    assert all(a["end"] == b["start"] for a, b in pairwise(periods))
+    states = {p["state"] for p in periods}
+    assert {"open", "lunch", "closed", "block_period"} <= states
+    lunch = next(p for p in periods if p["state"] == "lunch")
+    assert lunch["start"] == "2026-11-23T15:00:00+09:00" and lunch["outcome"] == "announce"
+    assert all(p["hears"] and p["reason"] for p in periods)
 
 
 def test_check_database_and_file(

@@ -295,8 +295,10 @@ def test_cdr_writer_stats_are_read() -> None:
         SimpleNamespace(
             stats=WriterStats(
                 queue_depth=4,
+                queue_capacity=50,
                 journal_records=2,
                 journal_bytes=512,
+                journal_healthy=False,
                 db_up=False,
                 last_flush_seconds=0.02,
                 records_written=10,
@@ -308,8 +310,10 @@ def test_cdr_writer_stats_are_read() -> None:
     got = samples(obs.metrics)
     assert {k[0]: v for k, v in got.items() if k[0].startswith("ivr_cdr_")} == {
         "ivr_cdr_queue_depth": 4,
+        "ivr_cdr_queue_capacity": 50,
         "ivr_cdr_journal_records": 2,
         "ivr_cdr_journal_bytes": 512,
+        "ivr_cdr_journal_healthy": 0,
         "ivr_cdr_database_up": 0,
         "ivr_cdr_last_flush_seconds": 0.02,
         "ivr_cdr_records_written_total": 10,
@@ -317,4 +321,6 @@ def test_cdr_writer_stats_are_read() -> None:
         "ivr_cdr_records_rejected_total": 0,
         "ivr_cdr_db_errors_total": 1,
     }
+    assert not obs.journal_healthy()  # the writer's own flag
+    obs.cdr.stats = WriterStats()
     assert obs.journal_healthy()

@@ -421,6 +421,18 @@ def test_whisper_answered_but_caller_left_before_connect_is_abandoned() -> None:
     assert (r.disposition, r.answered_target, r.billsec) == (Disposition.ABANDONED, None, 0)
 
 
+@pytest.mark.parametrize("attempt", [(FIRST, N, 16, 3.0, 4.0), (FIRST, A, None, 3.0, 4.0)])
+def test_callee_left_before_the_caller_was_connected_is_no_answer(
+    attempt: tuple[str, TargetResult, int | None, float, float],
+) -> None:
+    # During the whisper (the attempt reads no answer), or just after it: the caller is
+    # released unanswered and the callee did not take the call, whatever the attempt says.
+    t = trace(ring=1.0, attempts=(attempt,), end=4.1, by="callee", cause=16)
+    r = build_record(t)
+    assert (r.disposition, r.asterisk_disposition) == (Disposition.NO_ANSWER, "NO ANSWER")
+    assert (r.answered_target, r.billsec, r.hangup_by) == (None, 0, "callee")
+
+
 @pytest.mark.parametrize(
     ("start", "end", "expected"),
     [(0.0, 0.999, 0), (0.0, 1.0, 1), (0.5, 2.49, 1), (3.0, 2.0, 0), (None, 5.0, 0)],
