@@ -34,6 +34,7 @@ from ivr_engine.calls.agi_route import AgiRouteHandler
 from ivr_engine.calls.dispatcher import CallDispatcher
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
+from ivr_engine.calls.outbound_engine import EngineDialer
 from ivr_engine.calls.queue_metrics import QueueMetrics
 from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.planner import plan_call
@@ -52,6 +53,7 @@ from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
 from ivr_engine.store.minutes import settle_outbound
+from ivr_engine.store.outbound_desk import PgOutboundDesk
 from ivr_engine.store.repos import PgAgentRepo, PgCallbackRepo, PgQueueRepo
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class RunningEngine:
     http: web.AppRunner | None = None
     agi: AgiServer | None = None
     timers: AgentTimers | None = None  # the queues' periodic task (wrap-ups, deferred writes)
+    dialer: EngineDialer | None = None  # the engine's own outbound calls (API, access number)
 
 
 def simulator_config(
@@ -201,14 +204,20 @@ async def running_engine(
         queues = QueueRuntime(PgAgentRepo(db.pool), queue_calls, node=settings.node)
         env.queues = queues
         dispatcher = CallDispatcher(env)
+        env.outbound = PgOutboundDesk(db.pool)
+        env.time_scale = sim_speed if sim is not None else 1.0
+        dialer = EngineDialer(env, env.outbound, dispatcher.outbound_calls)
+        env.dialer = dialer
         dispatcher.attach(stream)
         stack.push_async_callback(stream.stop)
+        stack.push_async_callback(dialer.close)  # before the stream stops: legs hung up
         await stream.start()
         await stream.wait_connected(connect_timeout)
         log.info("connected to ARI at %s as app %s", url, settings.ari.app)
         engine = RunningEngine(
             settings, db, cache, cdr, ari, stream, dispatcher, env, metrics, queues, sms, sim
         )
+        engine.dialer = dialer
         await _start_side_services(engine, stack, queue_metrics, http=http)
         try:
             yield engine

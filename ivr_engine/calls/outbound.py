@@ -68,11 +68,15 @@ class OutboundCall:
         clock: Callable[[], datetime],
         time_scale: float = 1.0,
         media: PromptMedia | None = None,
+        member_channel: str | None = None,
     ) -> None:
         self.ari, self.events, self.plan, self.app, self.trunk = ari, events, plan, app, trunk
         self.clock, self.scale = clock, time_scale
         self.media = media or PromptMedia()
-        self.member = LegWatch(call_id, events)
+        self.id = call_id
+        # ``member_channel``: the member is on the line already (the access number)
+        self.on_line = member_channel
+        self.member = LegWatch(member_channel or call_id, events)
         self.customer = LegWatch(f"{call_id}-c", events)
         self.bridge_id: str | None = None
         self._placed: set[str] = set()
@@ -82,8 +86,8 @@ class OutboundCall:
 
     @property
     def call_id(self) -> str:
-        """The call's id: the member leg's channel id."""
-        return self.member.channel_id
+        """The call's id: the member leg's channel id (when the engine rang the member)."""
+        return self.id
 
     def _wall(self, seconds: float) -> float:
         return max(0.0, seconds) / self.scale
@@ -129,7 +133,13 @@ class OutboundCall:
                 with contextlib.suppress(AriError):
                     await asyncio.shield(self.ari.destroy_bridge(self.bridge_id, missing_ok=True))
 
-    async def _run(self) -> OutboundFacts:
+    async def _member_answered(self) -> OutboundFacts | None:
+        """Ring the member (unless already on the line); facts when that ends the call."""
+        if self.on_line is not None:
+            self.member.start()
+            self.member.answered.set()
+            self._placed.add(self.member.channel_id)
+            return None
         plan = self.plan
         member_endpoint = f"PJSIP/{plan.member.mobile}@{self.trunk}"
         if not await self._originate(self.member, member_endpoint, plan.member_caller_id, None):
@@ -141,6 +151,13 @@ class OutboundCall:
             no_answer = classify_cause(cause) is TargetResult.NO_ANSWER
             outcome = OutboundOutcome.MEMBER_NO_ANSWER if no_answer else OutboundOutcome.MEMBER_BUSY
             return self._facts(outcome, cause)
+        return None
+
+    async def _run(self) -> OutboundFacts:
+        plan = self.plan
+        ended = await self._member_answered()
+        if ended is not None:
+            return ended
         self._times["member"] = self.clock()
         try:
             await self._connecting()

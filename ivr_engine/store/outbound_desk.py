@@ -1,0 +1,163 @@
+"""Outbound calls on Postgres: plan with reservation, settlement, reverse-masking sessions.
+
+``prepare_call`` is what every way of calling out shares (``ivr-engine dial``, the access
+number, the API): the member's context, the pure planner, the reservation under the
+member's row lock, and the customer-member session that lets the customer call back.
+``PgOutboundDesk`` implements ``calls.ports_outbound.OutboundDesk`` over it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from ivr_engine.domain.members import Member, OutboundRules
+from ivr_engine.domain.numbers import mask, try_normalize
+from ivr_engine.domain.outbound import (
+    OutboundPlan,
+    OutboundRequest,
+    Refusal,
+    RefusalCode,
+    plan_outbound,
+)
+from ivr_engine.domain.outbound_record import OutboundFacts, outbound_record
+from ivr_engine.domain.proxy import ProxySession, session_expiry
+from ivr_engine.errors import NotFoundError
+from ivr_engine.store import minutes
+from ivr_engine.store.executor import Executor
+from ivr_engine.store.members import (
+    OutboundContext,
+    find_member,
+    outbound_context,
+    tenant_outbound_rules,
+)
+from ivr_engine.store.queries import queries
+from ivr_engine.store.repos import translated
+
+
+async def open_session(
+    db: Executor, ctx: OutboundContext, plan: OutboundPlan, call_id: str, placed: datetime
+) -> bool:
+    """Open (or renew) the customer-member session of a masked call; False when the
+    tenant has reverse masking off or the call was not masked."""
+    expires = session_expiry(ctx.rules, placed)
+    if expires is None or not plan.masked:
+        return False
+    await db.execute(
+        queries()["proxy_session_upsert"],
+        ctx.tenant_id,
+        plan.destination,
+        ctx.member.mobile,
+        plan.caller_id,
+        call_id,
+        placed,
+        expires,
+    )
+    return True
+
+
+async def find_session(db: Executor, number: str, customer: str) -> ProxySession | None:
+    """The customer's latest session on a number (the member who called last), or None."""
+    row = await db.fetchrow(queries()["proxy_session_find"], number, customer)
+    if row is None:
+        return None
+    return ProxySession(
+        row["tenant_id"],
+        row["customer"],
+        row["member_name"],
+        row["member"],
+        row["shown_number"],
+        row["expires_at"],
+        row["call_id"],
+    )
+
+
+async def prepare_call(
+    pool: asyncpg.Pool,
+    member: str,
+    to: str,
+    caller_id: str | None,
+    *,
+    call_id: str,
+    now: datetime,
+    tenant_id: str | None = None,
+) -> tuple[OutboundContext, OutboundPlan | Refusal]:
+    """The member's context and the call's plan with its talk time reserved (or why it is
+    refused); NotFoundError for a mobile that is no member (of ``tenant_id`` when given)."""
+    ctx = await outbound_context(pool, member)
+    if tenant_id is not None and ctx.tenant_id != tenant_id:
+        raise NotFoundError(f"{mask(member)} is not a member of tenant {tenant_id}")
+    available = await minutes.balance(pool, ctx.tenant_id, ctx.member.mobile)
+    request = OutboundRequest(ctx.tenant_id, ctx.member, to, now, caller_id)
+    plan = plan_outbound(request, ctx.caller_ids, ctx.rules, ctx.timezone, available)
+    if isinstance(plan, OutboundPlan) and plan.charged:
+        assert plan.talk_limit is not None
+        got = await minutes.reserve(
+            pool, ctx.tenant_id, ctx.member.mobile, call_id, plan.talk_limit
+        )
+        if not got:
+            return ctx, Refusal(RefusalCode.NO_MINUTES, f"{ctx.member.name} has no minutes left")
+        plan = plan.with_limit(got)
+    if isinstance(plan, OutboundPlan):
+        await open_session(pool, ctx, plan, call_id, now)
+    return ctx, plan
+
+
+async def finish_call(
+    pool: asyncpg.Pool, plan: OutboundPlan, facts: OutboundFacts, *, node: str
+) -> int:
+    """Store the record and settle the minutes in one transaction; the seconds charged."""
+    rules = await tenant_outbound_rules(pool, plan.tenant_id) or OutboundRules()
+    record = outbound_record(plan, facts, rounding=rules.rounding, node=node)
+    await minutes.record_outbound(pool, record)
+    return record.charged_seconds or 0
+
+
+class PgOutboundDesk:
+    """``OutboundDesk`` on Postgres (driver errors become DatabaseError)."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def member(self, mobile: str) -> tuple[str, Member] | None:
+        """The tenant and member calling from a mobile, or None."""
+        digits = try_normalize(mobile)
+        if not digits:
+            return None
+        with translated("finding the member"):
+            found = await find_member(self.pool, digits)
+        return None if found is None else (found.tenant_id, found.member)
+
+    async def prepare(
+        self,
+        member: str,
+        to: str,
+        caller_id: str | None,
+        *,
+        call_id: str,
+        now: datetime,
+        tenant_id: str | None = None,
+    ) -> OutboundPlan | Refusal:
+        """See ``prepare_call``."""
+        with translated("planning the outbound call"):
+            _, plan = await prepare_call(
+                self.pool, member, to, caller_id, call_id=call_id, now=now, tenant_id=tenant_id
+            )
+        return plan
+
+    async def finish(self, plan: OutboundPlan, facts: OutboundFacts, *, node: str) -> int:
+        """See ``finish_call``."""
+        with translated("recording the outbound call"):
+            return await finish_call(self.pool, plan, facts, node=node)
+
+    async def last_caller(self, tenant_id: str, *, excluding: str) -> str | None:
+        """The tenant's last inbound caller who is not a member."""
+        with translated("finding the last caller"):
+            value = await self.pool.fetchval(queries()["last_inbound_caller"], tenant_id, excluding)
+        return None if value is None else str(value)
+
+    async def proxy_session(self, number: str, customer: str) -> ProxySession | None:
+        """See ``find_session``."""
+        with translated("finding the reverse-masking session"):
+            return await find_session(self.pool, number, customer)
