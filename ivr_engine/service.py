@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ivr_engine.api.app import MOUNT as API_MOUNT
 from ivr_engine.api.app import ApiContext, build_api
+from ivr_engine.api.outbound import DIALER
 from ivr_engine.app import Database, open_config_cache, open_database
 from ivr_engine.asterisk.agi.server import AgiServer, start_agi_server
 from ivr_engine.asterisk.ami.client import AmiClient
@@ -268,6 +269,7 @@ async def _start_side_services(
             clock=lambda: env.clock(),
             prompts_dir=s.prompts.sounds_dir,
             voice=s.prompts.voice,
+            extras={DIALER: engine.dialer},  # the API's click-to-call places calls here
         )
         engine.http = await start_http(
             engine.settings,

@@ -8,6 +8,7 @@ member's row lock, and the customer-member session that lets the customer call b
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -161,3 +162,31 @@ class PgOutboundDesk:
         """See ``find_session``."""
         with translated("finding the reverse-masking session"):
             return await find_session(self.pool, number, customer)
+
+
+@dataclass(frozen=True)
+class MemberStats:
+    """One member's outbound calls over a period."""
+
+    mobile: str
+    name: str
+    calls: int
+    answered: int
+    talk_seconds: int
+    charged_seconds: int
+
+
+async def member_stats(db: Executor, tenant_id: str, since: datetime) -> list[MemberStats]:
+    """Every member of a tenant with their outbound calls since ``since`` (none: zeros)."""
+    rows = await db.fetch(queries()["member_call_stats"], tenant_id, since)
+    return [
+        MemberStats(
+            r["mobile"],
+            r["name"],
+            int(r["calls"]),
+            int(r["answered"]),
+            int(r["talk_seconds"]),
+            int(r["charged_seconds"]),
+        )
+        for r in rows
+    ]

@@ -26,3 +26,21 @@ WHERE r.tenant_id = $1 AND r.direction = 'inbound' AND r.caller <> '' AND r.numb
   AND NOT EXISTS (SELECT 1 FROM members m WHERE m.mobile = r.caller)
 ORDER BY r.start_time DESC
 LIMIT 1;
+
+-- name: member_call_stats
+-- Per member of a tenant: outbound calls since $2, those answered, talk and charged seconds.
+SELECT m.mobile, m.name, count(r.call_id) AS calls,
+       count(r.call_id) FILTER (WHERE r.answer_time IS NOT NULL) AS answered,
+       coalesce(sum(r.billsec), 0)::bigint AS talk_seconds,
+       coalesce(sum(r.charged_seconds), 0)::bigint AS charged_seconds
+FROM members m
+LEFT JOIN call_records r ON r.member = m.mobile AND r.tenant_id = m.tenant_id
+     AND r.direction = 'outbound' AND r.start_time >= $2
+WHERE m.tenant_id = $1
+GROUP BY m.mobile, m.name, m.position
+ORDER BY m.position, m.mobile;
+
+-- name: inbound_record_caller
+-- The caller of an inbound call record of one of the tenants $2 (null: any tenant).
+SELECT tenant_id, caller, disposition FROM call_records
+WHERE call_id = $1 AND direction = 'inbound' AND ($2::text[] IS NULL OR tenant_id = ANY($2));

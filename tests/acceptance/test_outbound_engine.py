@@ -8,9 +8,11 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import aiohttp
 import asyncpg
 
 from ivr_engine.calls.outbound_engine import Finished
+from ivr_engine.commands.users import add_user, create_token
 from ivr_engine.domain.outbound import Refusal
 from ivr_engine.domain.outbound_record import OutboundOutcome
 from ivr_engine.sim import Behaviour
@@ -171,3 +173,53 @@ async def test_refused_destination_is_announced(call_engine: EngineFactory) -> N
     assert dialer is not None
     refused = await dialer.place(KIM, "060-123-4567")
     assert isinstance(refused, Refusal) and refused.code.value == "destination-blocked"
+
+
+async def test_click_to_call_and_call_back_through_the_engines_api(
+    call_engine: EngineFactory,
+) -> None:
+    h = await start(call_engine)
+    pool = h.engine.db.pool
+    await add_user(pool, "owner@acme.kr", "tenant-owner", "correct horse battery", tenant="acme")
+    secret, _ = await create_token(pool, "owner@acme.kr", "crm", ("read", "write"))
+    assert h.engine.http is not None
+    host, port = h.engine.http.addresses[0][:2]
+    base = f"http://{host}:{port}/api/v1"
+    h.sim.set_behaviour(KIM, Behaviour.answer_after(1.0, talk=None))
+    h.sim.set_behaviour(CUSTOMER, Behaviour.answer_after(1.0, talk=2.0))
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {secret}"}) as http:
+        async with http.post(
+            f"{base}/calls", json={"member": "김민수", "to": "010-2000-3000"}
+        ) as resp:
+            assert resp.status == 202, await resp.text()
+            call_id = (await resp.json())["call_id"]
+        done = await finished(h, call_id)
+        assert done.facts.outcome is OutboundOutcome.COMPLETED
+
+        # A stranger's missed call, then "call back" on its record.
+        missed = await h.call(VN, STRANGER, hangup_after=2.0)
+        await h.finished(missed)
+        await h.engine.cdr.flush()
+        h.sim.set_behaviour(STRANGER, Behaviour.answer_after(1.0, talk=2.0))
+        async with http.post(
+            f"{base}/calls/{missed.channel_id}/callback", json={"member": "010-7777-8888"}
+        ) as resp:
+            assert resp.status == 202, await resp.text()
+            back_id = (await resp.json())["call_id"]
+        done = await finished(h, back_id)
+        assert done.facts.outcome is OutboundOutcome.COMPLETED
+        (leg,) = rang(h, STRANGER)
+        assert h.sim.world.all_channels[leg].caller_number == VN
+
+        async with http.post(
+            f"{base}/calls", json={"member": "김민수", "to": "0601234567"}
+        ) as resp:
+            body = await resp.json()
+        assert resp.status == 409 and body["error"]["code"] == "call_refused"
+        assert body["error"]["refusal"] == "destination-blocked"
+    rows = await pool.fetch(
+        "SELECT destination FROM call_records WHERE direction = 'outbound' ORDER BY start_time"
+    )
+    assert [r["destination"] for r in rows][:2] == [CUSTOMER, STRANGER]
+    audited = await pool.fetch("SELECT resource_id FROM audit_log WHERE action = 'call.dial'")
+    assert {call_id, back_id} <= {r["resource_id"] for r in audited}

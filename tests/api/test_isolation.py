@@ -19,7 +19,7 @@ from ivr_engine.api.registry import Endpoint
 from ivr_engine.commands.users import create_token
 from ivr_engine.domain.access import allows
 
-from .conftest import ACCOUNTS, PIZZA, PIZZA_AGENT, ApiServer
+from .conftest import ACCOUNTS, PIZZA, PIZZA_AGENT, PIZZA_MISSED, ApiServer
 
 # Path parameter -> a resource of gangnam-pizza (the tenant "other" must not reach).
 PATH_VALUES: dict[str, str] = {
@@ -27,6 +27,8 @@ PATH_VALUES: dict[str, str] = {
     "tenant": "gangnam-pizza",
     "agent": PIZZA_AGENT,
     "recipient": "010-7391-2468",
+    "member": "010-7777-8888",
+    "call_id": PIZZA_MISSED,
 }
 # Endpoints whose parameter means something else than PATH_VALUES says.
 OVERRIDES: dict[str, dict[str, str]] = {}
@@ -51,6 +53,9 @@ TRACES = (
     "김배달",
     "7391-2468",
     "73912468",
+    "김민수",
+    "7777-8888",
+    "77778888",
 )
 BODY = {
     "tenant_id": "gangnam-pizza",
