@@ -14,6 +14,7 @@ from datetime import datetime
 import asyncpg
 
 from ivr_engine.domain.members import Member, OutboundRules
+from ivr_engine.domain.minutes import minutes_text
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.outbound import (
     OutboundPlan,
@@ -89,16 +90,22 @@ async def prepare_call(
     ctx = await outbound_context(pool, member)
     if tenant_id is not None and ctx.tenant_id != tenant_id:
         raise NotFoundError(f"{mask(member)} is not a member of tenant {tenant_id}")
-    available = await minutes.balance(pool, ctx.tenant_id, ctx.member.mobile)
+    # Planned as if the longest call were left: the reservation, under the member's row
+    # lock, sets the real limit (and refuses when not one charging unit is left).
+    longest = ctx.rules.max_call_minutes * 60
     request = OutboundRequest(ctx.tenant_id, ctx.member, to, now, caller_id)
-    plan = plan_outbound(request, ctx.caller_ids, ctx.rules, ctx.timezone, available)
+    plan = plan_outbound(request, ctx.caller_ids, ctx.rules, ctx.timezone, longest)
     if isinstance(plan, OutboundPlan) and plan.charged:
         assert plan.talk_limit is not None
         got = await minutes.reserve(
             pool, ctx.tenant_id, ctx.member.mobile, call_id, plan.talk_limit
         )
         if not got:
-            return ctx, Refusal(RefusalCode.NO_MINUTES, f"{ctx.member.name} has no minutes left")
+            unit = minutes_text(ctx.rules.rounding.unit)
+            return ctx, Refusal(
+                RefusalCode.NO_MINUTES,
+                f"{ctx.member.name} has no minutes left; a call needs at least {unit}",
+            )
         plan = plan.with_limit(got)
     if isinstance(plan, OutboundPlan):
         await open_session(pool, ctx, plan, call_id, now)
