@@ -53,6 +53,7 @@ from ivr_engine.sms.webhook import webhook_routes
 from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
+from ivr_engine.store.minute_sweep import ReservationSweep
 from ivr_engine.store.minutes import settle_outbound
 from ivr_engine.store.outbound_desk import PgOutboundDesk
 from ivr_engine.store.repos import PgAgentRepo, PgCallbackRepo, PgQueueRepo
@@ -249,6 +250,9 @@ async def _start_side_services(
     sms_metrics = SmsMetrics(db.pool, engine.metrics.registry, clock=lambda: env.clock())
     sms_metrics.start()
     stack.push_async_callback(sms_metrics.stop)
+    sweep = ReservationSweep(db.pool, lambda: env.clock())
+    sweep.start()
+    stack.push_async_callback(sweep.stop)
     engine.timers = AgentTimers(engine.queues, lambda: env.clock(), refresh=queue_metrics.refresh)
     engine.timers.start()
     stack.push_async_callback(engine.timers.stop)

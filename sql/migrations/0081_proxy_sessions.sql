@@ -46,3 +46,7 @@ CREATE TRIGGER caller_ids_notify
 CREATE TRIGGER outbound_settings_notify
     AFTER INSERT OR UPDATE OR DELETE ON outbound_settings
     FOR EACH ROW EXECUTE FUNCTION notify_config_change();
+
+-- Reservations still open (a ``dial`` process killed mid-call never settles its call):
+-- the sweep finds them by age.
+CREATE INDEX minute_ledger_reserve_idx ON minute_ledger (created_at) WHERE kind = 'reserve';
