@@ -113,10 +113,17 @@ async def prepare_call(
 
 
 async def finish_call(
-    pool: asyncpg.Pool, plan: OutboundPlan, facts: OutboundFacts, *, node: str
+    pool: asyncpg.Pool,
+    plan: OutboundPlan,
+    facts: OutboundFacts,
+    *,
+    node: str,
+    rules: OutboundRules | None = None,
 ) -> int:
-    """Store the record and settle the minutes in one transaction; the seconds charged."""
-    rules = await tenant_outbound_rules(pool, plan.tenant_id) or OutboundRules()
+    """Store the record and settle the minutes in one transaction; the seconds charged.
+    ``rules``: the tenant's rules the call was planned with (else read again)."""
+    if rules is None:
+        rules = await tenant_outbound_rules(pool, plan.tenant_id) or OutboundRules()
     record = outbound_record(plan, facts, rounding=rules.rounding, node=node)
     await minutes.record_outbound(pool, record)
     return record.charged_seconds or 0
@@ -127,6 +134,7 @@ class PgOutboundDesk:
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        self._rules: dict[str, OutboundRules] = {}  # calls in progress: planned with
 
     async def member(self, mobile: str) -> tuple[str, Member] | None:
         """The tenant and member calling from a mobile, or None."""
@@ -149,15 +157,18 @@ class PgOutboundDesk:
     ) -> OutboundPlan | Refusal:
         """See ``prepare_call``."""
         with translated("planning the outbound call"):
-            _, plan = await prepare_call(
+            ctx, plan = await prepare_call(
                 self.pool, member, to, caller_id, call_id=call_id, now=now, tenant_id=tenant_id
             )
+        if isinstance(plan, OutboundPlan):
+            self._rules[call_id] = ctx.rules
         return plan
 
     async def finish(self, plan: OutboundPlan, facts: OutboundFacts, *, node: str) -> int:
         """See ``finish_call``."""
+        rules = self._rules.pop(facts.call_id, None)
         with translated("recording the outbound call"):
-            return await finish_call(self.pool, plan, facts, node=node)
+            return await finish_call(self.pool, plan, facts, node=node, rules=rules)
 
     async def last_caller(self, tenant_id: str, *, excluding: str) -> str | None:
         """The tenant's last inbound caller who is not a member."""
