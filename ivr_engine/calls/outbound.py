@@ -169,6 +169,8 @@ class OutboundCall:
         if not await self._originate(
             self.customer, customer_endpoint, plan.caller_id, self.member.channel_id
         ):
+            if self.member.gone.is_set():  # the originator was gone: the member hung up
+                return self._facts(OutboundOutcome.CANCELLED, self.member.cause, "member")
             await self._release(self.member)
             return self._facts(OutboundOutcome.CUSTOMER_UNREACHABLE)
         try:
