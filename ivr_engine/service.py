@@ -23,6 +23,7 @@ from aiohttp import web
 
 from ivr_engine.api.app import MOUNT as API_MOUNT
 from ivr_engine.api.app import ApiContext, build_api
+from ivr_engine.api.outbound import DIALER
 from ivr_engine.app import Database, open_config_cache, open_database
 from ivr_engine.asterisk.agi.server import AgiServer, start_agi_server
 from ivr_engine.asterisk.ami.client import AmiClient
@@ -34,6 +35,7 @@ from ivr_engine.calls.agi_route import AgiRouteHandler
 from ivr_engine.calls.dispatcher import CallDispatcher
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.media import PromptMedia
+from ivr_engine.calls.outbound_engine import EngineDialer
 from ivr_engine.calls.queue_metrics import QueueMetrics
 from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.console.app import install_console
@@ -52,7 +54,9 @@ from ivr_engine.sms.webhook import webhook_routes
 from ivr_engine.sms.worker import SmsWorker
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.cdr_writer import CdrWriter, open_cdr_writer
+from ivr_engine.store.minute_sweep import ReservationSweep
 from ivr_engine.store.minutes import settle_outbound
+from ivr_engine.store.outbound_desk import PgOutboundDesk
 from ivr_engine.store.repos import PgAgentRepo, PgCallbackRepo, PgQueueRepo
 
 log = logging.getLogger(__name__)
@@ -80,6 +84,7 @@ class RunningEngine:
     http: web.AppRunner | None = None
     agi: AgiServer | None = None
     timers: AgentTimers | None = None  # the queues' periodic task (wrap-ups, deferred writes)
+    dialer: EngineDialer | None = None  # the engine's own outbound calls (API, access number)
 
 
 def simulator_config(
@@ -202,14 +207,20 @@ async def running_engine(
         queues = QueueRuntime(PgAgentRepo(db.pool), queue_calls, node=settings.node)
         env.queues = queues
         dispatcher = CallDispatcher(env)
+        env.outbound = PgOutboundDesk(db.pool)
+        env.time_scale = sim_speed if sim is not None else 1.0
+        dialer = EngineDialer(env, env.outbound, dispatcher.outbound_calls)
+        env.dialer = dialer
         dispatcher.attach(stream)
         stack.push_async_callback(stream.stop)
+        stack.push_async_callback(dialer.close)  # before the stream stops: legs hung up
         await stream.start()
         await stream.wait_connected(connect_timeout)
         log.info("connected to ARI at %s as app %s", url, settings.ari.app)
         engine = RunningEngine(
             settings, db, cache, cdr, ari, stream, dispatcher, env, metrics, queues, sms, sim
         )
+        engine.dialer = dialer
         await _start_side_services(engine, stack, queue_metrics, http=http)
         try:
             yield engine
@@ -240,6 +251,9 @@ async def _start_side_services(
     sms_metrics = SmsMetrics(db.pool, engine.metrics.registry, clock=lambda: env.clock())
     sms_metrics.start()
     stack.push_async_callback(sms_metrics.stop)
+    sweep = ReservationSweep(db.pool, lambda: env.clock())
+    sweep.start()
+    stack.push_async_callback(sweep.stop)
     engine.timers = AgentTimers(engine.queues, lambda: env.clock(), refresh=queue_metrics.refresh)
     engine.timers.start()
     stack.push_async_callback(engine.timers.stop)
@@ -260,6 +274,7 @@ async def _start_side_services(
             clock=lambda: env.clock(),
             prompts_dir=s.prompts.sounds_dir,
             voice=s.prompts.voice,
+            extras={DIALER: engine.dialer},  # the API's click-to-call places calls here
         )
         engine.http = await start_http(
             engine.settings,

@@ -9,7 +9,19 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ivr_engine.api import admin, calls, contact, flows, numbers, prompts, session, sms, stats
+from ivr_engine.api import (
+    admin,
+    calls,
+    contact,
+    flows,
+    members,
+    numbers,
+    outbound,
+    prompts,
+    session,
+    sms,
+    stats,
+)
 from ivr_engine.api.auth import auth_middleware
 from ivr_engine.api.common import respond
 from ivr_engine.api.context import CONTEXT_KEY, ApiContext
@@ -17,7 +29,7 @@ from ivr_engine.api.errors import error_middleware
 from ivr_engine.api.openapi import openapi_document
 from ivr_engine.api.registry import MOUNT, ApiRoutes
 
-MODULES = (session, numbers, admin, flows, contact, sms, prompts, calls, stats)
+MODULES = (session, numbers, admin, flows, contact, sms, prompts, calls, stats, outbound, members)
 
 
 def all_routes(extra: tuple[ApiRoutes, ...] = ()) -> ApiRoutes:

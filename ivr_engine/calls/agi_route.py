@@ -51,6 +51,7 @@ from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.model import CallerIdMode, NumberConfig, PromptKind, Strategy
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.planner import (
+    AccessStep,
     AnswerStep,
     CallPlan,
     DialStep,
@@ -185,7 +186,8 @@ def _menu_or_queue(
     plan: CallPlan, media: PromptMedia, config: NumberConfig | None
 ) -> RouteVariables:
     """AGI mode has no menus or queues: ring the number's targets, else 'cannot be reached'."""
-    kind = "menu" if any(isinstance(s, MenuStep) for s in plan.steps) else "queue"
+    kinds = {MenuStep: "menu", AccessStep: "access IVR"}
+    kind = next((kinds[type(s)] for s in plan.steps if type(s) in kinds), "queue")
     dial = _number_dial(plan, config)
     if dial is not None:
         out = _forward(dial, media)
@@ -204,7 +206,7 @@ def route_variables(
 ) -> RouteVariables:
     """The dialplan variables for a plan (pure). ``config`` supplies the targets of a queue
     plan; a menu plan carries them in its menu step."""
-    if any(isinstance(s, MenuStep | QueueStep) for s in plan.steps):
+    if any(isinstance(s, MenuStep | QueueStep | AccessStep) for s in plan.steps):
         return _menu_or_queue(plan, media, config)
     answer = any(isinstance(s, AnswerStep) for s in plan.steps)
     plays = [

@@ -39,6 +39,7 @@ class CallDispatcher:
         self.on_session: list[asyncio.Queue[CallTrace]] = []
         self._background_tasks: set[asyncio.Task[None]] = set()
         self.adoption_done = asyncio.Event()  # set after each pass over the app's channels
+        self.outbound_calls: set[str] = set()  # ids of the engine's own outbound calls
 
     def attach(self, stream: object) -> None:
         """Subscribe to StasisStart and to the stream's (re)connects."""
@@ -59,8 +60,9 @@ class CallDispatcher:
         channel = event.channel
         kind = event.args[0] if event.args else "inbound"
         if kind == "outbound":
-            owner = event.args[1] if len(event.args) > 1 else ""
-            if owner not in self.sessions:
+            owners = event.args[1:] or ("",)
+            if not any(o in self.sessions or o in self.outbound_calls for o in owners):
+                owner = owners[-1]
                 log.warning(
                     "outbound leg %s has no call (owner %s gone); hanging up", channel.id, owner
                 )
@@ -142,7 +144,9 @@ class CallDispatcher:
                     log.info("channel %s ended while disconnected", watch.channel_id)
                     watch.gone.set()
         bridges: list[Bridge] = await self.env.ari.list_bridges()
-        plan = classify(self.env.app, channels, bridges, set(self.sessions) | set(self.adopted))
+        outbound = {f"{c}{leg}" for c in self.outbound_calls for leg in ("", "-c")}
+        known = set(self.sessions) | set(self.adopted) | outbound
+        plan = classify(self.env.app, channels, bridges, known)
         for channel_id in plan.hang_up:
             log.info("hanging up orphaned channel %s", channel_id)
             self._spawn_hangup(channel_id)

@@ -9,6 +9,7 @@ from typing import Any
 
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.ports import AriPort, Clock, ConfigSource, EventPort
+from ivr_engine.calls.ports_outbound import OutboundDesk
 from ivr_engine.calls.ports_store import CallbackRepo
 from ivr_engine.calls.queue_runtime import QueueRuntime
 from ivr_engine.domain.planner import plan_call
@@ -40,3 +41,7 @@ class CallEnv:
     planner: Callable[..., Any] = plan_call  # wrapped by the metrics to time it
     callbacks: CallbackRepo | None = None  # where callers' callback requests are kept
     queues: QueueRuntime | None = None  # the queue runtime, when this engine serves queues
+    outbound: OutboundDesk | None = None  # members, outbound plans, reverse-masking sessions
+    dialer: Any = None  # the EngineDialer placing this engine's outbound calls
+    time_scale: float = 1.0  # simulated seconds per wall second of the clock Asterisk runs on
+    digit_timeout: float = 4.0  # seconds between keys before a keyed number is taken as is

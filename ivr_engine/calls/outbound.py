@@ -67,11 +67,15 @@ class OutboundCall:
         clock: Callable[[], datetime],
         time_scale: float = 1.0,
         media: PromptMedia | None = None,
+        member_channel: str | None = None,
     ) -> None:
         self.ari, self.events, self.plan, self.app, self.trunk = ari, events, plan, app, trunk
         self.clock, self.scale = clock, time_scale
         self.media = media or PromptMedia()
-        self.member = LegWatch(call_id, events)
+        self.id = call_id
+        # ``member_channel``: the member is on the line already (the access number)
+        self.on_line = member_channel
+        self.member = LegWatch(member_channel or call_id, events)
         self.customer = LegWatch(f"{call_id}-c", events)
         self.bridge_id: str | None = None
         self._placed: set[str] = set()
@@ -81,8 +85,8 @@ class OutboundCall:
 
     @property
     def call_id(self) -> str:
-        """The call's id: the member leg's channel id."""
-        return self.member.channel_id
+        """The call's id: the member leg's channel id (when the engine rang the member)."""
+        return self.id
 
     def _wall(self, seconds: float) -> float:
         return max(0.0, seconds) / self.scale
@@ -132,7 +136,13 @@ class OutboundCall:
                         "outbound call %s: destroying its bridge failed: %s", self.call_id, exc
                     )
 
-    async def _run(self) -> OutboundFacts:
+    async def _member_answered(self) -> OutboundFacts | None:
+        """Ring the member (unless already on the line); facts when that ends the call."""
+        if self.on_line is not None:
+            self.member.start()
+            self.member.answered.set()
+            self._placed.add(self.member.channel_id)
+            return None
         plan = self.plan
         member_endpoint = f"PJSIP/{plan.member.mobile}@{self.trunk}"
         if not await self._originate(self.member, member_endpoint, plan.member_caller_id, None):
@@ -144,6 +154,13 @@ class OutboundCall:
             no_answer = classify_cause(cause) is TargetResult.NO_ANSWER
             outcome = OutboundOutcome.MEMBER_NO_ANSWER if no_answer else OutboundOutcome.MEMBER_BUSY
             return self._facts(outcome, cause)
+        return None
+
+    async def _run(self) -> OutboundFacts:
+        plan = self.plan
+        ended = await self._member_answered()
+        if ended is not None:
+            return ended
         self._times["member"] = self.clock()
         try:
             await self._connecting()
@@ -155,6 +172,8 @@ class OutboundCall:
         if not await self._originate(
             self.customer, customer_endpoint, plan.caller_id, self.member.channel_id
         ):
+            if self.member.gone.is_set():  # the originator was gone: the member hung up
+                return self._facts(OutboundOutcome.CANCELLED, self.member.cause, "member")
             await self._release(self.member)
             return self._facts(OutboundOutcome.CUSTOMER_UNREACHABLE)
         try:

@@ -17,6 +17,7 @@ from typing import Never, NoReturn
 from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
 from ivr_engine.asterisk.ari.models import Channel
+from ivr_engine.calls.access import run_access
 from ivr_engine.calls.env import CallEnv
 from ivr_engine.calls.forward import Forwarder
 from ivr_engine.calls.handover import HANDOVER_VAR
@@ -29,6 +30,7 @@ from ivr_engine.domain.causes import CAUSE_REASON, Cause
 from ivr_engine.domain.model import NumberConfig
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.planner import (
+    AccessStep,
     AnswerStep,
     CallPlan,
     DialStep,
@@ -38,7 +40,9 @@ from ivr_engine.domain.planner import (
     QueueStep,
     Step,
 )
+from ivr_engine.domain.proxy import ProxySession
 from ivr_engine.domain.trace import CallTrace, trace_to_json
+from ivr_engine.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -203,10 +207,27 @@ class CallSession:
         """The number's config from the cache; the last known copy when the database is down."""
         return await load_config(self.env.configs, self.number, self.env.config_timeout)
 
+    async def _proxy_session(self, config: NumberConfig | None) -> ProxySession | None:
+        """The caller's reverse-masking session, looked up only for numbers that show as a
+        verified caller ID (one indexed read); None when the database does not answer."""
+        caller = try_normalize(self.caller_number)
+        if config is None or not config.reverse_masking or not caller or not self.env.outbound:
+            return None
+        try:
+            return await asyncio.wait_for(
+                self.env.outbound.proxy_session(self.number, caller),
+                self.env.config_timeout,
+            )
+        except (DatabaseError, TimeoutError) as exc:
+            log.warning("call %s: no reverse-masking session read: %s", self.channel_id, exc)
+            return None
+
     async def _plan(self) -> CallPlan:
-        """Load the config and plan the call."""
+        """Load the config (and the caller's reverse-masking session) and plan the call."""
         config = await self._load_config()
-        plan = self.env.planner(config, self.caller_number, self.number, self.now())
+        session = await self._proxy_session(config)
+        args = (config, self.caller_number, self.number, self.now())
+        plan = self.env.planner(*args, *(() if session is None else (session,)))
         self.trace.state, self.trace.outcome = plan.state.value, plan.outcome.value
         self.trace.tenant_id = plan.tenant_id
         self.trace.caller = plan.caller.digits
@@ -249,6 +270,8 @@ class CallSession:
                 await run_menu(self, step)
             case QueueStep():
                 await run_queue(self, step.queue)
+            case AccessStep():
+                await run_access(self, step)
             case _:
                 unknown_step(step)
 

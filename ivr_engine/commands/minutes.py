@@ -1,10 +1,12 @@
-"""``ivr-engine minutes charge | allocate | show``: minute allowances from the ledger."""
+"""``ivr-engine minutes charge | allocate | show | sweep``: minute allowances from the
+ledger, members' outbound statistics, and releasing reservations never settled."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,6 +19,8 @@ from ivr_engine.errors import NotFoundError
 from ivr_engine.settings import load_settings
 from ivr_engine.store import minutes as store
 from ivr_engine.store.members import resolve_member
+from ivr_engine.store.minute_sweep import release_stale
+from ivr_engine.store.outbound_desk import member_stats
 from ivr_engine.store.queries import queries
 
 
@@ -74,11 +78,27 @@ async def _show(pool: asyncpg.Pool, a: argparse.Namespace) -> str:
         mobile, title = member.mobile, f"{a.tenant} {member.name} ({mask(member.mobile)})"
     seconds = await store.balance(pool, a.tenant, mobile)
     lines = [f"{title}: {minutes_text(seconds)} ({seconds} s)"]
-    if mobile is None:
-        for who, left in (await store.member_balances(pool, a.tenant)).items():
-            lines.append(f"  member {mask(who)}: {minutes_text(left)}")
+    balances = await store.member_balances(pool, a.tenant)
+    since = datetime.now(UTC) - timedelta(days=a.days)
+    for s in await member_stats(pool, a.tenant, since):
+        if mobile is None or s.mobile == mobile:
+            lines.append(
+                f"  member {s.name} ({mask(s.mobile)}): {minutes_text(balances.get(s.mobile, 0))}"
+                f" left; last {a.days} days: {s.calls} calls, {s.answered} answered, "
+                f"talked {minutes_text(s.talk_seconds)}, charged {minutes_text(s.charged_seconds)}"
+            )
     rows = await store.ledger(pool, a.tenant, mobile, a.limit)
     lines += [format_entry(e, zone) for e in rows]
+    return "\n".join(lines)
+
+
+async def _sweep(pool: asyncpg.Pool, _a: argparse.Namespace) -> str:
+    done = await release_stale(pool, datetime.now(UTC))
+    lines = [f"{len(done)} stale reservation(s) released"]
+    lines += [
+        f"  {r.tenant_id} {mask(r.member)} call {r.call_id}: {minutes_text(r.seconds)}"
+        for r in done
+    ]
     return "\n".join(lines)
 
 
@@ -102,4 +122,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     q.add_argument("tenant")
     q.add_argument("member", nargs="?", help="a member's mobile or name (default: the pool)")
     q.add_argument("--limit", type=int, default=50, help="rows shown, newest first")
+    q.add_argument("--days", type=int, default=30, help="members' call statistics period")
     q.set_defaults(func=lambda a: _run(a, lambda pool: _show(pool, a)))
+    q = sub.add_parser(
+        "sweep", help="release reservations of calls that were never settled (killed dial)"
+    )
+    q.set_defaults(func=lambda a: _run(a, lambda pool: _sweep(pool, a)))

@@ -1,7 +1,8 @@
 """``ivr-engine dial --member MOBILE --to NUMBER [--caller-id NUMBER]``: click-to-call.
 
-Plans the call (``domain.outbound``), reserves the member's talk time under its row lock,
-rings the member and then the customer through Asterisk (``calls.outbound``), and stores the
+Plans the call (``domain.outbound``), reserves the member's talk time under its row lock
+and opens the customer-member session for call-backs (``store.outbound_desk``), rings the
+member and then the customer through Asterisk (``calls.outbound``), and stores the
 call record with the minutes used in one transaction. Runs as its own Stasis app, so the
 serving engine never sees its channels.
 """
@@ -16,27 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import asyncpg
-
 from ivr_engine.app import open_database
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.outbound import OutboundCall
 from ivr_engine.commands.callback import connected_ari
 from ivr_engine.domain.minutes import minutes_text
 from ivr_engine.domain.numbers import mask
-from ivr_engine.domain.outbound import (
-    OutboundPlan,
-    OutboundRequest,
-    Refusal,
-    RefusalCode,
-    plan_outbound,
-)
-from ivr_engine.domain.outbound_record import OutboundFacts, OutboundOutcome, outbound_record
+from ivr_engine.domain.outbound import OutboundPlan, Refusal
+from ivr_engine.domain.outbound_record import OutboundFacts, OutboundOutcome
 from ivr_engine.errors import ConfigError
 from ivr_engine.prompts.names import engine_for
 from ivr_engine.settings import Settings, load_settings
-from ivr_engine.store import minutes
-from ivr_engine.store.members import OutboundContext, outbound_context
+from ivr_engine.store.outbound_desk import finish_call, prepare_call
 
 log = logging.getLogger(__name__)
 
@@ -61,13 +53,6 @@ class DialResult:
         ]
 
 
-async def _plan(
-    pool: asyncpg.Pool, ctx: OutboundContext, request: OutboundRequest
-) -> OutboundPlan | Refusal:
-    available = await minutes.balance(pool, ctx.tenant_id, ctx.member.mobile)
-    return plan_outbound(request, ctx.caller_ids, ctx.rules, ctx.timezone, available)
-
-
 async def dial_command(
     settings: Settings,
     member: str,
@@ -84,21 +69,8 @@ async def dial_command(
     if not settings.ari.url:
         raise ConfigError("dialling needs Asterisk: set the ARI url (ari.url or IVR_ARI_URL)")
     async with open_database(settings, max_size=2) as db:
-        ctx = await outbound_context(db.pool, member)
-        request = OutboundRequest(ctx.tenant_id, ctx.member, to, now(), caller_id)
-        plan = await _plan(db.pool, ctx, request)
-        token = secrets.token_hex(6)
-        call_id = f"out-{token}"
-        if isinstance(plan, OutboundPlan) and plan.charged:
-            assert plan.talk_limit is not None
-            got = await minutes.reserve(
-                db.pool, ctx.tenant_id, ctx.member.mobile, call_id, plan.talk_limit
-            )
-            plan = (
-                plan.with_limit(got)
-                if got
-                else Refusal(RefusalCode.NO_MINUTES, f"{ctx.member.name} has no minutes left")
-            )
+        call_id = f"out-{secrets.token_hex(6)}"
+        ctx, plan = await prepare_call(db.pool, member, to, caller_id, call_id=call_id, now=now())
         if isinstance(plan, Refusal):
             log.warning(
                 "outbound call of %s to %s refused: %s: %s",
@@ -111,11 +83,8 @@ async def dial_command(
         if on_placed is not None:
             on_placed(call_id)
         facts = await _run(settings, plan, call_id, now, time_scale, connect_timeout)
-        record = outbound_record(plan, facts, rounding=ctx.rules.rounding, node=settings.node)
-        await minutes.record_outbound(db.pool, record)
-        return DialResult(
-            call_id, plan=plan, facts=facts, charged_seconds=record.charged_seconds or 0
-        )
+        charged = await finish_call(db.pool, plan, facts, node=settings.node)
+        return DialResult(call_id, plan=plan, facts=facts, charged_seconds=charged)
 
 
 async def _run(

@@ -60,6 +60,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "users.write": _OWNERS,
     "audit.read": _OWNERS,
     "tokens.write": _ALL,  # one's own tokens
+    "outbound.dial": _MANAGERS,  # click-to-call and call-backs for the tenant's members
+    "members.read": _READERS,
+    "members.write": _MANAGERS,
+    "minutes.read": _READERS,
+    "minutes.write": _MANAGERS,  # allocate the pool's minutes to members
+    "minutes.charge": frozenset({PLATFORM_ADMIN}),  # charge a tenant's pool, coupons
 }
 
 # Token scopes: which permissions a machine token may use (intersected with its user's).

@@ -391,6 +391,7 @@ def resolve(tenant: TenantConfig, entry: NumberEntry, version: int = 0) -> Numbe
     """One number fully resolved against its tenant's defaults (see the module docstring)."""
     base, own = tenant.defaults, entry.settings
     default = NumberConfig(number=entry.number, tenant_id=tenant.id, tenant_name=tenant.name)
+    rules = tenant.outbound
 
     def pick(name: str) -> Any:
         value = getattr(own, name)
@@ -421,6 +422,10 @@ def resolve(tenant: TenantConfig, entry: NumberEntry, version: int = 0) -> Numbe
         menus=_by_id(base.menus, own.menus),
         menu=pick("menu"),
         queues=_by_id(base.queues, own.queues),
+        access_number=rules is not None and rules.access_number == entry.number,
+        reverse_masking=rules is not None
+        and rules.reverse_masking_hours > 0
+        and any(c.number == entry.number and c.verified for c in tenant.caller_ids or ()),
     )
 
 

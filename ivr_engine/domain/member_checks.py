@@ -2,8 +2,9 @@
 
 Errors: a member's mobile that is not a mobile number, a mobile or caller ID declared twice,
 a member's caller ID the tenant never declared, a caller ID that is another tenant's virtual
-number. Warnings: caller IDs not verified yet (calls showing them are refused), members who
-have no verified caller ID to call out with.
+number, an access number that is not one of the tenant's virtual numbers. Warnings: caller
+IDs not verified yet (calls showing them are refused), members who have no verified caller
+ID to call out with.
 """
 
 from __future__ import annotations
@@ -102,6 +103,21 @@ def _members(tenant: TenantConfig, path: str, mobiles: dict[str, str]) -> list[F
     return found
 
 
+def _access(tenant: TenantConfig, path: str) -> list[Finding]:
+    """The access number must be one of the tenant's own virtual numbers."""
+    access = tenant.outbound.access_number if tenant.outbound is not None else None
+    if access is None or any(e.number == access for e in tenant.numbers):
+        return []
+    return [
+        Finding(
+            ERROR,
+            f"{path}.outbound.access_number",
+            f"{format_number(access)} is not one of the tenant's virtual numbers: members "
+            "reach the access number by calling it",
+        )
+    ]
+
+
 def check_members(doc: ConfigDocument) -> list[Finding]:
     """Every finding about members and caller IDs, in document order."""
     owners = {e.number: t.id for t in doc.tenants for e in t.numbers}
@@ -110,4 +126,5 @@ def check_members(doc: ConfigDocument) -> list[Finding]:
     for ti, tenant in enumerate(doc.tenants):
         path = f"tenants[{ti}]"
         found += _caller_ids(tenant, path, owners) + _members(tenant, path, mobiles)
+        found += _access(tenant, path)
     return found

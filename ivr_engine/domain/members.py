@@ -14,6 +14,9 @@ A tenant's document may carry three keys beside its numbers::
       reset: carry_over                   # or monthly: allowances lapse each month
       max_call_minutes: 60                # the longest single call
       ring_seconds: 30                    # how long each leg rings
+      access_number: 0505-123-9999        # members call it to call out (one of its numbers)
+      reverse_masking_hours: 72           # a customer calling the shown number back
+                                          # reaches the member this long (0: off)
 
 Only verified caller IDs may be shown (Korea's 발신번호 사전등록); a member without a
 ``caller_ids`` list may use every caller ID of the tenant. ``None`` on ``TenantConfig`` means
@@ -108,6 +111,8 @@ class OutboundRules:
     reset: Reset = Reset.CARRY_OVER
     max_call_minutes: int = 60
     ring_seconds: int = 30
+    access_number: str | None = None  # the tenant's 050 number members call to call out
+    reverse_masking_hours: int = 72  # how long a call-back reaches the member (0: never)
 
 
 MEMBER_KEYS = ("name", "mobile", "role", "caller_ids")
@@ -120,6 +125,8 @@ OUTBOUND_KEYS = (
     "reset",
     "max_call_minutes",
     "ring_seconds",
+    "access_number",
+    "reverse_masking_hours",
 )
 
 
@@ -186,6 +193,7 @@ def parse_outbound(value: object, path: str) -> OutboundRules:
     hours = mapping.get("hours")
     blocked = mapping.get("blocked_destinations") or []
     where = _at(path, "blocked_destinations")
+    access = mapping.get("access_number")
     return OutboundRules(
         hours=None if hours is None else _weekly(hours, _at(path, "hours")),
         blocked_destinations=tuple(
@@ -200,6 +208,10 @@ def parse_outbound(value: object, path: str) -> OutboundRules:
             mapping.get("max_call_minutes", 60), _at(path, "max_call_minutes"), 1, 1440
         ),
         ring_seconds=_int(mapping.get("ring_seconds", 30), _at(path, "ring_seconds"), 5, 300),
+        access_number=None if access is None else _phone(access, _at(path, "access_number")),
+        reverse_masking_hours=_int(
+            mapping.get("reverse_masking_hours", 72), _at(path, "reverse_masking_hours"), 0, 8760
+        ),
     )
 
 
@@ -235,7 +247,10 @@ def outbound_data(rules: OutboundRules) -> dict[str, Any]:
         "reset": rules.reset.value,
         "max_call_minutes": rules.max_call_minutes,
         "ring_seconds": rules.ring_seconds,
+        "reverse_masking_hours": rules.reverse_masking_hours,
     }
+    if rules.access_number is not None:
+        out["access_number"] = format_number(rules.access_number)
     if rules.hours is not None:
         out["hours"] = _weekly_data(rules.hours)
     return out

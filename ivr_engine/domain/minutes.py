@@ -96,3 +96,14 @@ def minutes_text(seconds: int) -> str:
     sign = "-" if seconds < 0 else ""
     whole, rest = divmod(abs(seconds), 60)
     return f"{sign}{whole} min" + (f" {rest} s" if rest else "")
+
+
+# Past a reservation's talk limit, how long before an unsettled one is released: both legs
+# ringing their longest (2 x 300 s), the "connecting" prompt and a safety margin.
+STALE_MARGIN_SECONDS = 900
+
+
+def reservation_stale(reserved_at: datetime, reserved: int, now: datetime) -> bool:
+    """Whether a reservation still open at ``now`` belongs to a call that cannot be running
+    any more (its process was killed before settling): past the talk limit and the margin."""
+    return (now - reserved_at).total_seconds() > reserved + STALE_MARGIN_SECONDS

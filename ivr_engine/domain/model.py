@@ -238,6 +238,8 @@ class NumberConfig:
     menu: str | None = None  # the entry menu; None: calls ring the targets directly
     queues: tuple[Any, ...] = ()  # the tenant's and the number's queues (number wins by id)
     callback_sms: SmsPolicy | None = None  # merged field by field, the number's winning
+    access_number: bool = False  # the tenant's access number: members call out through it
+    reverse_masking: bool = False  # a verified caller ID: call-backs may reach a member
 
     def prompt(self, kind: PromptKind) -> Prompt | None:
         """The prompt of that kind, if the number (or its tenant) has one."""

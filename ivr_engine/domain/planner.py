@@ -14,6 +14,12 @@ decides:
    schedule state, so reports show "closed, forwarded by free pass"); everyone else forwards
    only when open. The free pass never overrides steps 1-4.
 
+Two outbound-calling cases come before step 5: the tenant's **access number** (members call
+out through it) is answered and runs the access IVR (``AccessStep``) whatever the hour;
+and a caller with a live **reverse-masking session** (``domain.proxy``: a member called
+them showing this number) rings that member's mobile, showing the virtual number, whatever
+the schedule (the plan's state stays the schedule state, as for a free pass).
+
 A caller string that is not a phone number does not raise: it is an unknown caller (no
 block-list or free-pass match) and the plan records why.
 
@@ -67,6 +73,7 @@ from ivr_engine.domain.model import (
     Strategy,
 )
 from ivr_engine.domain.numbers import NumberKind, PhoneNumber, format_number, mask, parse_number
+from ivr_engine.domain.proxy import ProxySession
 from ivr_engine.domain.schedule import ScheduleState, StateAt, state_at
 from ivr_engine.errors import ValidationError
 
@@ -90,6 +97,7 @@ class Outcome(StrEnum):
     FORWARD = "forward"
     ANNOUNCE = "announce"
     MENU = "menu"  # the caller chooses in an IVR menu
+    ACCESS = "access"  # a member calls out through the tenant's access number
 
 
 def prompt_json(prompt: Prompt | None) -> dict[str, str] | None:
@@ -263,7 +271,21 @@ def menu_json(menu: Menu, step: MenuStep) -> dict[str, Any]:
     }
 
 
-Step = PlayStep | AnswerStep | DialStep | HangupStep | MenuStep | QueueStep
+@dataclass(frozen=True)
+class AccessStep:
+    """The access IVR of a tenant's access number (``calls.access``): the caller's number
+    identifies a member, who keys a destination (``#`` to end) or 1 for the last customer
+    who called the tenant; the call then goes out as an outbound call of that member."""
+
+    action: ClassVar[str] = "access"
+    tenant_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as JSON."""
+        return {"action": self.action, "tenant": self.tenant_id}
+
+
+Step = PlayStep | AnswerStep | DialStep | HangupStep | MenuStep | QueueStep | AccessStep
 
 
 @dataclass(frozen=True)
@@ -536,16 +558,54 @@ def _refused(config: NumberConfig, caller: PhoneNumber, reasons: list[str]) -> C
     return _plan(config, caller, CallState.BLOCKED_CALLER, Outcome.ANNOUNCE, steps, reasons)
 
 
+def _to_member(
+    config: NumberConfig,
+    caller: PhoneNumber,
+    at: StateAt,
+    session: ProxySession,
+    reasons: list[str],
+) -> CallPlan:
+    """Reverse masking: ring the member who last called this caller, showing the number."""
+    reasons.append(
+        f"caller {caller.masked} was called by member {session.member_name} showing "
+        f"{format_number(config.number)}: ringing {mask(session.member_mobile)} "
+        f"(session until {session.expires_at.isoformat(timespec='minutes')})"
+    )
+    dial = DialStep(
+        (ForwardTarget(session.member_mobile, 30),),
+        Strategy.SEQUENTIAL,
+        config.number,
+        config.prompt(_COLORING_OF[at.state]),
+        None,
+        config.max_talk_seconds,
+        CallerIdMode.VIRTUAL,
+    )
+    return _plan(config, caller, _STATE_OF[at.state], Outcome.FORWARD, (dial,), reasons)
+
+
 def plan_for(
-    config: NumberConfig, caller: PhoneNumber, when: datetime, reasons: list[str] | None = None
+    config: NumberConfig,
+    caller: PhoneNumber,
+    when: datetime,
+    reasons: list[str] | None = None,
+    session: ProxySession | None = None,
 ) -> CallPlan:
     """The plan for an already parsed caller (see ``plan_call``)."""
     reasons = [] if reasons is None else reasons
     refused = _refused(config, caller, reasons)
     if refused is not None:
         return refused
+    if config.access_number:
+        reasons.append("the tenant's access number: members call out through it")
+        steps = (AnswerStep(), AccessStep(config.tenant_id))
+        return _plan(config, caller, CallState.OPEN, Outcome.ACCESS, steps, reasons)
     at = state_at(config, when)
     reasons.append(at.reason)
+    live = session is not None and config.reverse_masking and session.active(when)
+    if live and session is not None and caller.digits == session.customer:
+        return _to_member(config, caller, at, session, reasons)
+    if session is not None and not live:
+        reasons.append("the caller's reverse-masking session has expired")
     if at.state is ScheduleState.OPEN:
         return _forward(config, caller, at, reasons)
     if caller.digits and caller.digits in config.free_pass:
@@ -555,12 +615,17 @@ def plan_for(
 
 
 def plan_call(
-    config: NumberConfig | None, caller: str | None, called: str, when: datetime
+    config: NumberConfig | None,
+    caller: str | None,
+    called: str,
+    when: datetime,
+    session: ProxySession | None = None,
 ) -> CallPlan:
     """Decide what happens to a call from ``caller`` to ``called`` at ``when`` (aware).
 
     ``config`` is the called number's resolved configuration, None when the number is not
-    ours. Never raises for a bad caller ID; raises ValueError for a naive ``when``.
+    ours; ``session`` the caller's reverse-masking session on this number, if any. Never
+    raises for a bad caller ID; raises ValueError for a naive ``when``.
     """
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"{when.isoformat()} has no time zone; pass an aware datetime")
@@ -573,4 +638,4 @@ def plan_call(
         except ValidationError:
             pass
         return _unallocated(number, who, reasons)
-    return plan_for(config, who, when, reasons)
+    return plan_for(config, who, when, reasons, session)

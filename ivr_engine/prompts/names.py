@@ -41,6 +41,11 @@ SYSTEM_PROMPTS: dict[str, str] = {
     "invalid-choice": "잘못 누르셨습니다. 다시 선택해 주십시오.",
     "goodbye": "이용해 주셔서 감사합니다. 안녕히 계십시오.",
     "connecting": "고객님께 연결하고 있습니다. 잠시만 기다려 주십시오.",
+    "access-menu": "거실 번호를 누르신 후 우물 정자를 눌러 주십시오. "
+    "마지막으로 전화하신 고객님께 거시려면 1번을 눌러 주십시오.",
+    "access-not-member": "등록된 휴대전화가 아닙니다. 등록된 번호로 걸어 주십시오.",
+    "access-refused": "요청하신 번호로는 연결할 수 없습니다.",
+    "access-no-caller": "최근에 전화하신 고객님이 없습니다.",
     "default-coloring": "",  # a synthesised chime, not speech
 }
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ivr_engine.domain.config_doc import resolve, settings_from_data
+from ivr_engine.domain.members import CallerId, parse_outbound
 from ivr_engine.domain.model import (
     ConfigDocument,
     ForwardTarget,
@@ -54,11 +55,15 @@ def number_layer(row: Row) -> NumberSettings:
 
 def config_from_row(row: Row) -> NumberConfig:
     """The resolved configuration of one ``number_config_sources`` row."""
+    outbound = row.get("tenant_outbound")
     tenant = TenantConfig(
         id=row["tenant_id"],
         name=row["tenant_name"],
         timezone=row["timezone"],
         defaults=tenant_layer(row),
+        # only what resolving this number needs: the rules, and itself if a verified caller ID
+        outbound=None if outbound is None else parse_outbound(outbound, "outbound"),
+        caller_ids=(CallerId(row["number"], True),) if row.get("shown_verified") else None,
     )
     entry = NumberEntry(number=row["number"], settings=number_layer(row), label=row["label"])
     return resolve(tenant, entry, version=int(row["version"]))

@@ -39,3 +39,14 @@ SELECT kind, seconds FROM minute_ledger WHERE call_id = $1;
 -- Every member's balance of a tenant (pool excluded), by member.
 SELECT member, sum(seconds)::bigint AS seconds FROM minute_ledger
 WHERE tenant_id = $1 AND member IS NOT NULL GROUP BY member ORDER BY member;
+
+-- name: stale_reservations
+-- Reservations with no release whose talk limit plus $2 seconds had passed at $1.
+SELECT r.tenant_id, r.member, r.call_id, -r.seconds AS reserved, r.created_at
+FROM minute_ledger r
+WHERE r.kind = 'reserve'
+  AND r.created_at < $1::timestamptz - make_interval(secs => $2::int)
+  AND r.created_at + make_interval(secs => $2::int - r.seconds) < $1::timestamptz
+  AND NOT EXISTS (SELECT 1 FROM minute_ledger x WHERE x.call_id = r.call_id AND x.kind = 'release')
+ORDER BY r.id
+LIMIT $3;

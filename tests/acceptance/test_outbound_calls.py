@@ -204,7 +204,8 @@ async def test_member_hanging_up_while_the_customer_rings_cancels(
     pool: asyncpg.Pool, sim: Simulator, settings: Settings
 ) -> None:
     await allowance(pool, 600)
-    sim.set_behaviour(KIM, Behaviour.answer_after(0.5, talk=6.0))
+    # "connecting you" lasts 5.65 s: the member hangs up 2.35 s after it, while the customer rings
+    sim.set_behaviour(KIM, Behaviour.answer_after(0.5, talk=8.0))
     sim.set_behaviour(CUSTOMER, Behaviour.no_answer())
     result = await dial(settings, sim)
     assert result.facts is not None and result.facts.outcome is OutboundOutcome.CANCELLED

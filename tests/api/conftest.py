@@ -19,15 +19,20 @@ from ivr_engine.api.context import ApiContext
 from ivr_engine.commands.users import add_user, create_token
 from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
+from ivr_engine.domain.members import Member
+from ivr_engine.store import minutes
 from ivr_engine.store.agents import add_agent
 from ivr_engine.store.callbacks import register_callback
 from ivr_engine.store.loader import load_document
+from ivr_engine.store.members import add_member
 
 SAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "sample-config.yaml"
 PASSWORD = "correct horse battery"
 PIZZA = "05051234567"  # gangnam-pizza's first number
 PIZZA_AGENT = "pizza-kim"
 POCHA_TENANT = "hongdae-pocha"
+PIZZA_MEMBER = "01077778888"  # gangnam-pizza's member who calls out
+PIZZA_MISSED = "pizza-missed-1"  # a missed inbound call of gangnam-pizza
 
 ACCOUNTS: dict[str, dict[str, Any]] = {
     "admin": {"email": "root@platform.kr", "role": "platform-admin"},
@@ -113,6 +118,17 @@ class ApiServer:
         return client
 
 
+async def store_missed_call(pool: asyncpg.Pool) -> None:
+    """A missed inbound call of gangnam-pizza (``PIZZA_MISSED``), to call back."""
+    await pool.execute(
+        "INSERT INTO call_records (call_id, uniqueid, linkedid, tenant_id, number, caller, "
+        "start_time, end_time, disposition, asterisk_disposition) VALUES ($1, $1, $1, "
+        "'gangnam-pizza', $2, '01073912468', now(), now(), 'NO_ANSWER', 'NO ANSWER')",
+        PIZZA_MISSED,
+        PIZZA,
+    )
+
+
 async def seed(pool: asyncpg.Pool) -> dict[str, int]:
     """The sample configuration, a branch of gangnam-pizza holding its first number, and
     one account per role."""
@@ -137,6 +153,14 @@ async def seed(pool: asyncpg.Pool) -> dict[str, int]:
     await pool.execute(
         "INSERT INTO sms_optouts (tenant_id, recipient) VALUES ('gangnam-pizza', '01073912468')"
     )
+    # calling out: a verified caller ID, a member with minutes (store_missed_call: a record)
+    await pool.execute(
+        "INSERT INTO caller_ids (number, tenant_id, verified) VALUES ($1, 'gangnam-pizza', true)",
+        PIZZA,
+    )
+    await add_member(pool, "gangnam-pizza", Member("김민수", PIZZA_MEMBER))
+    await minutes.charge(pool, "gangnam-pizza", 6000, "seed")
+    await minutes.allocate(pool, "gangnam-pizza", PIZZA_MEMBER, 600)
     for name, a in ACCOUNTS.items():
         user = await add_user(
             pool, a["email"], a["role"], PASSWORD, tenant=a.get("tenant"), branch=a.get("branch")

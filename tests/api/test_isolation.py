@@ -28,6 +28,7 @@ PATH_VALUES: dict[str, str] = {
     "tenant": "gangnam-pizza",
     "agent": PIZZA_AGENT,
     "recipient": "010-7391-2468",
+    "member": "010-7777-8888",
     "call_id": "pizza-call-1",  # stored by _values
 }
 # Endpoints whose parameter means something else than PATH_VALUES says.
@@ -53,6 +54,9 @@ TRACES = (
     "김배달",
     "7391-2468",
     "73912468",
+    "김민수",
+    "7777-8888",
+    "77778888",
 )
 BODY = {
     "tenant_id": "gangnam-pizza",

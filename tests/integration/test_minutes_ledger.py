@@ -165,7 +165,8 @@ def test_minutes_cli(
     assert main(["minutes", "show", "acme"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("acme pool: 70 min (4200 s)")
-    assert "member 010-77**-88**: 30 min" in out and "charge    +6000 s  11월 충전" in out
+    assert "member 김민수 (010-77**-88**): 30 min left; last 30 days: 0 calls" in out
+    assert "charge    +6000 s  11월 충전" in out
     assert main(["minutes", "show", "acme", "010-7777-8888"]) == 0
     out = capsys.readouterr().out
     assert (
