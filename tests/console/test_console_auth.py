@@ -94,3 +94,19 @@ async def test_the_first_admin_is_made_once_and_can_sign_in(pool: asyncpg.Pool) 
         await b.session.close()
     finally:
         await runner.cleanup()
+
+
+async def test_the_tenant_allowlist_applies_to_the_console(console: ConsoleServer) -> None:
+    b = await console.as_role("owner")
+    status, _ = await b.get("/numbers")
+    assert status == 200
+    await console.pool.execute(
+        "UPDATE tenants SET ip_allowlist = '{10.20.0.0/16}' WHERE id = 'gangnam-pizza'"
+    )
+    status, text = await b.get("/numbers")
+    assert status == 403 and "127.0.0.1" in text
+    status, text = await console.browser().sign_in(OWNER)
+    assert status == 403
+    other = await console.as_role("other")  # a tenant without a list is unaffected
+    status, _ = await other.get("/numbers")
+    assert status == 200
