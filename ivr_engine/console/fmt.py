@@ -30,3 +30,12 @@ def percent(part: int, whole: int) -> str:
 def seconds_text(value: float | None) -> str:
     """Seconds with one decimal ('' for None)."""
     return "" if value is None else f"{value:.1f}"
+
+
+def minutes_label(seconds: int, lang: str = "ko") -> str:
+    """An allowance's seconds as people read it: ``12분 30초`` / ``12 min 30 s``."""
+    sign = "-" if seconds < 0 else ""
+    whole, rest = divmod(abs(seconds), 60)
+    if lang == "en":
+        return f"{sign}{whole} min" + (f" {rest} s" if rest else "")
+    return f"{sign}{whole}분" + (f" {rest}초" if rest else "")

@@ -43,7 +43,10 @@ class RecordFilter:
 _RECORD_COLUMNS = (
     "r.call_id, r.tenant_id, r.number, r.caller, r.caller_raw, r.start_time, r.ring_time, "
     "r.answer_time, r.end_time, r.ring_seconds, r.billsec, r.duration, r.disposition, "
-    "r.closed_state, r.answered_target, r.hangup_by, r.hangup_cause, r.plan_state"
+    "r.closed_state, r.answered_target, r.hangup_by, r.hangup_cause, r.plan_state, "
+    "r.direction, r.member, r.caller_id_shown, r.destination, r.charged_seconds, "
+    "(SELECT m.name FROM members m WHERE m.mobile = r.member AND m.tenant_id = r.tenant_id) "
+    "AS member_name"
 )
 
 
