@@ -37,5 +37,7 @@ def minutes_label(seconds: int, lang: str = "ko") -> str:
     sign = "-" if seconds < 0 else ""
     whole, rest = divmod(abs(seconds), 60)
     if lang == "en":
-        return f"{sign}{whole} min" + (f" {rest} s" if rest else "")
-    return f"{sign}{whole}분" + (f" {rest}초" if rest else "")
+        parts = ([f"{whole} min"] if whole or not rest else []) + ([f"{rest} s"] if rest else [])
+    else:
+        parts = ([f"{whole}분"] if whole or not rest else []) + ([f"{rest}초"] if rest else [])
+    return sign + " ".join(parts)
