@@ -198,6 +198,20 @@ async def list_sms(
     return [dict(r) for r in rows]
 
 
+async def sms_ids_in_reach(db: Executor, reach: Reach, ids: list[int]) -> list[int]:
+    """Those of the texts ``ids`` that are inside the reach."""
+    rows = await db.fetch(
+        "SELECT r.id FROM sms_outbox r WHERE ($1::text[] IS NULL OR r.tenant_id = ANY($1)) "
+        "AND ($2::text IS NULL OR r.number IN "
+        "(SELECT number FROM virtual_numbers WHERE branch_id = $2)) "
+        "AND ($3::text IS NULL OR r.number = $3) AND $4::text IS NULL "
+        "AND r.id = ANY($5::bigint[]) ORDER BY r.id",
+        *reach_params(reach),
+        ids,
+    )
+    return [int(r["id"]) for r in rows]
+
+
 _AGENT_SELECT = (
     "SELECT a.id, a.tenant_id, a.name, a.endpoint, a.state, a.reason, a.state_since, "
     "a.reachable, coalesce((SELECT string_agg(m.queue_id, ', ' ORDER BY m.queue_id) "
