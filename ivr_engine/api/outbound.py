@@ -14,14 +14,17 @@ are looked up inside the principal's tenants only; every call placed is audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+import asyncpg
 from aiohttp import web
 
 from ivr_engine.api.common import json_body, json_object, respond
-from ivr_engine.api.context import actor_of
+from ivr_engine.api.context import ApiContext, actor_of
 from ivr_engine.api.errors import ApiError, bad_input, not_found
 from ivr_engine.api.registry import ApiRequest, ApiRoutes
+from ivr_engine.domain.access import Principal, Reach
 from ivr_engine.domain.numbers import mask, try_normalize
 from ivr_engine.domain.outbound import Refusal
 from ivr_engine.store import audit
@@ -63,10 +66,10 @@ def _text(data: dict[str, Any], key: str, *, required: bool = True) -> str | Non
     return value
 
 
-async def _member_mobile(req: ApiRequest, tenant_id: str, who: str) -> str:
+async def member_mobile(pool: asyncpg.Pool, tenant_id: str, who: str) -> str:
     """A member of the tenant by mobile or name (404 otherwise, whoever's it is)."""
     digits = try_normalize(who)
-    row = await req.ctx.pool.fetchrow(
+    row = await pool.fetchrow(
         "SELECT mobile FROM members WHERE tenant_id = $1 AND (mobile = $2 OR name = $3)",
         tenant_id,
         digits,
@@ -77,32 +80,62 @@ async def _member_mobile(req: ApiRequest, tenant_id: str, who: str) -> str:
     return str(row["mobile"])
 
 
-async def _place(
-    req: ApiRequest, tenant_id: str, member: str, to: str, caller_id: str | None, source: str
-) -> web.StreamResponse:
-    dialer: Dialer | None = req.ctx.extras.get(DIALER)
+async def inbound_caller(pool: asyncpg.Pool, reach: Reach, call_id: str) -> tuple[str, str]:
+    """The tenant and the caller of an inbound record inside the reach (404 otherwise;
+    409 ``caller_unknown`` for a withheld number)."""
+    tenants = None if reach.tenants is None else list(reach.tenants)
+    row = await pool.fetchrow(queries()["inbound_record_caller"], call_id, tenants)
+    if row is None or row["tenant_id"] is None:
+        raise not_found(f"inbound call {call_id}")
+    if not row["caller"]:
+        raise ApiError(409, "caller_unknown", "the caller withheld their number: no call-back")
+    return str(row["tenant_id"]), str(row["caller"])
+
+
+@dataclass(frozen=True)
+class CallOrder:
+    """What to call: the member (a mobile of the tenant), the destination, the caller ID
+    asked for (None: the member's first verified one) and where the order came from."""
+
+    tenant_id: str
+    member: str
+    to: str
+    caller_id: str | None
+    source: str
+
+
+async def place_call(ctx: ApiContext, principal: Principal, address: str, order: CallOrder) -> str:
+    """Have the serving engine place a call and audit it; the call's id. 503
+    ``engine_not_attached`` with no engine, 409 ``call_refused`` with the planner's code.
+    The API and the console both call out through here."""
+    dialer: Dialer | None = ctx.extras.get(DIALER)
     if dialer is None:
         raise ApiError(
             503,
             "engine_not_attached",
             "no call engine serves this API: calls are placed by a running `ivr-engine serve`",
         )
-    placed = await dialer.place(member, to, caller_id, tenant_id=tenant_id)
+    placed = await dialer.place(order.member, order.to, order.caller_id, tenant_id=order.tenant_id)
     if isinstance(placed, Refusal):
         raise ApiError(409, "call_refused", placed.message, refusal=placed.code.value)
-    async with req.ctx.pool.acquire() as conn:
+    async with ctx.pool.acquire() as conn:
         await audit.append(
             conn,
-            actor_of(req.principal, req.address),
+            actor_of(principal, address),
             action="call.dial",
             resource="call",
             resource_id=placed,
-            tenant_id=tenant_id,
-            new={"member": mask(member), "to": mask(to), "caller_id": caller_id},
-            detail={"source": source},
+            tenant_id=order.tenant_id,
+            new={"member": mask(order.member), "to": mask(order.to), "caller_id": order.caller_id},
+            detail={"source": order.source},
         )
+    return placed
+
+
+async def _place(req: ApiRequest, order: CallOrder) -> web.StreamResponse:
+    placed = await place_call(req.ctx, req.principal, req.address, order)
     return respond(
-        {"call_id": placed, "member": mask(member), "to": mask(to), "state": "ringing"},
+        {"call_id": placed, "member": mask(order.member), "to": mask(order.to), "state": "ringing"},
         status=202,
     )
 
@@ -117,9 +150,10 @@ async def _place(
 async def dial(req: ApiRequest) -> web.StreamResponse:
     data = json_object(await json_body(req))
     tenant_id = tenant_of(req, data.get("tenant_id"))
-    member = await _member_mobile(req, tenant_id, _text(data, "member") or "")
+    member = await member_mobile(req.ctx.pool, tenant_id, _text(data, "member") or "")
     to = _text(data, "to") or ""
-    return await _place(req, tenant_id, member, to, _text(data, "caller_id", required=False), "api")
+    caller_id = _text(data, "caller_id", required=False)
+    return await _place(req, CallOrder(tenant_id, member, to, caller_id, "api"))
 
 
 @routes.post(
@@ -131,15 +165,8 @@ async def dial(req: ApiRequest) -> web.StreamResponse:
 )
 async def call_back(req: ApiRequest) -> web.StreamResponse:
     call_id = req.match("call_id")
-    tenants = None if req.reach.tenants is None else list(req.reach.tenants)
-    row = await req.ctx.pool.fetchrow(queries()["inbound_record_caller"], call_id, tenants)
-    if row is None or row["tenant_id"] is None:
-        raise not_found(f"inbound call {call_id}")
+    tenant_id, caller = await inbound_caller(req.ctx.pool, req.reach, call_id)
     data = json_object(await json_body(req))
-    if not row["caller"]:
-        raise ApiError(409, "caller_unknown", "the caller withheld their number: no call-back")
-    member = await _member_mobile(req, row["tenant_id"], _text(data, "member") or "")
+    member = await member_mobile(req.ctx.pool, tenant_id, _text(data, "member") or "")
     caller_id = _text(data, "caller_id", required=False)
-    return await _place(
-        req, row["tenant_id"], member, row["caller"], caller_id, f"record {call_id}"
-    )
+    return await _place(req, CallOrder(tenant_id, member, caller, caller_id, f"record {call_id}"))

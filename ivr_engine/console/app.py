@@ -20,7 +20,9 @@ from ivr_engine.console import (
     pages_admin,
     pages_auth,
     pages_dashboard,
+    pages_members,
     pages_numbers,
+    pages_outbound,
     pages_records,
     pages_stats,
 )
@@ -41,6 +43,8 @@ def all_pages() -> ConsoleRoutes:
         pages_dashboard,
         pages_numbers,
         pages_records,
+        pages_outbound,
+        pages_members,
         pages_stats,
         pages_admin,
     ):

@@ -30,3 +30,14 @@ def percent(part: int, whole: int) -> str:
 def seconds_text(value: float | None) -> str:
     """Seconds with one decimal ('' for None)."""
     return "" if value is None else f"{value:.1f}"
+
+
+def minutes_label(seconds: int, lang: str = "ko") -> str:
+    """An allowance's seconds as people read it: ``12분 30초`` / ``12 min 30 s``."""
+    sign = "-" if seconds < 0 else ""
+    whole, rest = divmod(abs(seconds), 60)
+    if lang == "en":
+        parts = ([f"{whole} min"] if whole or not rest else []) + ([f"{rest} s"] if rest else [])
+    else:
+        parts = ([f"{whole}분"] if whole or not rest else []) + ([f"{rest}초"] if rest else [])
+    return sign + " ".join(parts)

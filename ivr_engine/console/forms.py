@@ -12,13 +12,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
+
+from ivr_engine.domain.numbers import try_normalize
 
 MAX_TARGETS = 5
 PROMPT_FIELDS = ("greeting", "coloring_open", "whisper", "after_hours", "lunch", "holiday")
 STATUSES = ("active", "paused", "terminated")
 STRATEGIES = ("", "sequential", "simultaneous")
 _DAYS = re.compile(r"^[a-z]{3}(-[a-z]{3})?(,[a-z]{3}(-[a-z]{3})?)*$")
+_HOLIDAY_DATE = re.compile(r"^(\d{4}-)?\d{2}-\d{2}$")
+NUMBER_LISTS = ("block_list", "free_pass")
 
 
 def schedule_text(weekly: Mapping[str, list[str]] | None) -> str:
@@ -44,6 +49,54 @@ def parse_schedule_text(text: str) -> tuple[dict[str, list[str]], str | None]:
     return out, None
 
 
+def holidays_text(holidays: list[Mapping[str, Any]] | None) -> str:
+    """Holidays as lines ``2026-12-31 송년 휴무`` (yearly ones without the year)."""
+    return "\n".join(f"{h.get('date', '')} {h.get('name', '')}".strip() for h in holidays or [])
+
+
+def parse_holidays_text(
+    text: str, current: list[Mapping[str, Any]] | None = None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Lines ``YYYY-MM-DD name`` (one day) or ``MM-DD name`` (every year) as holidays, or
+    an error message for the first line that is not one. A holiday kept on its date keeps
+    the prompt it had (the form does not show prompts)."""
+    prompts = {str(h.get("date")): h["prompt"] for h in current or [] if h.get("prompt")}
+    out: list[dict[str, Any]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        words = raw.split(maxsplit=1)
+        if not words:
+            continue
+        when = words[0]
+        example = "e.g. 2026-12-31 송년 휴무, or 06-15 창립기념일 every year"
+        if not _HOLIDAY_DATE.match(when) or len(words) < 2:
+            return [], f"line {number}: write the date then the name, {example}"
+        parts = [int(p) for p in when.split("-")]
+        try:
+            date(*parts) if len(parts) == 3 else date(2000, *parts)
+        except ValueError:
+            return [], f"line {number}: {when} is not a date"
+        holiday: dict[str, Any] = {"date": when, "name": words[1].strip()}
+        if len(parts) == 2:
+            holiday["yearly"] = True
+        if when in prompts:
+            holiday["prompt"] = prompts[when]
+        out.append(holiday)
+    return out, None
+
+
+def parse_numbers_text(text: str) -> tuple[list[str], str | None]:
+    """One phone number a line (as written), or an error for the first that is none."""
+    out: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        value = raw.strip()
+        if not value:
+            continue
+        if try_normalize(value) is None:
+            return [], f"line {number}: {value!r} is not a phone number"
+        out.append(value)
+    return out, None
+
+
 def form_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """The form's values for a number's entry."""
     schedule = data.get("schedule") or {}
@@ -60,6 +113,9 @@ def form_fields(data: Mapping[str, Any]) -> dict[str, Any]:
         ],
     }
     fields["targets"] += [("", "")] * (MAX_TARGETS - len(fields["targets"]))
+    fields["holidays"] = holidays_text(data.get("holidays"))
+    for key in NUMBER_LISTS:
+        fields[key] = "\n".join(str(n) for n in data.get(key) or [])
     for kind in PROMPT_FIELDS:
         prompt = prompts.get(kind) or {}
         fields[f"prompt_{kind}"] = prompt.get("text", "")
@@ -128,6 +184,7 @@ def apply_form(
         data["schedule"] = schedule
     else:
         data.pop("schedule", None)
+    _apply_lists(data, form, errors)
     prompts = dict(data.get("prompts") or {})
     for kind in PROMPT_FIELDS:
         if (prompts.get(kind) or {}).get("file"):
@@ -144,6 +201,28 @@ def apply_form(
     return data, errors
 
 
+def _apply_lists(data: dict[str, Any], form: Mapping[str, str], errors: dict[str, str]) -> None:
+    """Holidays, block list and free pass from their text areas (absent: left as they are)."""
+    if "holidays" in form:
+        holidays, problem = parse_holidays_text(form["holidays"], data.get("holidays"))
+        if problem:
+            errors["holidays"] = problem
+        elif holidays:
+            data["holidays"] = holidays
+        else:
+            data.pop("holidays", None)
+    for key in NUMBER_LISTS:
+        if key not in form:
+            continue
+        numbers, problem = parse_numbers_text(form[key])
+        if problem:
+            errors[key] = problem
+        elif numbers:
+            data[key] = numbers
+        else:
+            data.pop(key, None)
+
+
 def field_of(path: str) -> str:
     """The form field a configuration path (``targets[0].number``, ``prompts.lunch``,
     ``schedule.open.mon-fri[1]``) belongs to; '' when none."""
@@ -156,6 +235,9 @@ def field_of(path: str) -> str:
         ("status", "status"),
         ("strategy", "strategy"),
         ("label", "label"),
+        ("holidays", "holidays"),
+        ("block_list", "block_list"),
+        ("free_pass", "free_pass"),
     ):
         if path.startswith(prefix):
             return name

@@ -1,5 +1,6 @@
-"""The audit log, users and roles (an owner adds users), the SMS outbox, and read-only
-views of the menus and queues."""
+"""The audit log, users and roles (an owner adds users, changes their role or disables
+them), the SMS outbox (approving or discarding held texts), and read-only views of the
+menus and queues."""
 
 from __future__ import annotations
 
@@ -11,10 +12,17 @@ from aiohttp import web
 from ivr_engine.api.credentials import check_password_strength, hash_password
 from ivr_engine.console import queries
 from ivr_engine.console.web import ConsolePage, ConsoleRoutes
-from ivr_engine.domain.access import GRANTABLE, ROLE_LABELS, may_grant, shown_number
+from ivr_engine.domain.access import (
+    BRANCH_MANAGER,
+    GRANTABLE,
+    ROLE_LABELS,
+    may_grant,
+    shown_number,
+)
 from ivr_engine.domain.config_doc import settings_to_data
 from ivr_engine.domain.numbers import format_number
 from ivr_engine.errors import ConflictError, NotFoundError, ValidationError
+from ivr_engine.sms import admin as sms_admin
 from ivr_engine.store import accounts, audit, config_edit
 
 pages = ConsoleRoutes()
@@ -61,6 +69,9 @@ async def _users_page(
         tenants=[t["id"] for t in tenants],
         roles=sorted(GRANTABLE.get(page.principal.role, ())),
         role_name=lambda r: ROLE_LABELS[r][label],
+        manages=lambda u: (
+            page.may("users.write") and may_grant(page.principal, u.role, u.tenant_id)
+        ),
         error=error,
         done=done,
         form=page.form,
@@ -112,21 +123,115 @@ async def add_user(page: ConsolePage) -> web.StreamResponse:
     return await _users_page(page, done=f"{page.t('users.created')} {user.email}")
 
 
+def _edit_fields(page: ConsolePage, user: accounts.User) -> dict[str, Any]:
+    """The changes the row's form asks for (role, branch, disabled)."""
+    form = page.form
+    fields: dict[str, Any] = {}
+    role = form.get("role", user.role)
+    if role != user.role:
+        fields["role"] = role
+    branch = form.get("branch", "").strip() or None
+    if branch != user.branch_id and (role == BRANCH_MANAGER or user.branch_id):
+        fields["branch_id"] = branch if role == BRANCH_MANAGER else None
+    disabled = form.get("disabled") == "on"
+    if disabled != user.disabled:
+        fields["disabled"] = disabled
+    return fields
+
+
+@pages.post("/users/{user_id}", "users.write")
+async def edit_user(page: ConsolePage) -> web.StreamResponse:
+    """``POST /users/{id}``: change a user's role or branch, or disable the account, with
+    the version the form was read at (as the API's If-Match); audited like ``PATCH``."""
+    raw = page.request.match_info["user_id"]
+    version = page.form.get("version", "")
+    async with page.ctx.pool.acquire() as conn:
+        user = await accounts.user_by_id(conn, int(raw)) if raw.isdigit() else None
+    if user is None or not page.reach.sees_tenant(user.tenant_id):
+        raise NotFoundError(f"user {raw}: {page.t('error.not_found')}")
+    if not version.isdigit() or int(version) != user.version:
+        return await _users_page(page, 409, page.t("users.conflict"))
+    fields = _edit_fields(page, user)
+    if not may_grant(page.principal, user.role, user.tenant_id) or (
+        "role" in fields and not may_grant(page.principal, fields["role"], user.tenant_id)
+    ):
+        return await _users_page(page, 403, page.t("error.forbidden"))
+    if not fields:
+        return await _users_page(page, done=page.t("users.unchanged"))
+    try:
+        async with page.ctx.pool.acquire() as conn, conn.transaction():
+            after = await accounts.update_user(conn, user.id, user.version, **fields)
+            if fields.get("disabled"):
+                await accounts.end_sessions_of(conn, user.id)
+            await audit.append(
+                conn,
+                page.actor,
+                action="user.update",
+                resource="user",
+                resource_id=str(user.id),
+                tenant_id=user.tenant_id,
+                old=user.public(),
+                new=after.public(),
+                detail={"password_changed": False},
+            )
+    except ConflictError:
+        return await _users_page(page, 409, page.t("users.conflict"))
+    except ValidationError as exc:
+        return await _users_page(page, 400, str(exc))
+    return await _users_page(page, done=f"{page.t('users.updated')} {after.email}")
+
+
 @pages.get("/sms", "sms.read")
 async def sms(page: ConsolePage) -> web.StreamResponse:
     """``GET /sms?state=``: the outbox, newest first."""
+    return await _sms_page(page)
+
+
+async def _sms_page(
+    page: ConsolePage, status: int = 200, *, done: str = "", error: str = ""
+) -> web.Response:
     state = page.query("state")
     state = state if state in SMS_STATES else ""
     async with page.ctx.pool.acquire() as conn:
         rows = await queries.list_sms(conn, page.reach, state=state or None)
     return page.render(
         "sms.html",
+        http_status=status,
         rows=rows,
         state=state,
         states=SMS_STATES,
         show=lambda n: shown_number(page.principal, n) if n else "",
         fmt=format_number,
+        done=done,
+        error=error,
     )
+
+
+@pages.post("/sms", "sms.write")
+async def sms_act(page: ConsolePage) -> web.StreamResponse:
+    """``POST /sms``: approve or discard the held texts ticked (``text_<id>``) inside the
+    reach, audited as the API's ``/sms/outbox/approve|discard``."""
+    action = page.form.get("action", "")
+    asked = sorted(int(k[5:]) for k in page.form if k.startswith("text_") and k[5:].isdigit())
+    if action not in ("approve", "discard") or not asked:
+        return await _sms_page(page, 400, error=page.t("sms.choose"))
+    async with page.ctx.pool.acquire() as conn, conn.transaction():
+        ids = await queries.sms_ids_in_reach(conn, page.reach, asked)
+        if len(ids) != len(asked):
+            raise NotFoundError(page.t("error.not_found"))
+        if action == "approve":
+            done = await sms_admin.approve(conn, ids, clock=page.ctx.clock)
+        else:
+            done = await sms_admin.discard(conn, ids, reason="discarded in the console")
+        await audit.append(
+            conn,
+            page.actor,
+            action=f"sms.{action}",
+            resource="sms",
+            tenant_id=page.principal.tenant_id,
+            detail={"asked": ids, "done": done},
+        )
+    return await _sms_page(page, done=f"{page.t('sms.done_' + action)} {len(done)}")
 
 
 def action_text(item: dict[str, Any]) -> str:

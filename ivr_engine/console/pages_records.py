@@ -10,6 +10,12 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ivr_engine.console import queries
+from ivr_engine.console.pages_outbound import (
+    CallResult,
+    call_back_result,
+    dial_choices,
+    result_fragment,
+)
 from ivr_engine.console.record_trace import record_steps
 from ivr_engine.console.web import ConsolePage, ConsoleRoutes
 from ivr_engine.domain.access import shown_number
@@ -104,24 +110,56 @@ async def _record(page: ConsolePage) -> dict[str, object]:
     return row
 
 
-def _render(page: ConsolePage, row: dict[str, object], reveal: bool) -> web.Response:
+def missed_inbound(row: dict[str, object]) -> bool:
+    """Whether a record is an inbound call nobody answered, from a caller who gave their
+    number: the calls the page offers to call back."""
+    return (
+        row.get("direction", "inbound") == "inbound"
+        and row["disposition"] not in (Disposition.ANSWERED.value, Disposition.BLOCKED.value)
+        and bool(row["caller"])
+    )
+
+
+async def _render(
+    page: ConsolePage,
+    row: dict[str, object],
+    reveal: bool,
+    result: CallResult | None = None,
+) -> web.Response:
     def show(n: str) -> str:
         return shown_number(page.principal, n, reveal=reveal) if n else ""
 
+    choices = None
+    if page.may("outbound.dial") and missed_inbound(row) and row["tenant_id"]:
+        choices = await dial_choices(page, str(row["tenant_id"]))
     return page.render(
         "record.html",
         r=row,
         steps=record_steps(row, show),
         caller=show(str(row["caller"])),
+        show=show,
         revealed=reveal,
         fmt=format_number,
+        choices=choices,
+        result=result,
+        form=page.form,
     )
 
 
 @pages.get("/records/{call_id}", "calls.read")
 async def record(page: ConsolePage) -> web.StreamResponse:
     """``GET /records/{call_id}``: what happened in one call."""
-    return _render(page, await _record(page), reveal=False)
+    return await _render(page, await _record(page), reveal=False)
+
+
+@pages.post("/records/{call_id}/callback", "outbound.dial")
+async def call_back(page: ConsolePage) -> web.StreamResponse:
+    """``POST /records/{call_id}/callback``: ring a member, then the record's caller."""
+    row = await _record(page)
+    result, _tenant = await call_back_result(page, str(row["call_id"]))
+    if page.request.headers.get("HX-Request"):
+        return result_fragment(page, result)
+    return await _render(page, row, reveal=False, result=result)
 
 
 @pages.post("/records/{call_id}/reveal", "calls.reveal")
@@ -143,4 +181,4 @@ async def reveal(page: ConsolePage) -> web.StreamResponse:
         return web.Response(
             text=f'<span class="revealed">{escape(caller)}</span>', content_type="text/html"
         )
-    return _render(page, row, reveal=True)
+    return await _render(page, row, reveal=True)

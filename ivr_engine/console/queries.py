@@ -43,7 +43,10 @@ class RecordFilter:
 _RECORD_COLUMNS = (
     "r.call_id, r.tenant_id, r.number, r.caller, r.caller_raw, r.start_time, r.ring_time, "
     "r.answer_time, r.end_time, r.ring_seconds, r.billsec, r.duration, r.disposition, "
-    "r.closed_state, r.answered_target, r.hangup_by, r.hangup_cause, r.plan_state"
+    "r.closed_state, r.answered_target, r.hangup_by, r.hangup_cause, r.plan_state, "
+    "r.direction, r.member, r.caller_id_shown, r.destination, r.charged_seconds, "
+    "(SELECT m.name FROM members m WHERE m.mobile = r.member AND m.tenant_id = r.tenant_id) "
+    "AS member_name"
 )
 
 
@@ -193,6 +196,20 @@ async def list_sms(
         limit,
     )
     return [dict(r) for r in rows]
+
+
+async def sms_ids_in_reach(db: Executor, reach: Reach, ids: list[int]) -> list[int]:
+    """Those of the texts ``ids`` that are inside the reach."""
+    rows = await db.fetch(
+        "SELECT r.id FROM sms_outbox r WHERE ($1::text[] IS NULL OR r.tenant_id = ANY($1)) "
+        "AND ($2::text IS NULL OR r.number IN "
+        "(SELECT number FROM virtual_numbers WHERE branch_id = $2)) "
+        "AND ($3::text IS NULL OR r.number = $3) AND $4::text IS NULL "
+        "AND r.id = ANY($5::bigint[]) ORDER BY r.id",
+        *reach_params(reach),
+        ids,
+    )
+    return [int(r["id"]) for r in rows]
 
 
 _AGENT_SELECT = (

@@ -27,9 +27,10 @@ from aiohttp import web
 from ivr_engine.api.auth import csrf_ok, principal_of
 from ivr_engine.api.context import CONTEXT_KEY, ApiContext
 from ivr_engine.api.errors import ApiError
-from ivr_engine.console.fmt import local_time
+from ivr_engine.console.fmt import local_time, minutes_label
 from ivr_engine.console.i18n import pick_language, translator
 from ivr_engine.domain.access import ROLE_LABELS, Principal, Reach, allows, reach_of
+from ivr_engine.domain.numbers import mask
 from ivr_engine.errors import IvrError, NotFoundError
 from ivr_engine.store.audit import Actor
 
@@ -41,6 +42,8 @@ NAV: tuple[tuple[str, str, str], ...] = (
     ("/", "nav.dashboard", "tenants.read"),
     ("/numbers", "nav.numbers", "numbers.read"),
     ("/records", "nav.records", "calls.read"),
+    ("/members", "nav.members", "members.read"),
+    ("/minutes", "nav.minutes", "minutes.read"),
     ("/stats", "nav.stats", "stats.read"),
     ("/agents", "nav.agents", "agents.read"),
     ("/menus", "nav.menus", "numbers.read"),
@@ -106,6 +109,8 @@ class ConsolePage:
             "when": self.when,
             "may": self.may,
             "other_lang": "en" if self.lang == "ko" else "ko",
+            "mask": mask,
+            "minutes": lambda seconds: minutes_label(int(seconds), self.lang),
         }
         base.update(context)
         response = aiohttp_jinja2.render_template(

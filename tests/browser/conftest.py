@@ -34,8 +34,9 @@ def _browser_binaries() -> tuple[str, str] | None:
 class ServerThread:
     """The console served from its own event loop in a thread."""
 
-    def __init__(self, db_url: str) -> None:
+    def __init__(self, db_url: str, engine_dir: Path | None = None) -> None:
         self.db_url = db_url
+        self.engine_dir = engine_dir  # set: the whole engine serves the console
         self.loop = asyncio.new_event_loop()
         self.base = ""
         self._ready = threading.Event()
@@ -52,6 +53,9 @@ class ServerThread:
             self._ready.set()
 
     async def _main(self) -> None:
+        if self.engine_dir is not None:
+            await self._engine_main(self.engine_dir)
+            return
         from datetime import timedelta
 
         pool = await create_pool_for_url(self.db_url)
@@ -67,6 +71,22 @@ class ServerThread:
             await runner.cleanup()
         finally:
             await pool.close()
+
+    async def _engine_main(self, data_dir: Path) -> None:
+        """The engine with its simulator: the member and the missed call's caller answer."""
+        from ivr_engine.sim import Behaviour
+        from tests.api.conftest import PIZZA_MEMBER
+        from tests.console.engine import engine_console
+
+        async with engine_console(self.db_url, data_dir) as running:
+            running.sim.set_behaviour(PIZZA_MEMBER, Behaviour.answer_after(0.5, talk=None))
+            running.sim.set_behaviour("01073912468", Behaviour.answer_after(0.5, talk=2.0))
+            self.base = running.base
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+            while running.dialer.calls:  # calls the test started end before the engine stops
+                await asyncio.wait(list(running.dialer.calls.values()))
 
     def start(self) -> str:
         self.thread.start()
@@ -84,6 +104,16 @@ class ServerThread:
 @pytest.fixture
 def console_url(db_url: str) -> Iterator[str]:
     server = ServerThread(db_url)
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def engine_console_url(db_url: str, tmp_path: Path) -> Iterator[str]:
+    """The console served by a running engine (its simulator places the calls)."""
+    server = ServerThread(db_url, engine_dir=tmp_path)
     try:
         yield server.start()
     finally:

@@ -14,7 +14,7 @@ from typing import Any
 
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.api.conftest import PASSWORD, PIZZA
 
@@ -161,3 +161,36 @@ def test_agents_board_updates_live_and_fits_a_phone(
     width = driver.execute_script("return document.documentElement.scrollWidth")
     assert width <= 400  # nothing wider than the phone
     shoot(driver, shots, "10-dashboard-phone")
+
+
+def test_call_back_a_missed_call_from_its_page(
+    driver: Any, engine_console_url: str, shots: Path
+) -> None:
+    from tests.api.conftest import PIZZA_MISSED
+
+    sign_in(driver, engine_console_url, "owner@pizza.kr")
+    driver.get(f"{engine_console_url}/records/{PIZZA_MISSED}")
+    button = WebDriverWait(driver, WAIT).until(
+        ec.element_to_be_clickable((By.ID, "call-back-button"))
+    )
+    member = Select(driver.find_element(By.ID, "member-select"))
+    member.select_by_visible_text("김민수 (010-77**-88**)")
+    Select(driver.find_element(By.ID, "caller-id-select")).select_by_visible_text("0505-123-4567")
+    button.click()
+    result = WebDriverWait(driver, WAIT).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "#call-result[data-call-id]"))
+    )
+    call_id = result.get_attribute("data-call-id")
+    assert call_id and call_id.startswith("out-") and call_id in result.text
+    assert driver.current_url.endswith(f"/records/{PIZZA_MISSED}")  # htmx: in place
+    shoot(driver, shots, "11-call-back")
+    driver.get(f"{engine_console_url}/members")
+    WebDriverWait(driver, WAIT).until(ec.presence_of_element_located((By.ID, "member-form")))
+    assert "010-77**-88**" in driver.find_element(By.ID, "members").text
+    shoot(driver, shots, "12-members")
+    driver.get(f"{engine_console_url}/minutes")
+    pool = WebDriverWait(driver, WAIT).until(
+        ec.presence_of_element_located((By.ID, "pool-balance"))
+    )
+    assert pool.text == "90분"
+    shoot(driver, shots, "13-minutes")

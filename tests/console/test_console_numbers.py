@@ -143,3 +143,42 @@ async def test_what_a_caller_hears_at_a_given_time(console: ConsoleServer) -> No
     assert "lunch" in text and "2026-11-20 15:30 +09:00" in text
     status, text = await b.get(f"/numbers/{PIZZA}/hear?at=2026-11-20T12:00")
     assert status == 200 and "<html" in text and "forward" in text
+
+
+async def test_holidays_block_list_and_free_pass_are_edited_and_checked(
+    console: ConsoleServer,
+) -> None:
+    b = await console.as_role("owner")
+    _, text = await b.get(f"/numbers/{PIZZA}")
+    form = _form(text)
+    assert form["holidays"] == "2026-12-31 송년 휴무\n06-15 창립기념일"
+    assert form["block_list"] == "010-9999-0000" and form["free_pass"] == "010-5555-6666"
+    before = await _version(console)
+    status, text, _ = await b.post(
+        f"/numbers/{PIZZA}", dict(form, holidays="2026-13-01 없는 달", action="save")
+    )
+    assert status == 400 and 'id="error-holidays"' in text and "line 1" in text
+    status, text, _ = await b.post(
+        f"/numbers/{PIZZA}", dict(form, free_pass="010-5555-6666\n전화번호", action="save")
+    )
+    assert status == 400 and 'id="error-free_pass"' in text and "line 2" in text
+    assert await _version(console) == before
+    changed = dict(
+        form,
+        holidays="2026-12-31 송년 휴무\n2026-11-21 임시 휴무\n06-15 창립기념일",
+        block_list="010-9999-0000\n010-4444-3333",
+        free_pass="",
+        action="save",
+    )
+    status, text, _ = await b.post(f"/numbers/{PIZZA}", changed)
+    assert status == 200 and 'id="saved"' in text
+    async with console.pool.acquire() as conn:
+        detail = await config_edit.get_number(conn, ALL, PIZZA)
+    assert detail is not None
+    data = entry_to_data(detail.entry)
+    assert {"date": "2026-11-21", "name": "임시 휴무"} in data["holidays"]
+    assert sorted(data["block_list"]) == ["010-4444-3333", "010-9999-0000"]
+    assert "free_pass" not in data
+    # Saturday 2026-11-21 is now a holiday: the week chart says so.
+    _, text = await b.get(f"/numbers/{PIZZA}")
+    assert 'data-state="holiday"' in text

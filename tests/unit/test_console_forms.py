@@ -92,7 +92,57 @@ def test_configuration_paths_map_to_fields() -> None:
     assert field_of("number: schedule.open.mon-fri[1]") == "schedule_open"
     assert field_of("targets[0].number") == "targets"
     assert field_of("prompts.lunch.text") == "prompt_lunch"
-    assert field_of("block_list[0]") == ""
+    assert field_of("block_list[0]") == "block_list"
+    assert field_of("national_holidays") == ""
     assert field_of_message("ERROR tenants[0].numbers[0].prompts.after_hours: too long") == (
         "prompt_after_hours"
     )
+
+
+HOLIDAYS: dict[str, Any] = {
+    **ENTRY,
+    "holidays": [
+        {"date": "2026-12-31", "name": "송년 휴무", "prompt": {"text": "송년 휴무입니다."}},
+        {"date": "06-15", "name": "창립기념일", "yearly": True},
+    ],
+    "free_pass": ["010-5555-6666"],
+}
+
+
+def test_holidays_and_caller_lists_as_lines_and_back() -> None:
+    fields = form_fields(HOLIDAYS)
+    assert fields["holidays"] == "2026-12-31 송년 휴무\n06-15 창립기념일"
+    assert fields["block_list"] == "010-9999-0000" and fields["free_pass"] == "010-5555-6666"
+    data, errors = apply_form(HOLIDAYS, _posted(fields))
+    assert errors == {} and data == HOLIDAYS  # the holiday's prompt is kept on its date
+
+
+def test_editing_holidays_and_lists() -> None:
+    posted = _posted(form_fields(HOLIDAYS))
+    posted["holidays"] = "2026-12-31 송년 휴무\n2027-01-01 신정\n\n12-25 성탄절"
+    posted["block_list"] = "010-9999-0000\n02-333-4444"
+    posted["free_pass"] = ""
+    data, errors = apply_form(HOLIDAYS, posted)
+    assert errors == {}
+    assert data["holidays"] == [
+        {"date": "2026-12-31", "name": "송년 휴무", "prompt": {"text": "송년 휴무입니다."}},
+        {"date": "2027-01-01", "name": "신정"},
+        {"date": "12-25", "name": "성탄절", "yearly": True},
+    ]
+    assert data["block_list"] == ["010-9999-0000", "02-333-4444"]
+    assert "free_pass" not in data
+
+
+def test_bad_holiday_and_number_lines_name_their_field_and_line() -> None:
+    posted = _posted(form_fields(HOLIDAYS))
+    posted["holidays"] = "2026-12-31 송년 휴무\n2026-02-30 없는 날"
+    posted["block_list"] = "010-9999-0000\nnot a number"
+    posted["free_pass"] = "송년"
+    _, errors = apply_form(HOLIDAYS, posted)
+    assert set(errors) == {"holidays", "block_list", "free_pass"}
+    assert errors["holidays"] == "line 2: 2026-02-30 is not a date"
+    assert errors["block_list"].startswith("line 2: 'not a number'")
+    posted["holidays"] = "송년 휴무"
+    _, errors = apply_form(HOLIDAYS, posted)
+    assert errors["holidays"].startswith("line 1: write the date then the name")
+    assert field_of("holidays[1].date") == "holidays" and field_of("free_pass[0]") == "free_pass"
