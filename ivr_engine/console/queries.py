@@ -135,7 +135,8 @@ async def counts(
     )
     rows = await db.fetch(
         f"SELECT {bucket} AS period, {_COUNTS} FROM call_records r WHERE {_RECORDS_REACH} "
-        "AND r.start_time >= $5 AND r.start_time < $6 AND ($8::text IS NULL OR r.number = $8) "
+        "AND r.direction = 'inbound' AND r.start_time >= $5 AND r.start_time < $6 "
+        "AND ($8::text IS NULL OR r.number = $8) "
         "GROUP BY 1 ORDER BY 1",
         *reach_params(reach),
         start,
@@ -153,7 +154,8 @@ async def first_time_callers(
     rows = await db.fetch(
         "SELECT (first AT TIME ZONE $7)::date AS day, count(*) AS n FROM ("
         "SELECT r.caller, min(r.start_time) AS first FROM call_records r "
-        f"WHERE {_RECORDS_REACH} AND r.caller <> '' AND r.start_time < $6 GROUP BY r.caller"
+        f"WHERE {_RECORDS_REACH} AND r.direction = 'inbound' AND r.caller <> '' "
+        "AND r.start_time < $6 GROUP BY r.caller"
         ") f WHERE first >= $5 GROUP BY 1",
         *reach_params(reach),
         start,

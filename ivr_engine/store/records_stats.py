@@ -92,6 +92,7 @@ async def number_stats(
         raise ValueError(f"by must be day or hour, not {by!r}")
     p = Params()
     conds = _base(reach, p, "r", "start_time", start, end)
+    conds.append("r.direction = 'inbound'")  # outbound calls are the members', not offered
     if number is not None:
         conds.append(f"r.number = {p(number)}")
     if tenant_id is not None:
@@ -119,6 +120,7 @@ WITH r AS (
   SELECT f.number, f.tenant_id, min(f.bucket) AS bucket FROM r f WHERE f.caller <> ''
   GROUP BY f.number, f.tenant_id, f.caller
   HAVING NOT EXISTS (SELECT 1 FROM call_records p WHERE p.number = f.number
+                     AND p.direction = 'inbound'
                      AND p.caller = f.caller AND p.start_time < {since})
 )
 SELECT agg.*, coalesce((SELECT count(*) FROM firsts

@@ -83,7 +83,7 @@ LIMIT $6;
 
 -- name: cdr_stats_daily
 -- Per number and per day in the number's tenant zone ($4 when the tenant is unknown).
--- Offered: every call but blocked callers'. $1 from, $2 to, $3 number.
+-- Offered: every inbound call but blocked callers'. $1 from, $2 to, $3 number.
 SELECT r.number,
        (r.start_time AT TIME ZONE coalesce(t.timezone, $4))::date AS day,
        count(*) FILTER (WHERE r.disposition <> 'BLOCKED') AS offered,
@@ -94,7 +94,8 @@ SELECT r.number,
        avg(r.billsec) FILTER (WHERE r.disposition = 'ANSWERED') AS avg_talk
 FROM call_records r
 LEFT JOIN tenants t ON t.id = r.tenant_id
-WHERE ($1::timestamptz IS NULL OR r.start_time >= $1)
+WHERE r.direction = 'inbound'
+  AND ($1::timestamptz IS NULL OR r.start_time >= $1)
   AND ($2::timestamptz IS NULL OR r.start_time < $2)
   AND ($3::text IS NULL OR r.number = $3)
 GROUP BY 1, 2
@@ -112,7 +113,8 @@ SELECT r.number,
        avg(r.billsec) FILTER (WHERE r.disposition = 'ANSWERED') AS avg_talk
 FROM call_records r
 LEFT JOIN tenants t ON t.id = r.tenant_id
-WHERE ($1::timestamptz IS NULL OR r.start_time >= $1)
+WHERE r.direction = 'inbound'
+  AND ($1::timestamptz IS NULL OR r.start_time >= $1)
   AND ($2::timestamptz IS NULL OR r.start_time < $2)
   AND ($3::text IS NULL OR r.number = $3)
 GROUP BY 1, 2

@@ -3,10 +3,14 @@ queue (service level, abandons, waits), checked against values computed by hand.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ivr_engine.console.queries import counts as console_counts
+from ivr_engine.domain.access import Reach
 from ivr_engine.domain.records import Disposition as D
+from ivr_engine.store.cdr_queries import CdrFilter, stats
 
 from .conftest import PIZZA, ApiServer
 from .records import at, record, store
@@ -35,6 +39,15 @@ async def _seed(api: ApiServer) -> None:
         # 23:30 UTC on the 20th is 08:30 on the 21st in Seoul
         record("s8", PIZZA, F, datetime(2026, 11, 20, 23, 30, tzinfo=UTC), ring=4, talk=20),
         record("x1", SECOND, A, at(11)),
+        # a member calling out showing the number: not a call offered to it
+        dataclasses.replace(
+            record("o1", PIZZA, "01077778888", at(13, 0), talk=60),
+            direction="outbound",
+            member="01077778888",
+            caller_id_shown=PIZZA,
+            destination="01044445555",
+            charged_seconds=60,
+        ),
     )
 
 
@@ -65,6 +78,18 @@ async def test_numbers_by_day_match_the_hand_count(api: ApiServer) -> None:
     assert day2["answer_rate"] == 0.6667 and day2["avg_ring_seconds"] == 5.33
     assert day2["avg_talk_seconds"] == 15.0
     assert day2["ad_effect"] == {"calls": 3, "unique_callers": 3, "first_time_callers": 2}
+
+
+async def test_outbound_calls_are_not_counted_as_offered_calls(api: ApiServer) -> None:
+    await _seed(api)
+    rows = await stats(api.pool, CdrFilter(number=PIZZA, start=at(0), end=at(0, day=1)))
+    assert [(r.offered, r.answered) for r in rows] == [(4, 2)]  # the CLI's `cdr stats`
+    reach = Reach(("gangnam-pizza",), None, None, None)
+    async with api.pool.acquire() as conn:
+        day = await console_counts(
+            conn, reach, start=at(0), end=at(0, day=1), by="day", zone="Asia/Seoul", number=PIZZA
+        )
+    assert [(c.offered, c.answered, c.unique_callers) for c in day] == [(4, 2, 3)]
 
 
 async def test_numbers_by_hour_and_reach(api: ApiServer) -> None:
