@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ivr_engine import heap
 from ivr_engine.api.app import MOUNT as API_MOUNT
 from ivr_engine.api.app import ApiContext, build_api
 from ivr_engine.app import Database, open_config_cache, open_database
@@ -211,6 +212,7 @@ async def running_engine(
             settings, db, cache, cdr, ari, stream, dispatcher, env, metrics, queues, sms, sim
         )
         await _start_side_services(engine, stack, queue_metrics, http=http)
+        heap.settle()
         try:
             yield engine
         finally:
