@@ -84,9 +84,7 @@ def query_string(params: Mapping[str, ParamValue]) -> str:
     """The encoded query string of ARI parameters (see ``query``), built without urlencode:
     ids and numbers go as they are, everything else quoted."""
     plain = _PLAIN.fullmatch
-    return "&".join(
-        [f"{k}={v if plain(v) else _quoted(v)}" for k, v in query(params).items()]
-    )
+    return "&".join([f"{k}={v if plain(v) else _quoted(v)}" for k, v in query(params).items()])
 
 
 def query(params: Mapping[str, ParamValue]) -> dict[str, str]:
