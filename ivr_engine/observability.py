@@ -101,6 +101,7 @@ class Observability:
         self.per_number = bool(getattr(settings, "metrics_per_number", False))
         self._numbers = LabelCap(int(getattr(settings, "metrics_number_cap", 100)))
         self._tenants = LabelCap(int(getattr(settings, "metrics_tenant_cap", 500)))
+        self._children: dict[tuple[object, ...], Any] = {}
         self.cdr: Any = None
         self.fallback: Any = None
         self.database_up: bool | None = None
@@ -183,12 +184,22 @@ class Observability:
         result = call_result(trace)
         state, outcome = trace.state or "none", trace.outcome or "none"
         m = self.metrics
-        m.calls.labels(state, outcome, result).inc()
-        m.tenant_calls.labels(self._tenants(trace.tenant_id or "none"), result).inc()
+        child = self._child
+        child(m.calls, state, outcome, result).inc()
+        child(m.tenant_calls, self._tenants(trace.tenant_id or "none"), result).inc()
         if self.per_number:
-            m.number_calls.labels(self._numbers(trace.number), result).inc()
+            child(m.number_calls, self._numbers(trace.number), result).inc()
         for attempt in trace.attempts:
-            m.target_attempts.labels(str(attempt.result)).inc()
+            child(m.target_attempts, str(attempt.result)).inc()
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """The labelled child of a per-call metric, looked up once per label set (the
+        label values are capped, so this stays small)."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def database_error(self, source: str) -> None:
         """Count a database error (``source``: which part of the engine saw it)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ivr_engine import heap
 from ivr_engine.api.app import MOUNT as API_MOUNT
 from ivr_engine.api.app import ApiContext, build_api
 from ivr_engine.api.outbound import DIALER
@@ -222,6 +223,7 @@ async def running_engine(
         )
         engine.dialer = dialer
         await _start_side_services(engine, stack, queue_metrics, http=http)
+        heap.settle()
         try:
             yield engine
         finally:

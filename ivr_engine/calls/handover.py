@@ -21,6 +21,8 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from ivr_engine.domain.dialing import Attempt, TargetResult
 from ivr_engine.domain.numbers import mask
 from ivr_engine.domain.trace import CallTrace, trace_from_json, trace_to_json
@@ -37,7 +39,7 @@ def leg_variables(trace: CallTrace, target: str, leg_id: str, started: datetime)
     far with the leg itself (id, target, when it started ringing)."""
     data = trace_to_json(trace)
     data["leg"] = {"id": leg_id, "target": target, "started": started.isoformat()}
-    return {TARGET_VAR: target, HANDOVER_VAR: json.dumps(data, separators=(",", ":"))}
+    return {TARGET_VAR: target, HANDOVER_VAR: orjson.dumps(data).decode()}
 
 
 def bridge_name(caller_id: str, connected: datetime) -> str:

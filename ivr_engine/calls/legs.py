@@ -49,11 +49,15 @@ class LegWatch:
     hangup_by_far_end: bool = False
     destroyed: bool = False
     name: str = ""  # the Asterisk channel name (originate's reply, then StasisStart's)
+    # The call's loop, for race(): asyncio.get_running_loop() and current_task() make a
+    # getpid() system call each on Python 3.11.
+    loop: asyncio.AbstractEventLoop | None = None
     _sub: Subscription | None = None
 
     def start(self) -> LegWatch:
         """Subscribe to the channel's events (call before the REST call that creates it)."""
         self._sub = self.events.subscribe(self._on_event, channel_id=self.channel_id)
+        self.loop = asyncio._get_running_loop()  # None outside a loop (then race() asks)
         return self
 
     def close(self) -> None:
@@ -123,7 +127,8 @@ async def race(
         if watch.gone.is_set():
             _discard(awaitable)
             raise (CallerGone if watch is caller else ChannelGone)(watch.channel_id)
-    task = asyncio.current_task()
+    loop = caller.loop or asyncio.get_running_loop()
+    task = asyncio.current_task(loop)
     assert task is not None, "race() runs inside a task"
     fired: list[LegWatch | None] = []
 
@@ -133,9 +138,7 @@ async def race(
             task.cancel()
 
     callbacks = [_on_gone(w, fire) for w in watches]
-    timer = (
-        asyncio.get_running_loop().call_later(timeout, fire, None) if timeout is not None else None
-    )
+    timer = loop.call_later(timeout, fire, None) if timeout is not None else None
     try:
         result = await awaitable
     except asyncio.CancelledError:

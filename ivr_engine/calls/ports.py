@@ -210,7 +210,9 @@ async def load_config(configs: ConfigSource, number: str, timeout: float) -> Num
     """A number's configuration for a call: from the source within ``timeout`` seconds, else
     the last copy known while the database is unreachable; ConfigUnavailable when neither."""
     try:
-        return await asyncio.wait_for(configs.get(number), timeout)
+        # In the session's own task (wait_for would make one per call for a cache hit).
+        async with asyncio.timeout(timeout):
+            return await configs.get(number)
     except Exception as exc:
         cached = configs.last_known(number)
         if cached is None:

@@ -276,11 +276,13 @@ def _mask_wholesale(text: str) -> str:
     return text[:3] + "*" * max(0, len(text) - 3)
 
 
+@lru_cache(maxsize=65536)
 def mask(number: str) -> str:
     """A number as it may be shown or logged: ``010-99**-00**``, ``0505-12*-45**``.
 
     Works on raw or normalised input; anything unparseable is hidden except its first three
-    characters, so a malformed caller ID never leaks into logs whole.
+    characters, so a malformed caller ID never leaks into logs whole. Kept per number: a
+    call's trace masks its caller and targets several times.
     """
     try:
         return _parse(number).masked

@@ -63,13 +63,28 @@ def seg(value: str) -> str:
     return value if _PLAIN.fullmatch(value) else quote(value, safe="")
 
 
+# Values that need quoting, quoted: the same media lists (a coloring is one sound twenty
+# times), endpoints and arguments come back call after call, and quote() works character by
+# character in Python. Emptied when full, so unique values cannot make it grow.
+_QUOTED: dict[str, str] = {}
+_QUOTED_MAX = 2048
+
+
+def _quoted(value: str) -> str:
+    """``value`` percent-encoded for a query string (every reserved character quoted)."""
+    encoded = _QUOTED.get(value)
+    if encoded is None:
+        if len(_QUOTED) >= _QUOTED_MAX:
+            _QUOTED.clear()
+        encoded = _QUOTED[value] = quote(value, safe="")
+    return encoded
+
+
 def query_string(params: Mapping[str, ParamValue]) -> str:
     """The encoded query string of ARI parameters (see ``query``), built without urlencode:
     ids and numbers go as they are, everything else quoted."""
-    parts = []
-    for key, value in query(params).items():
-        parts.append(f"{key}={value if _PLAIN.fullmatch(value) else quote(value, safe='')}")
-    return "&".join(parts)
+    plain = _PLAIN.fullmatch
+    return "&".join([f"{k}={v if plain(v) else _quoted(v)}" for k, v in query(params).items()])
 
 
 def query(params: Mapping[str, ParamValue]) -> dict[str, str]:

@@ -101,41 +101,117 @@ _CHANNEL_KEYS = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Channel:
-    """An Asterisk channel as ARI describes it (one leg of a call)."""
+    """An Asterisk channel as ARI describes it (one leg of a call).
+
+    Read-only. ``id``, ``name`` and ``state`` are read from the snapshot at once; the rest
+    (caller, connected line, dialplan location, creation time, variables, ...) only when
+    asked for: a call's events carry eight full channel snapshots, and the engine reads a
+    field or two of the first one.
+    """
+
+    __slots__ = ("_data", "id", "name", "state")
 
     id: str
-    name: str = ""
-    state: str = ""
-    caller: CallerId = field(default_factory=CallerId)
-    connected: CallerId = field(default_factory=CallerId)
-    dialplan: DialplanLocation = field(default_factory=DialplanLocation)
-    creationtime: datetime | None = None
-    language: str = ""
-    accountcode: str = ""
-    protocol_id: str = ""
-    caller_rdnis: str = ""
-    channelvars: Mapping[str, str] = field(default_factory=dict)
+    name: str
+    state: str
+    _data: Mapping[str, Any]
+
+    def __init__(
+        self, id: str, name: str = "", state: str = "", data: Mapping[str, Any] | None = None
+    ) -> None:
+        set_ = object.__setattr__
+        set_(self, "id", id)
+        set_(self, "name", name)
+        set_(self, "state", state)
+        set_(self, "_data", data if data is not None else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Channel:
         """Build from a channel object; unknown keys are logged once."""
         note_unknown("Channel", data.keys(), _CHANNEL_KEYS)
         get = data.get
-        return cls(  # positional, in field order: several of these per call event
-            str(data["id"]),
-            str(get("name", "")),
-            str(get("state", "")),
-            CallerId.from_json(get("caller")),
-            CallerId.from_json(get("connected")),
-            DialplanLocation.from_json(get("dialplan")),
-            parse_time(get("creationtime")),
-            str(get("language", "")),
-            str(get("accountcode", "")),
-            str(get("protocol_id", "")),
-            str(get("caller_rdnis", "")),
-            dict(get("channelvars") or {}),
+        return cls(str(data["id"]), str(get("name", "")), str(get("state", "")), data)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Channel is read-only: cannot set {name!r}")
+
+    def _text(self, key: str) -> str:
+        value = self._data.get(key, "")
+        return value if type(value) is str else str(value)
+
+    @property
+    def caller(self) -> CallerId:
+        """The calling party (name and number)."""
+        return CallerId.from_json(self._data.get("caller"))
+
+    @property
+    def connected(self) -> CallerId:
+        """The connected line (name and number)."""
+        return CallerId.from_json(self._data.get("connected"))
+
+    @property
+    def dialplan(self) -> DialplanLocation:
+        """Where the channel is in the dialplan."""
+        return DialplanLocation.from_json(self._data.get("dialplan"))
+
+    @property
+    def creationtime(self) -> datetime | None:
+        """When the channel was created (Asterisk's clock, with its offset)."""
+        return parse_time(self._data.get("creationtime"))
+
+    @property
+    def language(self) -> str:
+        """The channel's language."""
+        return self._text("language")
+
+    @property
+    def accountcode(self) -> str:
+        """The channel's account code."""
+        return self._text("accountcode")
+
+    @property
+    def protocol_id(self) -> str:
+        """The protocol's call id (SIP Call-ID)."""
+        return self._text("protocol_id")
+
+    @property
+    def caller_rdnis(self) -> str:
+        """The redirecting number (Asterisk 18.21+)."""
+        return self._text("caller_rdnis")
+
+    @property
+    def channelvars(self) -> Mapping[str, str]:
+        """The channel variables Asterisk was asked to send with every snapshot."""
+        return dict(self._data.get("channelvars") or {})
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (
+            self.id,
+            self.name,
+            self.state,
+            self.caller,
+            self.connected,
+            self.dialplan,
+            self.creationtime,
+            self.language,
+            self.accountcode,
+            self.protocol_id,
+            self.caller_rdnis,
+            self.channelvars,
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Channel):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"Channel(id={self.id!r}, name={self.name!r}, state={self.state!r}, "
+            f"caller={self.caller!r}, dialplan={self.dialplan!r})"
         )
 
 

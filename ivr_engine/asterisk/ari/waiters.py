@@ -140,7 +140,7 @@ class Waiter(Generic[E]):
         if not future.done():
             # What asyncio.wait([future], timeout) does, without its sets and closures: a
             # call has a waiter waiting at almost every moment of its setup.
-            loop = asyncio.get_running_loop()
+            loop = future.get_loop()
             woken: asyncio.Future[None] = loop.create_future()
             wake = functools.partial(_wake, woken)
             future.add_done_callback(wake)

@@ -130,6 +130,7 @@ class WsRest:
         self._deadlines: dict[str, float] = {}
         self._written: dict[str, asyncio.Future[WsReply]] = {}  # awaiting this turn's write
         self._sweeper: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.sweep_interval = 0.25
         self.sent = 0
         self.unmatched = 0
@@ -148,6 +149,9 @@ class WsRest:
         """A socket is up: requests may be written with ``write`` (the transport's, so the
         frames of one loop turn leave in one system call) once the probe has answered."""
         self._write = write
+        # The socket's loop, kept: asyncio.get_running_loop() makes a getpid() system call
+        # on Python 3.11, and a call sends nine requests.
+        self._loop = asyncio.get_running_loop()
         self._outbox.clear()
         self.state = WsRestState.PROBING if self.enabled else WsRestState.UNSUPPORTED
         self.probe()
@@ -239,7 +243,7 @@ class WsRest:
         if body is not None:
             frame["content_type"] = "application/json"
             frame["message_body"] = orjson.dumps(body).decode()
-        loop = asyncio.get_running_loop()
+        loop = self._loop or asyncio.get_running_loop()
         fut: asyncio.Future[WsReply] = loop.create_future()
         self._pending[request_id] = fut
         if not self._outbox:
