@@ -183,7 +183,7 @@ async def _write(
     body["version"] = version
     if tenant is not None:
         config_after = resolve(tenant, entry)
-        start = datetime.now(ZoneInfo(tenant.timezone)).date()
+        start = req.ctx.clock().astimezone(ZoneInfo(tenant.timezone)).date()
         body["timeline"] = [p.to_json() for p in week_timeline(config_after, start)]
     status = 200 if dry_run or old is not None else 201
     return respond(body, status=status, version=None if dry_run else version)
@@ -275,7 +275,7 @@ async def number_timeline(req: ApiRequest) -> web.StreamResponse:
     tz = ZoneInfo(detail.timezone)
     raw = req.query("from")
     try:
-        start = date.fromisoformat(raw) if raw else datetime.now(tz).date()
+        start = date.fromisoformat(raw) if raw else req.ctx.clock().astimezone(tz).date()
     except ValueError:
         raise bad_input(f"{raw!r} is not a date such as 2026-12-07", "from") from None
     periods = week_timeline(config, start)
