@@ -6,8 +6,9 @@ reservation released"), under the member's row lock; no ``use`` row is written, 
 one knows how long the call talked. A record arriving later still settles normally: the
 release is there once (``ON CONFLICT DO NOTHING``), the use is added.
 
-``ReservationSweep`` runs it every minute in the engine; ``ivr-engine minutes sweep`` runs
-it once.
+``ReservationSweep`` runs it every minute in the engine, with ``purge_expired_sessions``
+(reverse-masking sessions past their expiry route nothing and are deleted);
+``ivr-engine minutes sweep`` runs the release once.
 """
 
 from __future__ import annotations
@@ -75,8 +76,15 @@ async def release_stale(pool: asyncpg.Pool, now: datetime, limit: int = 500) -> 
     return done
 
 
+async def purge_expired_sessions(pool: asyncpg.Pool, now: datetime) -> int:
+    """Delete reverse-masking sessions that expired before ``now``; returns how many."""
+    status = await pool.execute("DELETE FROM proxy_sessions WHERE expires_at <= $1", now)
+    return int(status.split()[-1])
+
+
 class ReservationSweep:
-    """``release_stale`` every ``interval`` seconds until stopped."""
+    """``release_stale`` and ``purge_expired_sessions`` every ``interval`` seconds until
+    stopped."""
 
     def __init__(
         self, pool: asyncpg.Pool, clock: Callable[[], datetime], interval: float = 60.0
@@ -84,6 +92,7 @@ class ReservationSweep:
         self.pool, self.clock, self.interval = pool, clock, interval
         self._task: asyncio.Task[None] | None = None
         self.released = 0
+        self.purged = 0
 
     def start(self) -> None:
         """Start the periodic task."""
@@ -99,7 +108,9 @@ class ReservationSweep:
     async def _run(self) -> None:
         while True:
             try:
-                self.released += len(await release_stale(self.pool, self.clock()))
+                now = self.clock()
+                self.released += len(await release_stale(self.pool, now))
+                self.purged += await purge_expired_sessions(self.pool, now)
             except (OSError, asyncpg.PostgresError) as exc:
                 log.warning("reservation sweep: %s", exc)
             await asyncio.sleep(self.interval)

@@ -16,7 +16,7 @@ from ivr_engine.domain.minutes import STALE_MARGIN_SECONDS
 from ivr_engine.settings import Settings
 from ivr_engine.store import minutes
 from ivr_engine.store.loader import load_document
-from ivr_engine.store.minute_sweep import REASON, release_stale
+from ivr_engine.store.minute_sweep import REASON, purge_expired_sessions, release_stale
 from ivr_engine.store.outbound_desk import member_stats
 
 KIM = "01077778888"
@@ -106,3 +106,20 @@ async def test_member_statistics_count_outbound_records(pool: asyncpg.Pool, acme
         70,
         120,
     )
+
+
+async def test_expired_reverse_masking_sessions_are_purged(pool: asyncpg.Pool, acme: str) -> None:
+    for customer, hours in (("01020003000", -1), ("01020004000", 5)):
+        await pool.execute(
+            "INSERT INTO proxy_sessions (tenant_id, customer, member, shown_number, started_at, "
+            "expires_at) VALUES ($1, $2, $3, '05051234567', $4, $5)",
+            acme,
+            customer,
+            KIM,
+            NOW - timedelta(hours=72),
+            NOW + timedelta(hours=hours),
+        )
+    assert await purge_expired_sessions(pool, NOW) == 1
+    left = await pool.fetch("SELECT customer FROM proxy_sessions")
+    assert [r["customer"] for r in left] == ["01020004000"]
+    assert await purge_expired_sessions(pool, NOW) == 0
