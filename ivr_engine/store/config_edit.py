@@ -20,10 +20,10 @@ from typing import Any
 import asyncpg
 
 from ivr_engine.domain.access import Reach
-from ivr_engine.domain.config_doc import entry_to_data, settings_from_data
+from ivr_engine.domain.config_doc import entry_to_data
 from ivr_engine.domain.model import ConfigDocument, NumberEntry, TenantConfig
 from ivr_engine.errors import ConflictError, NotFoundError
-from ivr_engine.store.config_repo import _callers, number_layer
+from ivr_engine.store.config_repo import export_tenant, number_layer
 from ivr_engine.store.executor import Executor
 from ivr_engine.store.loader import LoadReport, load_document
 from ivr_engine.store.queries import queries
@@ -121,25 +121,6 @@ async def get_number(db: Executor, reach: Reach, number: str) -> NumberDetail | 
     base = NumberRow(**{k: row[k] for k in NumberRow.__dataclass_fields__})
     entry = NumberEntry(row["number"], number_layer(row), row["label"])
     return NumberDetail(base, entry, row["tz"])
-
-
-async def export_tenant(db: Executor, tenant_id: str) -> TenantConfig | None:
-    """One tenant as the configuration document holds it (defaults and every number)."""
-    t = await db.fetchrow(
-        "SELECT id, name, timezone, settings, version FROM tenants WHERE id = $1", tenant_id
-    )
-    if t is None:
-        return None
-    defaults = settings_from_data(t["settings"], path=f"tenant {t['id']}")
-    lists = await db.fetch(queries()["tenant_caller_lists"], t["id"])
-    defaults = dataclasses.replace(
-        defaults,
-        block_list=_callers([r["caller"] for r in lists if r["list"] == "block"]),
-        free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]),
-    )
-    rows = await db.fetch(queries()["all_number_configs"], tenant_id)
-    entries = tuple(NumberEntry(r["number"], number_layer(r), r["label"]) for r in rows)
-    return TenantConfig(t["id"], t["name"], t["timezone"], defaults, entries)
 
 
 @dataclass(frozen=True)

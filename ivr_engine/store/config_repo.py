@@ -89,6 +89,34 @@ async def fetch_virtual_numbers(db: Executor) -> frozenset[str]:
     return frozenset(r["number"] for r in rows)
 
 
+async def tenant_config(db: Executor, t: Row, numbers: Sequence[Row]) -> TenantConfig:
+    """One tenant as a document holds it: its row (id, name, timezone, settings), its
+    caller lists and outbound keys, and its numbers' ``number_config_sources`` rows."""
+    defaults = settings_from_data(t["settings"], path=f"tenant {t['id']}")
+    lists = await db.fetch(queries()["tenant_caller_lists"], t["id"])
+    defaults = dataclasses.replace(
+        defaults,
+        block_list=_callers([r["caller"] for r in lists if r["list"] == "block"]),
+        free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]),
+    )
+    entries = tuple(NumberEntry(r["number"], number_layer(r), r["label"]) for r in numbers)
+    caller_ids, members, outbound = await export_tenant_outbound(db, t["id"])
+    return TenantConfig(
+        t["id"], t["name"], t["timezone"], defaults, entries, caller_ids, members, outbound
+    )
+
+
+async def export_tenant(db: Executor, tenant_id: str) -> TenantConfig | None:
+    """One tenant with every number of it, as ``export_document`` gives it (None when the
+    tenant does not exist)."""
+    t = await db.fetchrow(
+        "SELECT id, name, timezone, settings, version FROM tenants WHERE id = $1", tenant_id
+    )
+    if t is None:
+        return None
+    return await tenant_config(db, t, await db.fetch(queries()["all_number_configs"], tenant_id))
+
+
 async def export_document(db: Executor) -> ConfigDocument:
     """The database's configuration as a document (for ``check`` without a file).
 
@@ -98,21 +126,8 @@ async def export_document(db: Executor) -> ConfigDocument:
     by_tenant: dict[str, list[Row]] = {}
     for row in rows:
         by_tenant.setdefault(row["tenant_id"], []).append(row)
-    tenants = []
-    for t in await db.fetch(queries()["tenants"]):
-        numbers = by_tenant.get(t["id"], [])
-        defaults = settings_from_data(t["settings"], path=f"tenant {t['id']}")
-        lists = await db.fetch(queries()["tenant_caller_lists"], t["id"])
-        defaults = dataclasses.replace(
-            defaults,
-            block_list=_callers([r["caller"] for r in lists if r["list"] == "block"]),
-            free_pass=_callers([r["caller"] for r in lists if r["list"] == "free_pass"]),
-        )
-        entries = tuple(NumberEntry(r["number"], number_layer(r), r["label"]) for r in numbers)
-        caller_ids, members, outbound = await export_tenant_outbound(db, t["id"])
-        tenants.append(
-            TenantConfig(
-                t["id"], t["name"], t["timezone"], defaults, entries, caller_ids, members, outbound
-            )
-        )
+    tenants = [
+        await tenant_config(db, t, by_tenant.get(t["id"], []))
+        for t in await db.fetch(queries()["tenants"])
+    ]
     return ConfigDocument(tuple(tenants))
