@@ -15,18 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ivr_engine.asterisk.ari.errors import AriConnectionError, AriError, AriNotFound
-from ivr_engine.calls.flag import Flag
+from ivr_engine.asterisk.ari.errors import AriError, AriNotFound
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
 from ivr_engine.calls.ports import AriPort, EventPort
+from ivr_engine.calls.two_party import TwoPartyCall, first_set
 from ivr_engine.domain.callbacks import PENDING, CallbackRequest
-from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.numbers import NumberKind, mask, parse_number
 from ivr_engine.errors import ConflictError, ValidationError
@@ -151,7 +150,7 @@ async def call_back(
     return await dialer.run()
 
 
-class _Dialer:
+class _Dialer(TwoPartyCall):
     """One call-back's two legs and bridge."""
 
     def __init__(
@@ -165,13 +164,12 @@ class _Dialer:
         ring_seconds: int,
         clock: Callable[[], datetime],
     ) -> None:
-        self.ari, self.app, self.trunk, self.request = ari, app, trunk, request
+        super().__init__(ari, app, f"call-back #{request.id}")
+        self.trunk, self.request = trunk, request
         self.agent_endpoint, self.ring_seconds, self.clock = agent, ring_seconds, clock
         tag = f"callback-{request.id}-{secrets.token_hex(4)}"
         self.agent = LegWatch(f"{tag}-agent", events)
         self.customer = LegWatch(f"{tag}-customer", events)
-        self.bridge_id: str | None = None
-        self._placed: set[str] = set()  # legs Asterisk accepted to ring
 
     def _result(
         self, outcome: CallbackOutcome, cause: int | None = None, **kw: Any
@@ -200,15 +198,7 @@ class _Dialer:
             await asyncio.shield(self._release(self.agent, self.customer))
             raise
         finally:
-            self.agent.close()
-            self.customer.close()
-            if self.bridge_id is not None:
-                try:
-                    await asyncio.shield(self.ari.destroy_bridge(self.bridge_id, missing_ok=True))
-                except AriError as exc:
-                    log.warning(
-                        "call-back #%d: destroying its bridge failed: %s", self.request.id, exc
-                    )
+            await self._teardown(self.agent, self.customer)
 
     async def _run(self) -> CallbackResult:
         customer_digits = self.request.caller
@@ -248,66 +238,22 @@ class _Dialer:
         self, leg: LegWatch, endpoint: str, caller_id: str, role: str, originator: str | None
     ) -> bool:
         """Start ringing one party; False when Asterisk refuses the call."""
-        leg.start()  # subscribe before acting
-        try:
-            await self.ari.originate(
-                endpoint,
-                app=self.app,
-                app_args=("callback", role, str(self.request.id)),
-                caller_id=caller_id,
-                dial_timeout=self.ring_seconds,
-                channel_id=leg.channel_id,
-                originator=originator,
-                variables={REQUEST_VAR: str(self.request.id)},
-            )
-        except AriError as exc:
-            if isinstance(exc, AriConnectionError):  # the call may have been placed anyway
-                try:
-                    await self.ari.hangup(leg.channel_id, missing_ok=True)
-                except AriError as again:
-                    log.warning(
-                        "call-back #%d: hanging up %s failed: %s",
-                        self.request.id,
-                        leg.channel_id,
-                        again,
-                    )
-            leg.close()
-            log.warning(
-                "call-back #%d: ringing the %s at %s failed: %s",
-                self.request.id,
-                role,
-                masked_endpoint(endpoint),
-                exc,
-            )
-            return False
-        self._placed.add(leg.channel_id)
-        log.info(
-            "call-back #%d: ringing the %s at %s for %d s",
-            self.request.id,
-            role,
-            masked_endpoint(endpoint),
-            self.ring_seconds,
+        return await self._place(
+            leg,
+            endpoint,
+            role=role,
+            shown=masked_endpoint(endpoint),
+            caller_id=caller_id,
+            dial_timeout=self.ring_seconds,
+            app_args=("callback", role, str(self.request.id)),
+            variables={REQUEST_VAR: str(self.request.id)},
+            originator=originator,
         )
-        return True
 
     async def _answered(self, leg: LegWatch, *, while_up: LegWatch | None = None) -> bool:
         """Wait until the leg answers (True) or ends (False); a leg ringing past its ring
         time is hung up. ChannelGone when ``while_up`` ends first."""
-        watched = [leg.answered, leg.gone] + ([while_up.gone] if while_up else [])
-        try:
-            await _first_set(watched, self.ring_seconds + RING_MARGIN)
-        except TimeoutError:
-            log.warning(
-                "call-back #%d: %s still ringing past its ring time; ending it",
-                self.request.id,
-                leg.channel_id,
-            )
-            await self._release(leg, reason="no_answer")
-            leg.cause = leg.cause or Cause.NO_ANSWER
-            return False
-        if while_up is not None and while_up.gone.is_set():
-            raise ChannelGone(while_up.channel_id)
-        return leg.answered.is_set() and not leg.gone.is_set()
+        return await self._await_answer(leg, self.ring_seconds + RING_MARGIN, while_up=while_up)
 
     async def _connect_and_talk(self) -> CallbackResult:
         """Bridge agent and customer, then wait until either hangs up."""
@@ -343,7 +289,7 @@ class _Dialer:
         legs = (self.agent, self.customer)
         while True:
             try:
-                await _first_set([leg.gone for leg in legs], STILL_THERE_EVERY)
+                await first_set([leg.gone for leg in legs], STILL_THERE_EVERY)
                 return
             except TimeoutError:
                 pass
@@ -364,36 +310,4 @@ class _Dialer:
 
     async def _ringback(self, *, start: bool) -> None:
         """Let the answered agent hear ringing while the customer's phone rings."""
-        try:
-            if start:
-                await self.ari.ring(self.agent.channel_id)
-            else:
-                await self.ari.ring_stop(self.agent.channel_id)
-        except AriError as exc:  # the agent hanging up now shows in its events
-            log.debug(
-                "call-back #%d: ringback %s: %s", self.request.id, "start" if start else "stop", exc
-            )
-
-    async def _release(self, *legs: LegWatch, reason: str = "normal") -> None:
-        """Hang up the legs that are still there."""
-        for leg in legs:
-            if leg.gone.is_set() or leg.channel_id not in self._placed:
-                continue
-            try:
-                await self.ari.hangup(leg.channel_id, reason=reason, missing_ok=True)
-            except AriError as exc:
-                log.warning(
-                    "call-back #%d: hanging up %s failed: %s", self.request.id, leg.channel_id, exc
-                )
-
-
-async def _first_set(flags: Sequence[Flag], timeout: float | None) -> None:  # noqa: ASYNC109
-    """Return once any of the events is set; TimeoutError after ``timeout`` seconds."""
-    waits = [asyncio.ensure_future(flag.wait()) for flag in flags]
-    try:
-        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for fut in waits:
-            fut.cancel()
-    if not done:
-        raise TimeoutError(f"nothing happened within {timeout} s")
+        await self._ring_to(self.agent, start=start)

@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from ivr_engine.asterisk.ari.errors import AriConnectionError, AriError
+from ivr_engine.asterisk.ari.errors import AriError
 from ivr_engine.asterisk.ari.events import PlaybackFinished
-from ivr_engine.calls.flag import Flag
 from ivr_engine.calls.legs import ChannelGone, LegWatch, race
 from ivr_engine.calls.media import PromptMedia
 from ivr_engine.calls.ports import AriPort, EventPort
+from ivr_engine.calls.two_party import TwoPartyCall, first_set
 from ivr_engine.domain.causes import Cause
 from ivr_engine.domain.dialing import TargetResult, classify_cause
 from ivr_engine.domain.numbers import mask
@@ -52,7 +52,7 @@ def customer_outcome(cause: int | None) -> OutboundOutcome:
     return OutboundOutcome.CUSTOMER_UNREACHABLE
 
 
-class OutboundCall:
+class OutboundCall(TwoPartyCall):
     """One outbound call's two legs and bridge (``run()`` once)."""
 
     def __init__(
@@ -69,7 +69,8 @@ class OutboundCall:
         media: PromptMedia | None = None,
         member_channel: str | None = None,
     ) -> None:
-        self.ari, self.events, self.plan, self.app, self.trunk = ari, events, plan, app, trunk
+        super().__init__(ari, app, f"outbound call {call_id}")
+        self.events, self.plan, self.trunk = events, plan, trunk
         self.clock, self.scale = clock, time_scale
         self.media = media or PromptMedia()
         self.id = call_id
@@ -77,8 +78,6 @@ class OutboundCall:
         self.on_line = member_channel
         self.member = LegWatch(member_channel or call_id, events)
         self.customer = LegWatch(f"{call_id}-c", events)
-        self.bridge_id: str | None = None
-        self._placed: set[str] = set()
         self._started = clock()
         self._times: dict[str, datetime] = {}
         self._warned: list[int] = []
@@ -126,15 +125,7 @@ class OutboundCall:
             await asyncio.shield(self._release(self.member, self.customer))
             raise
         finally:
-            self.member.close()
-            self.customer.close()
-            if self.bridge_id is not None:
-                try:
-                    await asyncio.shield(self.ari.destroy_bridge(self.bridge_id, missing_ok=True))
-                except AriError as exc:
-                    log.warning(
-                        "outbound call %s: destroying its bridge failed: %s", self.call_id, exc
-                    )
+            await self._teardown(self.member, self.customer)
 
     async def _member_answered(self) -> OutboundFacts | None:
         """Ring the member (unless already on the line); facts when that ends the call."""
@@ -190,50 +181,25 @@ class OutboundCall:
         self, leg: LegWatch, endpoint: str, caller_id: str, originator: str | None
     ) -> bool:
         """Start ringing one party; False when Asterisk refuses the call."""
-        leg.start()  # subscribe before acting
         role = "member" if leg is self.member else "customer"
-        try:
-            channel = await self.ari.originate(
-                endpoint,
-                app=self.app,
-                app_args=("outbound", role, self.call_id),
-                caller_id=caller_id,
-                dial_timeout=self.plan.ring_seconds,
-                channel_id=leg.channel_id,
-                originator=originator,
-                variables={CALL_VAR: self.call_id},
-            )
-        except AriError as exc:
-            if isinstance(exc, AriConnectionError):  # the call may have been placed anyway
-                try:
-                    await self.ari.hangup(leg.channel_id, missing_ok=True)
-                except AriError as again:
-                    log.warning(
-                        "outbound call %s: hanging up %s failed: %s",
-                        self.call_id,
-                        leg.channel_id,
-                        again,
-                    )
-            leg.close()
-            log.warning("outbound call %s: ringing the %s failed: %s", self.call_id, role, exc)
-            return False
-        leg.name = channel.name or leg.name
-        self._placed.add(leg.channel_id)
-        return True
+        return await self._place(
+            leg,
+            endpoint,
+            role=role,
+            shown=mask(endpoint.rsplit("/", 1)[-1].split("@", 1)[0]),
+            caller_id=caller_id,
+            dial_timeout=self.plan.ring_seconds,
+            app_args=("outbound", role, self.call_id),
+            variables={CALL_VAR: self.call_id},
+            originator=originator,
+        )
 
     async def _answered(self, leg: LegWatch, *, while_up: LegWatch | None = None) -> bool:
         """Wait until the leg answers (True) or ends (False); a leg ringing past its ring
         time is hung up. ChannelGone when ``while_up`` ends first."""
-        watched = [leg.answered, leg.gone] + ([while_up.gone] if while_up else [])
-        try:
-            await _first_set(watched, self._wall(self.plan.ring_seconds + RING_MARGIN))
-        except TimeoutError:
-            await self._release(leg, reason="no_answer")
-            leg.cause = leg.cause or Cause.NO_ANSWER
-            return False
-        if while_up is not None and while_up.gone.is_set():
-            raise ChannelGone(while_up.channel_id)
-        return leg.answered.is_set() and not leg.gone.is_set()
+        return await self._await_answer(
+            leg, self._wall(self.plan.ring_seconds + RING_MARGIN), while_up=while_up
+        )
 
     async def _connecting(self) -> None:
         """Play "connecting you" to the member and wait for its end (ChannelGone if the
@@ -282,7 +248,7 @@ class OutboundCall:
         playing the warning tones to the member on the way."""
         limit = self.plan.talk_limit
         if limit is None:
-            await _first_set([self.member.gone, self.customer.gone], None)
+            await first_set([self.member.gone, self.customer.gone], None)
             return "member" if self.member.gone.is_set() else "customer"
         end = connected + timedelta(seconds=limit)
         for before in self.plan.warnings:
@@ -300,7 +266,7 @@ class OutboundCall:
             if left <= 0:
                 return True
             try:
-                await _first_set([self.member.gone, self.customer.gone], self._wall(left))
+                await first_set([self.member.gone, self.customer.gone], self._wall(left))
                 return False
             except TimeoutError:
                 continue
@@ -317,34 +283,4 @@ class OutboundCall:
 
     async def _ringback(self, *, start: bool) -> None:
         """Let the answered member hear ringing while the customer's phone rings."""
-        try:
-            if start:
-                await self.ari.ring(self.member.channel_id)
-            else:
-                await self.ari.ring_stop(self.member.channel_id)
-        except AriError as exc:
-            log.debug("outbound call %s: ringback: %s", self.call_id, exc)
-
-    async def _release(self, *legs: LegWatch, reason: str = "normal") -> None:
-        """Hang up the legs that are still there."""
-        for leg in legs:
-            if leg.gone.is_set() or leg.channel_id not in self._placed:
-                continue
-            try:
-                await self.ari.hangup(leg.channel_id, reason=reason, missing_ok=True)
-            except AriError as exc:
-                log.warning(
-                    "outbound call %s: hanging up %s: %s", self.call_id, leg.channel_id, exc
-                )
-
-
-async def _first_set(flags: Sequence[Flag], timeout: float | None) -> None:  # noqa: ASYNC109
-    """Return once any flag is set; TimeoutError after ``timeout`` wall seconds."""
-    waits = [asyncio.ensure_future(flag.wait()) for flag in flags]
-    try:
-        done, _ = await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for fut in waits:
-            fut.cancel()
-    if not done:
-        raise TimeoutError(f"nothing happened within {timeout} s")
+        await self._ring_to(self.member, start=start)
