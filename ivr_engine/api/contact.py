@@ -14,10 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr_engine.api.common import flag, json_body, json_object, page_body, respond
+from ivr_engine.api.common import json_body, json_object, page_body, respond
 from ivr_engine.api.context import actor_of
 from ivr_engine.api.errors import bad_input, forbidden, not_found
 from ivr_engine.api.registry import ApiRequest, ApiRoutes, Param
+from ivr_engine.api.reveal import audited_reveal
 from ivr_engine.domain.access import AGENT, allows, shown_number
 from ivr_engine.domain.acd import AgentState
 from ivr_engine.domain.callbacks import PENDING, CallbackStatus
@@ -181,7 +182,7 @@ async def list_callbacks(req: ApiRequest) -> web.StreamResponse:
         )
     branch = await _branch_numbers(req)
     items = [cb for cb in found if _reaches(req, cb, branch)]
-    reveal = await _reveal(req, "callback", [str(cb.id) for cb in items])
+    reveal = await audited_reveal(req, "callback", [str(cb.id) for cb in items])
     return respond(page_body([_callback_body(req, cb, reveal) for cb in items], None))
 
 
@@ -195,24 +196,6 @@ def _statuses(text: str) -> list[CallbackStatus]:
     except ValueError:
         names = ", ".join(s.value for s in CallbackStatus)
         raise bad_input(f"status is pending, all or one of {names}", "status") from None
-
-
-async def _reveal(req: ApiRequest, resource: str, ids: list[str]) -> bool:
-    """Whether to show full numbers: asked for, allowed, and audited (else 403)."""
-    if not flag(req, "reveal"):
-        return False
-    if not allows(req.principal, "calls.reveal"):
-        raise forbidden("your role may not see callers' full numbers")
-    async with req.ctx.pool.acquire() as conn:
-        await audit.append(
-            conn,
-            actor_of(req.principal, req.address),
-            action=f"{resource}.reveal",
-            resource=resource,
-            tenant_id=req.principal.tenant_id,
-            detail={"ids": ids[:500], "count": len(ids), "query": dict(req.request.query)},
-        )
-    return True
 
 
 async def _callback(req: ApiRequest) -> Any:

@@ -14,11 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
-from ivr_engine.api.common import flag, json_body, json_object, page_body, respond
+from ivr_engine.api.common import json_body, json_object, page_body, respond
 from ivr_engine.api.context import actor_of
-from ivr_engine.api.errors import bad_input, forbidden, not_found
+from ivr_engine.api.errors import bad_input, not_found
 from ivr_engine.api.registry import ApiRequest, ApiRoutes, Param
-from ivr_engine.domain.access import allows, shown_number
+from ivr_engine.api.reveal import audited_reveal
+from ivr_engine.domain.access import shown_number
 from ivr_engine.domain.numbers import format_number, try_normalize
 from ivr_engine.domain.sms_policy import policy_to_data
 from ivr_engine.sms import admin as sms_admin
@@ -66,19 +67,7 @@ async def list_outbox(req: ApiRequest) -> web.StreamResponse:
             digits,
             limit,
         )
-    reveal = flag(req, "reveal")
-    if reveal:
-        if not allows(req.principal, "calls.reveal"):
-            raise forbidden("your role may not see recipients' full numbers")
-        async with req.ctx.pool.acquire() as conn:
-            await audit.append(
-                conn,
-                actor_of(req.principal, req.address),
-                action="sms.reveal",
-                resource="sms",
-                tenant_id=req.principal.tenant_id,
-                detail={"ids": [r["id"] for r in rows], "query": dict(req.request.query)},
-            )
+    reveal = await audited_reveal(req, "sms", [str(r["id"]) for r in rows])
     items = []
     for r in rows:
         item = dict(r)

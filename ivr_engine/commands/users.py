@@ -90,15 +90,21 @@ async def add_user(
     return user
 
 
+async def existing_user(conn: asyncpg.Connection, email: str) -> accounts.User:
+    """The account with this e-mail; NotFoundError when there is none."""
+    user = await accounts.user_by_email(conn, email)
+    if user is None:
+        raise NotFoundError(f"no user {email}")
+    return user
+
+
 async def create_token(
     pool: asyncpg.Pool, email: str, name: str, scopes: tuple[str, ...]
 ) -> tuple[str, accounts.ApiToken]:
     """A new token of the user ``email``: (secret, record)."""
     secret = new_token()
     async with pool.acquire() as conn, conn.transaction():
-        user = await accounts.user_by_email(conn, email)
-        if user is None:
-            raise NotFoundError(f"no user {email}")
+        user = await existing_user(conn, email)
         token = await accounts.create_token(conn, user.id, name, secret, scopes)
         await audit.append(
             conn,
@@ -155,9 +161,7 @@ def _user_password(args: argparse.Namespace) -> int:
 
     async def job(pool: asyncpg.Pool) -> str:
         async with pool.acquire() as conn, conn.transaction():
-            user = await accounts.user_by_email(conn, args.email)
-            if user is None:
-                raise NotFoundError(f"no user {args.email}")
+            user = await existing_user(conn, args.email)
             await accounts.update_user(
                 conn, user.id, user.version, password_hash=hash_password(password)
             )
@@ -192,9 +196,7 @@ def _token_create(args: argparse.Namespace) -> int:
 def _token_revoke(args: argparse.Namespace) -> int:
     async def job(pool: asyncpg.Pool) -> str:
         async with pool.acquire() as conn, conn.transaction():
-            user = await accounts.user_by_email(conn, args.email)
-            if user is None:
-                raise NotFoundError(f"no user {args.email}")
+            user = await existing_user(conn, args.email)
             token = await accounts.revoke_token(conn, user.id, args.id, datetime.now(UTC))
             await audit.append(
                 conn,

@@ -76,6 +76,12 @@ async def test_sms_outbox_approval_and_opt_outs(api: ApiServer) -> None:
     assert status == 200
     [text] = page["items"]
     assert text["recipient"] == "010-73**-24**" and text["number"] == "0505-123-4567"
+    status, page, _ = await owner.get("sms/outbox?state=held&reveal=true")
+    assert page["items"][0]["recipient"] == "010-7391-2468"
+    row = await api.pool.fetchrow("SELECT * FROM audit_log WHERE action = 'sms.reveal'")
+    assert row["actor"] == "owner@pizza.kr" and row["detail"]["ids"] == [str(text["id"])]
+    status, _, _ = await (await api.as_role("staff")).get("sms/outbox?reveal=true")
+    assert status == 403
     status, body, _ = await (await api.as_role("other")).call(
         "POST", "sms/outbox/approve", json={"ids": [text["id"]]}
     )
