@@ -18,7 +18,17 @@ real call lengths and so real concurrency), ``--level RATE:CALLS`` (repeatable),
 ``--flamegraph SVG`` (py-spy's flame graph of the engine during the last level),
 ``--ami-unfiltered`` (``[ami] event_filter = false``: every AMI event, for a paired run).
 The engine is logged in to the simulator's AMI as on a real box; the AMI events it received
-per call are printed.
+per call are printed, and the simulator's own CPU per call beside the engine's (``/proc``).
+
+Against a PBX already running: ``--ari-url URL`` (with ``--ari-user``, ``--ari-password``,
+``--ami-host``, ``--ami-port``, ``--ami-user``, ``--ami-secret``, ``--no-ami``). A simulator
+there (it answers ``/sim/info``) takes the calls from its control API as above; a real
+Asterisk takes them from SIPp (``--sipp PATH``: callers and targets on loopback, see
+``bench/sipp.py``; ``--sip-server HOST:PORT``, ``--sipp-targets-port``, ``--ring``,
+``--talk``), and its CPU per call is read from ``/proc`` of its process (``--asterisk-pid``,
+else the process named ``asterisk``) and printed beside the engine's, so the ratio comes
+from one run. ``--sounds-dir`` is where the prompts are built (Asterisk's sounds
+directory, e.g. ``/var/lib/asterisk/sounds``, for a real box; a temporary one otherwise).
 """
 
 from __future__ import annotations
@@ -34,12 +44,18 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
+from bench.bench_ari import process_cpu
 from bench.bench_planner import bench_database
-from ivr_engine.asterisk.ari.http import RequestStat
+from bench.sipp import SippDriver, write_scenarios
+from ivr_engine.asterisk.ari.http import RequestStat, basic_auth
 from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
@@ -145,6 +161,159 @@ async def place_calls(control: str, count: int, rate: float) -> None:
             resp.release()
 
 
+@dataclass
+class Pbx:
+    """What the engine is measured against: where it logs in, how calls are placed, whose
+    CPU is printed beside the engine's."""
+
+    kind: str  # "simulator" or "Asterisk"
+    ari: AriSettings
+    ami: AmiSettings | None
+    place: Callable[[int, int], Awaitable[int]]  # (rate, calls) -> the placer's exit status
+    pid: int | None  # the server process read from /proc (None: not on this machine)
+    settle: float  # seconds a level may take past its placing, for calls still up
+
+
+async def place_through_control(control: str, rate: int, count: int) -> int:
+    """A placer process posting ``count`` calls to the simulator's control API."""
+    placer = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate), cwd=ROOT
+    )
+    return await placer.wait()
+
+
+async def simulator_info(base: str) -> dict[str, object] | None:
+    """The simulator's ``/sim/info`` at ``base`` (``http://host:port``), None when the
+    server there is not a simulator (a real Asterisk has no such page)."""
+    timeout = aiohttp.ClientTimeout(total=5)
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"{base}/sim/info", timeout=timeout) as r,
+        ):
+            if r.status != 200:
+                return None
+            info = await r.json()
+            return info if isinstance(info, dict) else None
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return None
+
+
+async def probe_ari(ari: AriSettings) -> None:
+    """Exit with the reason when no ARI answers at ``ari.url`` with these credentials."""
+    headers = {"Authorization": basic_auth(ari.user, ari.password)}
+    try:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(
+                f"{ari.url.rstrip('/')}/asterisk/info",
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=5),
+            ) as resp,
+        ):
+            if resp.status != 200:
+                raise SystemExit(f"ARI at {ari.url} answered {resp.status} to asterisk/info")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise SystemExit(f"no ARI at {ari.url}: {exc or type(exc).__name__}") from None
+
+
+def asterisk_pid() -> int | None:
+    """The pid of the process named ``asterisk`` on this machine (None: there is none)."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "asterisk":
+                    return int(proc.name)
+            except OSError:
+                continue
+    return None
+
+
+@asynccontextmanager
+async def open_pbx(args: argparse.Namespace, sounds: Path, tmp: Path) -> AsyncIterator[Pbx]:
+    """The simulator started here, a simulator or a real Asterisk already running."""
+    if not args.ari_url:
+        sim, ari_url, control, ami_port = await start_simulator(sounds, args.speed)
+        try:
+            yield Pbx(
+                "simulator",
+                AriSettings(url=ari_url, rest_over_websocket=not args.http_only),
+                AmiSettings(host="127.0.0.1", port=ami_port, event_filter=not args.ami_unfiltered),
+                lambda rate, count: place_through_control(control, rate, count),
+                sim.pid,
+                120.0,
+            )
+        finally:
+            sim.terminate()
+            await sim.wait()
+        return
+    parts = urlsplit(args.ari_url)
+    base = f"{parts.scheme}://{parts.netloc}"
+    host = parts.hostname or "127.0.0.1"
+    ari = AriSettings(
+        url=args.ari_url,
+        user=args.ari_user,
+        password=args.ari_password,
+        rest_over_websocket=not args.http_only,
+    )
+    info = await simulator_info(base)
+    ami_port = int(str(args.ami_port or (info or {}).get("ami_port") or 5038))
+    ami = (
+        None
+        if args.no_ami
+        else AmiSettings(
+            host=args.ami_host or host,
+            port=ami_port,
+            user=args.ami_user,
+            secret=args.ami_secret,
+            event_filter=not args.ami_unfiltered,
+        )
+    )
+    if info is not None:
+        control = f"{base}/sim"
+        async with (
+            aiohttp.ClientSession() as http,
+            http.put(f"{control}/behaviours/01000000001", json={"behaviour": "answer:1:6"}) as resp,
+        ):
+            assert resp.status == 204, await resp.text()
+        pid = args.asterisk_pid or info.get("pid")
+        yield Pbx(
+            "simulator",
+            ari,
+            ami,
+            lambda rate, count: place_through_control(control, rate, count),
+            int(str(pid)) if pid else None,
+            120.0,
+        )
+        return
+    await probe_ari(ari)
+    if not args.sipp:
+        raise SystemExit(
+            f"{args.ari_url} is a real Asterisk (no /sim/info): calls are placed with SIPp, "
+            "give --sipp PATH (see bench/sipp.py for the trunk it plays)"
+        )
+    scenarios = write_scenarios(tmp, ring_ms=int(args.ring * 1000), talk_ms=int(args.talk * 1000))
+    driver = SippDriver(
+        args.sipp,
+        scenarios,
+        server=args.sip_server or f"{host}:5060",
+        uas_port=args.sipp_targets_port,
+    )
+    targets = await driver.start_targets()
+    try:
+        yield Pbx(
+            "Asterisk",
+            ari,
+            ami,
+            driver.place,
+            args.asterisk_pid or asterisk_pid(),
+            30.0 + args.ring + args.talk,
+        )
+    finally:
+        targets.terminate()
+        await targets.wait()
+
+
 def pct(values: list[float], q: float) -> float:
     """The q-quantile of values (ms)."""
     ordered = sorted(values)
@@ -185,7 +354,7 @@ async def start_flamegraph(path: str) -> asyncio.subprocess.Process:
 
 async def run_level(
     engine: RunningEngine,
-    control: str,
+    pbx: Pbx,
     rate: int,
     count: int,
     profile: str | None = None,
@@ -216,12 +385,20 @@ async def run_level(
         prof = cProfile.Profile(time.process_time)  # CPU time, not wall: no waits counted
         prof.enable()
     spy = await start_flamegraph(flamegraph) if flamegraph else None
-    t0, wall0 = os.times(), time.perf_counter()
-    placer = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.bench_calls", "place", control, str(count), str(rate), cwd=ROOT
-    )
-    traces = [await asyncio.wait_for(done.get(), 120) for _ in range(count)]
-    t1, wall = os.times(), time.perf_counter() - wall0
+    t0, wall0, server0 = os.times(), time.perf_counter(), process_cpu(pbx.pid)
+    traces: list[CallTrace] = []
+
+    async def collect() -> None:
+        while len(traces) < count:
+            traces.append(await done.get())
+
+    collector = asyncio.create_task(collect())
+    status = await pbx.place(rate, count)
+    try:
+        await asyncio.wait_for(asyncio.shield(collector), pbx.settle)
+    except TimeoutError:
+        collector.cancel()
+    t1, wall, server1 = os.times(), time.perf_counter() - wall0, process_cpu(pbx.pid)
     if prof is not None and profile:
         prof.disable()
         prof.dump_stats(profile)
@@ -231,7 +408,6 @@ async def run_level(
         print(f"    flame graph of the engine during this level: {flamegraph}")
     user, system = t1.user - t0.user, t1.system - t0.system
     cpu = user + system
-    await placer.wait()
     sub.close()
     engine.dispatcher.on_session.remove(done)
     engine.ari.observer = metrics_observer
@@ -239,8 +415,16 @@ async def run_level(
     ami_events = (Counter(engine.ami.event_counts) - ami0) if engine.ami is not None else ami0
     over_ws = engine.stream.rest.sent - ws0
     bridged = sum(1 for t in traces if t.answered_target)
-    if not bridged:
+    if traces and not bridged:
         print(traces[0].render())
+    if len(traces) < count or status != 0:
+        print(
+            f"    {len(traces)} of {count} calls reached the engine and ended "
+            f"(the placer exited with status {status})"
+        )
+    if not traces:
+        return False
+    count = len(traces)  # figures per call that was measured
     dial, bridge = latencies(traces, "ring"), latencies(traces, "bridge")
     print(
         f"  {rate:>4} calls/s offered: {count / wall:6.1f} calls/s completed, "
@@ -252,6 +436,16 @@ async def run_level(
         f"and {events / count:.1f} events per call; "
         f"{ami_events.total() / count:.1f} AMI events per call"
     )
+    if server0 is not None and server1 is not None:
+        server = (server1 - server0) / count * 1000
+        print(
+            f"    {pbx.kind} CPU {server:.2f} ms/call (pid {pbx.pid}, from /proc): "
+            f"engine to {pbx.kind} 1 : {server / (cpu / count * 1000):.1f}"
+            if server > 0 and cpu > 0
+            else f"    {pbx.kind} CPU not measurable (pid {pbx.pid})"
+        )
+    else:
+        print(f"    {pbx.kind} CPU not read: its process is not on this machine (--asterisk-pid)")
     per_call = {k: round(v / count, 2) for k, v in Counter(kinds).most_common()}
     requests = round(sum(ops.values()) / count, 1)
     matches = per_call == EXPECTED_EVENTS and requests == EXPECTED_REQUESTS
@@ -279,49 +473,47 @@ async def bench(args: argparse.Namespace) -> bool:
     levels = args.level or list(LEVELS)
     mismatched = False
     with tempfile.TemporaryDirectory() as tmp:
-        sounds = Path(tmp) / "sounds"
+        sounds = Path(args.sounds_dir) if args.sounds_dir else Path(tmp) / "sounds"
         jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)
         build_sounds(jobs, sounds, engine="espeak")
-        sim, ari_url, control, ami_port = await start_simulator(sounds, args.speed)
-        try:
-            async with bench_database() as url:
-                conn = await connect(url)
-                await migrate(conn)
-                await load_document(conn, doc, source="<bench>")
-                await conn.close()
-                settings = Settings(
-                    database_url=url,
-                    data_dir=tmp,
-                    http_port=0,
-                    agi=AgiSettings(port=0),
-                    ari=AriSettings(url=ari_url, rest_over_websocket=not args.http_only),
-                    ami=AmiSettings(
-                        host="127.0.0.1", port=ami_port, event_filter=not args.ami_unfiltered
-                    ),
-                    prompts=PromptSettings(sounds_dir=str(sounds)),
-                )
-                async with running_engine(settings, drain_timeout=5) as engine:
-                    await engine.stream.rest.settled()
-                    print(
-                        f"forward flow through the simulator at speed {args.speed:g}, "
-                        f"{args.loop} loop, requests over "
-                        f"{'the events WebSocket' if engine.stream.rest.available else 'HTTP'}, "
-                        f"AMI events {'unfiltered' if args.ami_unfiltered else 'filtered'}:"
+        async with open_pbx(args, sounds, Path(tmp)) as pbx, bench_database() as url:
+            conn = await connect(url)
+            await migrate(conn)
+            await load_document(conn, doc, source="<bench>")
+            await conn.close()
+            settings = Settings(
+                database_url=url,
+                data_dir=tmp,
+                http_port=0,
+                agi=AgiSettings(port=0),
+                ari=pbx.ari,
+                ami=pbx.ami or AmiSettings(),
+                prompts=PromptSettings(sounds_dir=str(sounds)),
+            )
+            async with running_engine(settings, drain_timeout=5) as engine:
+                await engine.stream.rest.settled()
+                print(
+                    f"forward flow through the {pbx.kind} at {args.ari_url or 'speed'}"
+                    f"{'' if args.ari_url else f' {args.speed:g}'}, "
+                    f"{args.loop} loop, requests over "
+                    f"{'the events WebSocket' if engine.stream.rest.available else 'HTTP'}, "
+                    + (
+                        "no AMI:"
+                        if pbx.ami is None
+                        else f"AMI events {'unfiltered' if args.ami_unfiltered else 'filtered'}:"
                     )
-                    for n, (rate, count) in enumerate(levels):
-                        last = n == len(levels) - 1
-                        matched = await run_level(
-                            engine,
-                            control,
-                            rate,
-                            count,
-                            args.profile if last else None,
-                            args.flamegraph if last else None,
-                        )
-                        mismatched = mismatched or not matched
-        finally:
-            sim.terminate()
-            await sim.wait()
+                )
+                for n, (rate, count) in enumerate(levels):
+                    last = n == len(levels) - 1
+                    matched = await run_level(
+                        engine,
+                        pbx,
+                        rate,
+                        count,
+                        args.profile if last else None,
+                        args.flamegraph if last else None,
+                    )
+                    mismatched = mismatched or not matched
     return not mismatched
 
 
@@ -341,6 +533,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", metavar="FILE")
     parser.add_argument("--flamegraph", metavar="SVG")
     parser.add_argument("--ami-unfiltered", action="store_true")
+    parser.add_argument("--ari-url", metavar="URL", help="a PBX already running: its ARI")
+    parser.add_argument("--ari-user", default=AriSettings.user)
+    parser.add_argument("--ari-password", default=AriSettings.password)
+    parser.add_argument("--ami-host", help="default: the ARI URL's host")
+    parser.add_argument("--ami-port", type=int, help="default: the simulator's, else 5038")
+    parser.add_argument("--ami-user", default=AmiSettings.user)
+    parser.add_argument("--ami-secret", default=AmiSettings.secret)
+    parser.add_argument("--no-ami", action="store_true", help="do not log in to AMI")
+    parser.add_argument("--sipp", metavar="PATH", help="SIPp, placing calls on a real Asterisk")
+    parser.add_argument("--sip-server", metavar="HOST:PORT", help="default: ARI host:5060")
+    parser.add_argument("--sipp-targets-port", type=int, default=5070)
+    parser.add_argument("--ring", type=float, default=1.0, help="seconds a target rings (SIPp)")
+    parser.add_argument("--talk", type=float, default=3.0, help="seconds a target talks (SIPp)")
+    parser.add_argument("--asterisk-pid", type=int, help="the PBX process read from /proc")
+    parser.add_argument("--sounds-dir", metavar="DIR", help="where the prompts are built")
     args = parser.parse_args(argv or [])
     if args.loop == "uvloop":
         import uvloop

@@ -2,7 +2,8 @@
 # Sets up everything the engine and its tests need on a fresh machine that has only
 # python3: a virtualenv with the package and its dependencies, and the system tools
 # (espeak-ng for offline prompts, sox/ffmpeg for audio) when they are missing; with
-# --browser also chromium and chromium-driver for the browser tests of the console.
+# --browser (the test command) also chromium and chromium-driver for the browser tests of the
+# console and sipp (sip-tester) for the tests of the benchmark's SIPp scenarios.
 # Safe to run again: it only reinstalls when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,7 @@ if [ "${1:-}" = "--browser" ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
   [ -d /usr/share/fonts/truetype/nanum ] || need_apt+=(fonts-nanum)  # Korean text in screenshots
+  command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   if command -v apt-get >/dev/null 2>&1; then

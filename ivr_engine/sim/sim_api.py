@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -98,6 +99,7 @@ def control_routes(sim: Simulator) -> list[web.RouteDef]:
                 "default_app": sim.config.default_app,
                 "apps": [a.name for a in sim.registry.active_apps()],
                 "speed": sim.config.speed,
+                "pid": os.getpid(),  # for a benchmark reading the simulator's CPU from /proc
             }
         )
 

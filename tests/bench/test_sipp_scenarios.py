@@ -1,0 +1,86 @@
+"""The SIPp scenarios ``python -m bench calls --sipp`` plays on a real Asterisk, run against
+each other on loopback: the callers' INVITE is answered by the targets, who hang up with a
+BYE in the caller's dialog, which the caller accepts. (On a real box Asterisk sits between
+the two; here each side checks the other's messages.)"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bench.sipp import SippDriver, free_udp_port, write_scenarios
+
+SIPP = shutil.which("sipp")
+
+
+def sipp() -> str:
+    """The sipp binary (Debian's sip-tester, installed by the test command)."""
+    if SIPP is None:
+        pytest.fail("sipp is not installed (scripts/bootstrap.sh installs sip-tester)")
+    return SIPP
+
+
+async def run(cmd: list[str], cwd: Path) -> int:
+    proc = await asyncio.create_subprocess_exec(
+        *cmd, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+    return await asyncio.wait_for(proc.wait(), 60)
+
+
+def test_callers_and_targets_complete_every_call(tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path, ring_ms=50, talk_ms=100, bye_timeout_ms=5000)
+    port = free_udp_port()
+    targets = SippDriver(sipp(), scenarios, uas_port=port)
+    callers = SippDriver(sipp(), scenarios, server=f"127.0.0.1:{port}")
+    calls = 10
+
+    async def both() -> tuple[int, int]:
+        uas = asyncio.create_task(
+            run(targets.targets_command(calls=calls, extra=["-trace_msg"]), tmp_path)
+        )
+        # The targets listen once SIPp has bound its port; a caller's INVITE before that is
+        # retransmitted (every 500 ms), so no wait is needed for them to meet.
+        uac = await run(callers.callers_command(20, calls, extra=["-trace_msg"]), tmp_path)
+        return uac, await uas
+
+    uac_status, uas_status = asyncio.run(both())
+    assert uac_status == 0, (tmp_path / "bench-uac.errors.log").read_text(errors="replace")
+    assert uas_status == 0, (tmp_path / "bench-uas.errors.log").read_text(errors="replace")
+
+    # Each target's BYE is in the caller's dialog: From carries the target's tag, To the
+    # caller's own, the caller's number on To (the injection file: 010-2000-0000 on).
+    log = next(tmp_path.glob("bench-uac*_messages.log")).read_text(errors="replace")
+    byes = re.findall(r"^BYE sip:\S+ SIP/2\.0$.*?(?=^\s*$)", log, re.M | re.S)
+    assert len(byes) == calls
+    for bye in byes:
+        assert re.search(r"^From:.*;tag=\d+SIPpTag01\d+", bye, re.M), bye
+        assert re.search(r"^To:\s*<sip:0102000\d{4}@.*;tag=\d+SIPpTag00\d+", bye, re.M), bye
+    callers_seen = re.findall(r"^From: <sip:(0102000\d{4})@", log, re.M)
+    assert sorted(set(callers_seen)) == [f"0102000{n:04d}" for n in range(calls)]
+
+
+def test_a_call_without_the_bye_fails(tmp_path: Path) -> None:
+    """A caller whose BYE never comes is a failed call (SIPp exits 1), so a real-box level
+    whose engine does not hang the caller up cannot pass as complete."""
+    scenarios = write_scenarios(tmp_path, ring_ms=50, talk_ms=5000, bye_timeout_ms=300)
+    port = free_udp_port()
+    targets = SippDriver(sipp(), scenarios, uas_port=port)
+    callers = SippDriver(sipp(), scenarios, server=f"127.0.0.1:{port}")
+
+    async def both() -> int:
+        uas = await asyncio.create_subprocess_exec(
+            *targets.targets_command(),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        try:
+            return await run(callers.callers_command(10, 2), tmp_path)
+        finally:
+            uas.terminate()
+            await uas.wait()
+
+    assert asyncio.run(both()) == 1
