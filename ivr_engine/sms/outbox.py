@@ -159,8 +159,10 @@ class SmsOutbox:
         self, conn: asyncpg.Connection, records: Sequence[CallRecord]
     ) -> dict[str, NumberConfig]:
         """The configurations of the batch's numbers that have a callback policy."""
+        # ``is not None``: an empty ConfigCache is falsy (it has ``__len__``), and it is
+        # empty right after a change drops its entries; it must still be asked.
         get: Callable[[str], Awaitable[NumberConfig | None]]
-        get = self.configs.get if self.configs else (lambda n: fetch_number_config(conn, n))
+        get = (lambda n: fetch_number_config(conn, n)) if self.configs is None else self.configs.get
         out = {}
         for number in {r.number for r in records if r.tenant_id}:
             config = await get(number)

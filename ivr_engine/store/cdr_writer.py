@@ -39,6 +39,7 @@ from ivr_engine.domain.trace import CallTrace
 from ivr_engine.settings import Settings
 from ivr_engine.store.cdr_queries import STAGING_COLUMNS, is_transient, record_row
 from ivr_engine.store.journal import AsyncJournal, Journal
+from ivr_engine.store.pool import init_connection
 from ivr_engine.store.queries import queries
 
 if TYPE_CHECKING:
@@ -352,10 +353,12 @@ class CdrWriter:
 
     # -- connection, journal, recovery -------------------------------------------------------
     async def _connection(self) -> asyncpg.Connection:
-        """The writer's own connection (with its staging table), opened when needed."""
+        """The writer's own connection (with its staging table and, for the companions
+        that read configuration through it, the jsonb codec), opened when needed."""
         if self._conn is None or self._conn.is_closed():
             conn = await asyncpg.connect(self.url, timeout=self.timeout)
             try:
+                await asyncio.wait_for(init_connection(conn), self.timeout)
                 await conn.execute(queries()["create_cdr_staging"], timeout=self.timeout)
             except BaseException:
                 conn.terminate()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -186,6 +186,24 @@ async def test_duplicates_are_written_once_and_companions_see_them_once(
     assert sorted(calls) == sorted(r.call_id for r in batch)
     assert await pool.fetchval("SELECT count(*) FROM companion_log") == 20
     assert (stats.records_written, stats.records_duplicate) == (20, 25)
+
+
+async def test_companions_read_jsonb_as_python_values(
+    db_url: str, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Companions read through the writer's own connection (the callback texts read number
+    configurations there): its jsonb comes back as mappings, as on the engine's pool."""
+    seen: list[object] = []
+
+    async def companion(conn: asyncpg.Connection, batch: Sequence[CallRecord]) -> None:
+        seen.append(await conn.fetchval("""SELECT '{"a": 1}'::jsonb"""))
+
+    writer = CdrWriter(db_url, tmp_path / "journal")
+    writer.add_companion(companion)
+    async with started(writer):
+        writer.submit(make_record(0))
+        await writer.flush()
+    assert seen == [{"a": 1}]
 
 
 async def test_a_failing_companion_rolls_its_record_back(

@@ -4,6 +4,7 @@ operations (policy set, approve, discard, resend, purge, stats)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from ivr_engine.domain.sms_text import TextError
 from ivr_engine.sms import admin
 from ivr_engine.sms.outbox import SmsOutbox
 from ivr_engine.sms.stats import SmsCounters, stats
+from ivr_engine.store.cache import ConfigCache
+from ivr_engine.store.cdr_writer import CdrWriter
 from ivr_engine.store.config_repo import fetch_number_config
 from ivr_engine.store.loader import load_document
 
@@ -124,6 +127,44 @@ async def test_a_missed_call_queues_one_text(loaded: asyncpg.Pool) -> None:
     # Writing the same record again (a retried batch) adds nothing.
     await write(loaded, [record("c1")])
     assert len(await texts(loaded)) == 1
+
+
+async def test_a_record_written_right_after_a_change_is_decided_from_the_cache(
+    loaded: asyncpg.Pool, db_url: str, tmp_path: Path
+) -> None:
+    """As the engine wires it: the CDR writer runs the outbox with the configuration cache.
+    A change drops the only cached entry (the call's own number) just before the call's
+    record is flushed, so the cache is empty when the text is decided; it must still be
+    asked (it reads through the pool), never the writer's own connection."""
+    cache = ConfigCache(loaded, db_url)
+    await cache.start()
+    writer = CdrWriter(db_url, tmp_path / "journal")
+    try:
+        await asyncio.wait_for(cache.wait_until_listening(), 10)
+        cache.clear()
+        assert await cache.get(NUMBER) is not None  # the call's planning read it
+        dropped = asyncio.Event()
+        cache.add_invalidation_listener(lambda _key: dropped.set())
+        changed = {**POLICY, "templates": {"missed": "{business}입니다. 곧 연락드립니다."}}
+        await load_document(loaded, document(changed), source="test")
+        async with asyncio.timeout(10):
+            while NUMBER in cache:  # until the change's notification drops the entry
+                dropped.clear()
+                await dropped.wait()
+        assert len(cache) == 0  # the only entry is gone: the cache is empty (and falsy)
+        counters = SmsCounters()
+        writer.add_companion(SmsOutbox(cache, clock=lambda: NOON, counters=counters))
+        await writer.start()
+        misses = cache.misses
+        writer.submit(record("c1"))
+        await asyncio.wait_for(writer.flush(), 10)
+        assert counters.errors == 0
+        assert cache.misses == misses + 1  # the empty cache was asked, and read through
+        (row,) = await texts(loaded)
+        assert row["call_id"] == "c1" and row["body"] == "강남피자입니다. 곧 연락드립니다."
+    finally:
+        await writer.close()
+        await cache.close()
 
 
 async def test_texts_roll_back_with_their_records(loaded: asyncpg.Pool) -> None:
