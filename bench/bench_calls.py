@@ -63,9 +63,6 @@ from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
 from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import AgiSettings, AmiSettings, AriSettings, PromptSettings, Settings
-from ivr_engine.store.loader import load_document
-from ivr_engine.store.migrate import migrate
-from ivr_engine.store.pool import connect
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEED = 50.0
@@ -476,11 +473,7 @@ async def bench(args: argparse.Namespace) -> bool:
         sounds = Path(args.sounds_dir) if args.sounds_dir else Path(tmp) / "sounds"
         jobs, _ = plan_jobs(iter_prompts(doc), "ko", "espeak", ROOT)
         build_sounds(jobs, sounds, engine="espeak")
-        async with open_pbx(args, sounds, Path(tmp)) as pbx, bench_database() as url:
-            conn = await connect(url)
-            await migrate(conn)
-            await load_document(conn, doc, source="<bench>")
-            await conn.close()
+        async with open_pbx(args, sounds, Path(tmp)) as pbx, bench_database(doc) as url:
             settings = Settings(
                 database_url=url,
                 data_dir=tmp,

@@ -33,9 +33,6 @@ from ivr_engine.prompts.build import build_sounds, plan_jobs
 from ivr_engine.prompts.collect import iter_prompts
 from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import AgiSettings, AriSettings, PromptSettings, Settings
-from ivr_engine.store.loader import load_document
-from ivr_engine.store.migrate import migrate
-from ivr_engine.store.pool import connect
 
 TOP_FRAMES = 12  # frames kept per traced allocation
 
@@ -133,11 +130,7 @@ async def bench(args: argparse.Namespace) -> None:
         build_sounds(jobs, sounds, engine="espeak")
         sim, ari_url, control, _ami_port = await start_simulator(sounds, 1.0, "answer:1:3600")
         try:
-            async with bench_database() as url:
-                conn = await connect(url)
-                await migrate(conn)
-                await load_document(conn, doc, source="<bench>")
-                await conn.close()
+            async with bench_database(doc) as url:
                 settings = Settings(
                     database_url=url,
                     data_dir=tmp,

@@ -38,8 +38,6 @@ from ivr_engine.domain.outbound_record import OutboundOutcome
 from ivr_engine.service import RunningEngine, running_engine
 from ivr_engine.settings import AgiSettings, AmiSettings, AriSettings, PromptSettings, Settings
 from ivr_engine.store import minutes
-from ivr_engine.store.loader import load_document
-from ivr_engine.store.migrate import migrate
 from ivr_engine.store.pool import connect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,10 +140,8 @@ async def bench(args: argparse.Namespace) -> None:
         sim, ari_url, control, ami_port = await start_simulator(sounds, args.speed)
         try:
             await behaviours(control)
-            async with bench_database() as url:
+            async with bench_database(doc) as url:
                 conn = await connect(url)
-                await migrate(conn)
-                await load_document(conn, doc, source="<bench>")
                 await minutes.charge(conn, "bench", total * 700, "bench")
                 for n in range(MEMBERS):
                     await minutes.allocate(conn, "bench", mobile(n), total * 700 // MEMBERS)

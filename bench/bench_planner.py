@@ -27,9 +27,11 @@ import asyncpg
 
 from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document, settings_to_data
+from ivr_engine.domain.model import ConfigDocument
 from ivr_engine.domain.planner import plan_call
 from ivr_engine.store.cache import ConfigCache
 from ivr_engine.store.embedded import start_server, with_database
+from ivr_engine.store.loader import load_document
 from ivr_engine.store.migrate import migrate
 from ivr_engine.store.pool import connect, create_pool_for_url
 
@@ -76,8 +78,9 @@ def show(label: str, samples_ns: list[int], aim_us: float) -> None:
 
 
 @asynccontextmanager
-async def bench_database() -> AsyncIterator[str]:
-    """A fresh, migrated database for the run; dropped (and the server stopped) after."""
+async def bench_database(doc: ConfigDocument | None = None) -> AsyncIterator[str]:
+    """A fresh, migrated database for the run, with ``doc`` loaded when given; dropped (and
+    the server stopped) after."""
     admin_url = os.environ.get("DATABASE_URL")
     tmp = server = None
     if not admin_url:
@@ -91,6 +94,8 @@ async def bench_database() -> AsyncIterator[str]:
         url = with_database(admin_url, name)
         conn = await connect(url)
         await migrate(conn)
+        if doc is not None:
+            await load_document(conn, doc, source="<bench>")
         await conn.close()
         yield url
     finally:

@@ -215,16 +215,13 @@ class SippDriver:
     uas_port: int = 5070  # where the lab Asterisk's carrier contact points
     local_ip: str = "127.0.0.1"
 
-    def targets_command(self, calls: int | None = None, extra: Sequence[str] = ()) -> list[str]:
-        """The targets: a UAS answering every call until stopped (or ``calls`` of them)."""
+    def _common(self, port: int, errors: Path) -> list[str]:
+        """Both sides: loopback signalling and media, no keyboard, failed calls logged."""
         return [
-            self.sipp,
-            "-sf",
-            str(self.scenarios.uas),
             "-i",
             self.local_ip,
             "-p",
-            str(self.uas_port),
+            str(port),
             "-mi",
             self.local_ip,
             "-mp",
@@ -232,7 +229,17 @@ class SippDriver:
             "-nostdin",
             "-trace_err",
             "-error_file",
-            str(self.scenarios.uas.with_suffix(".errors.log")),
+            str(errors),
+        ]
+
+    def targets_command(self, calls: int | None = None, extra: Sequence[str] = ()) -> list[str]:
+        """The targets: a UAS answering every call until stopped (or ``calls`` of them)."""
+        uas = self.scenarios.uas
+        return [
+            self.sipp,
+            "-sf",
+            str(uas),
+            *self._common(self.uas_port, uas.with_suffix(".errors.log")),
             *(("-m", str(calls)) if calls is not None else ()),
             *extra,
         ]
@@ -242,33 +249,23 @@ class SippDriver:
     ) -> list[str]:
         """``count`` callers at ``rate`` per second, at most ``limit`` at once; SIPp exits
         when all are done (status 0 when every call succeeded, 1 when some failed)."""
+        uac = self.scenarios.uac
         return [
             self.sipp,
             self.server,
             "-sf",
-            str(self.scenarios.uac),
+            str(uac),
             "-inf",
             str(self.scenarios.callers),
             "-s",
             self.service,
-            "-i",
-            self.local_ip,
-            "-p",
-            str(free_udp_port()),
-            "-mi",
-            self.local_ip,
-            "-mp",
-            str(free_udp_port()),
+            *self._common(free_udp_port(), uac.with_suffix(".errors.log")),
             "-r",
             str(rate),
             "-m",
             str(count),
             "-l",
             str(limit),
-            "-nostdin",
-            "-trace_err",
-            "-error_file",
-            str(self.scenarios.uac.with_suffix(".errors.log")),
             *extra,
         ]
 
