@@ -34,7 +34,9 @@ a=rtpmap:8 PCMA/8000
 a=rtpmap:0 PCMU/8000
 """
 
-# The caller: INVITE, early media and the answer, ACK, then the BYE from Asterisk.
+# The caller: INVITE, any number of provisional responses in any order (100, the 183 of
+# the coloring's early media, a 180 when the engine falls back to ringing), the answer,
+# ACK, then the BYE from Asterisk.
 UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <!DOCTYPE scenario SYSTEM "sipp.dtd">
 <scenario name="050 caller: INVITE, early media, answer, waits for the BYE">
@@ -55,10 +57,10 @@ UAC = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 SDP_BODY
     ]]>
   </send>
-  <recv response="100" optional="true"/>
-  <recv response="180" optional="true"/>
-  <recv response="183" optional="true"/>
-  <recv response="180" optional="true"/>
+  <label id="provisional"/>
+  <recv response="100" optional="true" next="provisional"/>
+  <recv response="180" optional="true" next="provisional"/>
+  <recv response="183" optional="true" next="provisional"/>
   <recv response="200" rtd="true" rrs="true"/>
   <send>
     <![CDATA[

@@ -84,3 +84,25 @@ def test_a_call_without_the_bye_fails(tmp_path: Path) -> None:
             await uas.wait()
 
     assert asyncio.run(both()) == 1
+
+
+def test_callers_take_provisional_responses_in_any_number_and_order(tmp_path: Path) -> None:
+    """Asterisk answers a caller with 100, then the coloring's 183, and a 180 when the
+    engine falls back to ringing, in any order and more than once: none fails the call."""
+    scenarios = write_scenarios(tmp_path, ring_ms=20, talk_ms=50, bye_timeout_ms=5000)
+    uas = scenarios.uas.read_text(encoding="ascii")
+    ringing = re.search(r"  <send>\s*<!\[CDATA\[\s*SIP/2\.0 180 Ringing.*?</send>\n", uas, re.S)
+    assert ringing is not None
+    block = ringing.group(0)
+    progress = block.replace("180 Ringing", "183 Session Progress")
+    uas = uas.replace(block, progress + block + progress + block)
+    scenarios.uas.write_text(uas, encoding="ascii")
+    port = free_udp_port()
+    targets = SippDriver(sipp(), scenarios, uas_port=port)
+    callers = SippDriver(sipp(), scenarios, server=f"127.0.0.1:{port}")
+
+    async def both() -> tuple[int, int]:
+        answered = asyncio.create_task(run(targets.targets_command(calls=3), tmp_path))
+        return await run(callers.callers_command(10, 3), tmp_path), await answered
+
+    assert asyncio.run(both()) == (0, 0)
