@@ -356,6 +356,7 @@ async def run_level(
     count: int,
     profile: str | None = None,
     flamegraph: str | None = None,
+    detail: bool = False,
 ) -> bool:
     """One load level: place, wait for every call's end, print the figures. False when the
     calls' events or requests differ from what Asterisk sends for this flow."""
@@ -450,7 +451,7 @@ async def run_level(
         print(
             f"    MISMATCH with Asterisk's per-call counts: events {per_call}, requests {requests}"
         )
-    if rate == LEVELS[-1][0] or profile:
+    if detail:
         print(
             "    requests per call: "
             + ", ".join(f"{op} {n / count:.1f}" for op, n in Counter(ops).most_common())
@@ -505,6 +506,7 @@ async def bench(args: argparse.Namespace) -> bool:
                         count,
                         args.profile if last else None,
                         args.flamegraph if last else None,
+                        detail=last,
                     )
                     mismatched = mismatched or not matched
     return not mismatched

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.sipp import SippDriver, free_udp_port, write_scenarios
+from bench.sipp import Scenarios, SippDriver, free_udp_port, write_scenarios
 
 SIPP = shutil.which("sipp")
 
@@ -106,3 +106,82 @@ def test_callers_take_provisional_responses_in_any_number_and_order(tmp_path: Pa
         return await run(callers.callers_command(10, 3), tmp_path), await answered
 
     assert asyncio.run(both()) == (0, 0)
+
+
+# A re-INVITE in the dialog of the scenario that sends it, as Asterisk sends one to each
+# party with the connected line when it bridges them ([$ours] / [$their]: the target's
+# own headers; the caller's are its From and To as sent).
+def reinvite(from_: str, to: str, contact: str) -> str:
+    return f"""  <send retrans="500">
+    <![CDATA[
+      INVITE [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From:{from_}
+      To:{to}
+      Call-ID: [call_id]
+      CSeq: 5 INVITE
+      Contact: <sip:{contact}@[local_ip]:[local_port]>
+      P-Asserted-Identity: <sip:01099998888@[local_ip]>
+      Max-Forwards: 70
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=pbx 1 2 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8
+      a=rtpmap:8 PCMA/8000
+    ]]>
+  </send>
+  <recv response="200"/>
+  <send>
+    <![CDATA[
+      ACK [next_url] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From:{from_}
+      To:{to}
+      Call-ID: [call_id]
+      CSeq: 5 ACK
+      Max-Forwards: 70
+      Content-Length: 0
+
+    ]]>
+  </send>
+"""
+
+
+def run_pair(tmp_path: Path, scenarios: Scenarios, calls: int) -> tuple[int, int]:
+    port = free_udp_port()
+    targets = SippDriver(sipp(), scenarios, uas_port=port)
+    callers = SippDriver(sipp(), scenarios, server=f"127.0.0.1:{port}")
+
+    async def both() -> tuple[int, int]:
+        answered = asyncio.create_task(run(targets.targets_command(calls=calls), tmp_path))
+        return await run(callers.callers_command(10, calls), tmp_path), await answered
+
+    return asyncio.run(both())
+
+
+def test_callers_answer_a_reinvite_while_they_wait_for_the_bye(tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path, ring_ms=20, talk_ms=50, bye_timeout_ms=5000)
+    uas = scenarios.uas.read_text(encoding="ascii")
+    # The target re-INVITEs the caller right after the ACK, then talks and hangs up.
+    talk = uas.index('  <label id="talk"/>')
+    uas = uas[:talk] + reinvite("[$ours];tag=[pid]SIPpTag01[call_number]", "[$their]", "target")
+    uas += scenarios.uas.read_text(encoding="ascii")[talk:]
+    scenarios.uas.write_text(uas, encoding="ascii")
+    assert run_pair(tmp_path, scenarios, 3) == (0, 0)
+
+
+def test_targets_answer_a_reinvite_while_they_talk(tmp_path: Path) -> None:
+    scenarios = write_scenarios(tmp_path, ring_ms=20, talk_ms=300, bye_timeout_ms=5000)
+    uac = scenarios.uac.read_text(encoding="ascii")
+    # The caller re-INVITEs the target right after its ACK, then waits for the BYE.
+    talk = uac.index('  <label id="talk"/>')
+    caller = "<sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]"
+    callee = "<sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]"
+    uac = uac[:talk] + reinvite(caller, callee, "[field0]") + uac[talk:]
+    scenarios.uac.write_text(uac, encoding="ascii")
+    assert run_pair(tmp_path, scenarios, 3) == (0, 0)
