@@ -27,6 +27,7 @@ from ivr_engine.asterisk.ari.waiters import Subscription
 from ivr_engine.asterisk.constants import SOFT_HANGUP_EXPLICIT
 from ivr_engine.calls.flag import Flag
 from ivr_engine.calls.ports import EventPort
+from ivr_engine.domain.causes import Cause
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -46,6 +47,10 @@ class LegWatch:
     answered: Flag = field(default_factory=Flag)  # Up and inside the app
     cause: int | None = None
     tech_cause: int | None = None
+    # The cause was not reported but is Normal Clearing: a party's BYE gives a
+    # ChannelHangupRequest without cause keys (H, a caller's and a callee's alike); a
+    # ChannelDestroyed that follows (with a Reason header's cause, say) replaces it.
+    cause_assumed: bool = False
     hangup_by_far_end: bool = False
     destroyed: bool = False
     name: str = ""  # the Asterisk channel name (originate's reply, then StasisStart's)
@@ -69,18 +74,20 @@ class LegWatch:
     def _on_event(self, event: Event) -> None:
         """Update the leg's state from one of its events."""
         if isinstance(event, ChannelHangupRequest):
-            if not event.soft and event.cause is not None and self.cause is None:
-                self.cause = event.cause
-                self.tech_cause = event.tech_cause
+            if not event.soft:  # the far end: its Q.850 cause, or none for a BYE
                 self.hangup_by_far_end = True
-            elif not event.soft and event.cause is None:
-                self.hangup_by_far_end = True
+                if event.cause is not None and (self.cause is None or self.cause_assumed):
+                    self.cause, self.tech_cause = event.cause, event.tech_cause
+                    self.cause_assumed = False
+                elif event.cause is None and self.cause is None:
+                    self.cause, self.cause_assumed = Cause.NORMAL_CLEARING, True
             self.gone.set()
         elif isinstance(event, ChannelDestroyed):
             self.destroyed = True
-            if self.cause is None or self.cause == SOFT_HANGUP_EXPLICIT:
+            if self.cause is None or self.cause == SOFT_HANGUP_EXPLICIT or self.cause_assumed:
                 self.cause = event.cause
                 self.tech_cause = event.tech_cause
+                self.cause_assumed = False
             self.gone.set()
         elif isinstance(event, StasisEnd):
             self.gone.set()

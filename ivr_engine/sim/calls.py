@@ -22,7 +22,6 @@ from ivr_engine.sim.core import (
     BY_BYE,
     BY_CANCEL,
     BY_DIALPLAN,
-    BY_FAR_END,
     BY_ORIGINATE_TIMEOUT,
     BY_REJECT,
     BY_TIMEOUT,
@@ -263,7 +262,7 @@ class CallsMixin(_Base):
 
     async def _talk_then_hangup(self, ch: Channel, talk: float) -> None:
         await self.clock.sleep(talk)
-        self.hangup(ch, BY_FAR_END, 16)
+        self.hangup(ch, BY_BYE, 16)
 
     # ------------------------------------------------------------------ inbound
     def inbound_call(

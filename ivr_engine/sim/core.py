@@ -43,9 +43,8 @@ log = logging.getLogger("ivr_engine.sim")
 
 # How a hangup came about; each gives its own ChannelHangupRequest (section H).
 BY_ARI = "ari"  # DELETE /channels/{id}: {cause 32, soft}
-BY_BYE = "bye"  # the caller sent BYE: no cause keys
+BY_BYE = "bye"  # the party sent BYE (a caller, or a dialled party after talking): no cause keys
 BY_CANCEL = "cancel"  # the caller CANCELled before answer: {127, tech_cause 487}
-BY_FAR_END = "far_end"  # a dialled party hung up after talking: {16}
 BY_REJECT = "reject"  # a dialled party answered with a SIP error: {cause, tech_cause}
 BY_TIMEOUT = "timeout"  # the dial timeout of a created leg: {32, soft}, destroyed with 19/480
 BY_ORIGINATE_TIMEOUT = "originate_timeout"  # no HangupRequest at all
@@ -256,8 +255,6 @@ class WorldCore:
             fields = {}
         elif how in (BY_CANCEL, BY_REJECT):
             fields = {"cause": cause, "tech_cause": tech_cause}
-        elif how == BY_FAR_END:
-            fields = {"cause": cause}
         else:
             return
         fields = {k: v for k, v in fields.items() if v is not None}

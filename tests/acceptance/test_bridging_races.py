@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from ivr_engine.sim import Behaviour
-from ivr_engine.sim.core import BY_FAR_END
+from ivr_engine.sim.core import BY_BYE
 from ivr_engine.sim.model import Channel
 
 from .conftest import Harness
@@ -52,7 +52,7 @@ async def test_callee_hangs_up_as_it_is_bridged(
     h, writer = await recorded(OPEN)
     h.sim.world.destroy_delay = destroy_delay  # 422 while the leg is not destroyed yet
     h.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=30.0))
-    when_caller_answered(h, lambda _caller, callee: h.sim.world.hangup(callee, BY_FAR_END))
+    when_caller_answered(h, lambda _caller, callee: h.sim.world.hangup(callee, BY_BYE))
     call = await h.call(GANGNAM, CALLER)
     row = await record_of(h, writer, call)
     assert (row["disposition"], row["hangup_by"], row["hangup_cause"]) == ("ANSWERED", "callee", 16)

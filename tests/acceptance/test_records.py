@@ -88,10 +88,23 @@ async def test_answered_call(recorded: Recorded) -> None:
     assert 3.0 <= row["ring_seconds"] < 8.0  # 3 s of ringing, then the whisper
     assert row["duration"] == floor_seconds(row["start_time"], row["end_time"])
     assert row["hangup_by"] == "callee" and row["plan_state"] == "open"
+    assert row["hangup_cause"] == 16  # the callee's BYE: Normal Clearing
     assert {p["kind"] for p in row["prompts"]} >= {"coloring", "whisper"}
     assert row["config_version"] and row["reasons"]
     cdr = await h.engine.db.pool.fetchrow("SELECT * FROM cdr WHERE uniqueid = $1", row["call_id"])
     assert (cdr["disposition"], cdr["dst"], cdr["billsec"]) == ("ANSWERED", GANGNAM, row["billsec"])
+
+
+async def test_caller_bye_while_talking_records_normal_clearing(recorded: Recorded) -> None:
+    """A caller's BYE gives a ChannelHangupRequest without cause keys and, on a plain
+    inbound channel, no ChannelDestroyed (protocol facts H): the record still reads Normal
+    Clearing, as Asterisk's own CDR would."""
+    h, writer = await recorded(OPEN)
+    h.sim.set_behaviour(FIRST, Behaviour.answer_after(1.0, talk=60.0))
+    call = await h.call(GANGNAM, CALLER, hangup_after=12.0)
+    row = await record_of(h, writer, call)
+    assert (row["disposition"], row["hangup_by"], row["hangup_cause"]) == ("ANSWERED", "caller", 16)
+    assert row["answered_target"] == FIRST and row["billsec"] > 0
 
 
 async def test_busy_then_answer(recorded: Recorded) -> None:

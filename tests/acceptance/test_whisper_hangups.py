@@ -19,7 +19,7 @@ import pytest
 
 from ivr_engine.asterisk.constants import AriEvent
 from ivr_engine.sim import Behaviour
-from ivr_engine.sim.core import BY_FAR_END
+from ivr_engine.sim.core import BY_BYE
 from ivr_engine.sim.model import Channel, Playback
 from ivr_engine.sim.timeline import MediaEvent
 
@@ -76,7 +76,7 @@ async def test_callee_hangs_up_during_the_whisper_releases_the_caller(
         on_whisper(
             h,
             AriEvent.PLAYBACK_STARTED,
-            lambda _caller, callee: h.sim.world.hangup(callee, BY_FAR_END),
+            lambda _caller, callee: h.sim.world.hangup(callee, BY_BYE),
         )
     # Were the caller handed on to the next target, it would be bridged with this one.
     h.sim.set_behaviour(SECOND, Behaviour.answer_after(1.0, talk=2.0))
@@ -139,7 +139,7 @@ async def test_callee_hangs_up_as_the_whisper_ends(
     on_whisper(
         h,
         AriEvent.PLAYBACK_FINISHED,
-        lambda _caller, callee: h.sim.world.hangup(callee, BY_FAR_END),
+        lambda _caller, callee: h.sim.world.hangup(callee, BY_BYE),
     )
     call = await h.call(GANGNAM, CALLER)
     row = await record_of(h, writer, call)

@@ -160,8 +160,10 @@ async def test_created_leg_answer_then_far_end_dtmf_and_hangup(
     assert dials == ["", "RINGING", "ANSWER"]
     states = [e["channel"]["state"] for e in events.of(cid, m) if e["type"] == "ChannelStateChange"]
     assert states == ["Ringing", "Up"]
+    # The far end's BYE: no cause keys on the request (observed on 22.10.1, as for a
+    # caller's BYE); the Q.850 cause comes with ChannelDestroyed.
     hr = next(e for e in events.of(cid, m) if e["type"] == "ChannelHangupRequest")
-    assert hr["cause"] == 16 and "soft" not in hr
+    assert not {"cause", "soft", "tech_cause"} & set(hr)
     assert destroyed["cause"] == 16
 
 
@@ -208,6 +210,33 @@ async def test_originate_enters_stasis_only_when_answered(
         "StasisStart",
     ]
     await ari.call("DELETE", f"/channels/{cid}")
+
+
+async def test_originated_leg_far_end_bye_after_talking(
+    ari: AriWire, events: EventStream, target: Target
+) -> None:
+    """An originated target that answers, talks and hangs up (as a forwarded call's callee
+    does): observed on Asterisk 22.10.1 with SIPp as the target, ChannelHangupRequest with
+    no cause keys, StasisEnd, then ChannelDestroyed with cause 16."""
+    sim = target.need_sim()
+    script(sim)
+    m = events.mark()
+    r = await ari.call(
+        "POST",
+        "/channels",
+        {"endpoint": f"PJSIP/{ANS}@carrier", "app": events.app, "appArgs": "outbound,e2"},
+    )
+    cid = r.body["id"]
+    await events.wait_type("StasisStart", cid, m)
+    destroyed = await events.wait_type("ChannelDestroyed", cid, m)
+    ends = [e for e in events.of(cid, m) if e["type"] != "ChannelDtmfReceived"]
+    assert [e["type"] for e in ends[-3:]] == [
+        "ChannelHangupRequest",
+        "StasisEnd",
+        "ChannelDestroyed",
+    ]
+    assert not {"cause", "soft", "tech_cause"} & set(ends[-3])
+    assert (destroyed["cause"], destroyed["cause_txt"]) == (16, "Normal Clearing")
 
 
 async def test_originate_timeout_and_busy(
