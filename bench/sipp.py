@@ -25,6 +25,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+# The headers of a response, copied from the request it answers (SIPp's [last_*]): in a
+# dialog, and the target's first answers to the INVITE (its tag added, the route kept).
+ANSWER_HEADERS = """[last_Via:]
+      [last_From:]
+      [last_To:]
+      [last_Call-ID:]
+      [last_CSeq:]"""
+FIRST_ANSWER_HEADERS = """[last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Record-Route:]
+      [last_Call-ID:]
+      [last_CSeq:]"""
+
 SDP = """v=0
 o=bench 53655765 2353687637 IN IP[local_ip_type] [local_ip]
 s=-
@@ -45,11 +59,7 @@ REINVITE_OK = """  <label id="reinvite"/>
   <send>
     <![CDATA[
       SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
+      ANSWER_HEADERS
       Contact: <sip:PARTY@[local_ip]:[local_port];transport=[transport]>
       Content-Type: application/sdp
       Content-Length: [len]
@@ -111,11 +121,7 @@ SDP_BODY
   <send>
     <![CDATA[
       SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
+      ANSWER_HEADERS
       Contact: <sip:[field0]@[local_ip]:[local_port]>
       Content-Length: 0
 
@@ -141,12 +147,7 @@ UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <send>
     <![CDATA[
       SIP/2.0 180 Ringing
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Record-Route:]
-      [last_Call-ID:]
-      [last_CSeq:]
+      FIRST_ANSWER_HEADERS
       Contact: <sip:target@[local_ip]:[local_port];transport=[transport]>
       Content-Length: 0
 
@@ -156,12 +157,7 @@ UAS = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <send retrans="500">
     <![CDATA[
       SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:];tag=[pid]SIPpTag01[call_number]
-      [last_Record-Route:]
-      [last_Call-ID:]
-      [last_CSeq:]
+      FIRST_ANSWER_HEADERS
       Contact: <sip:target@[local_ip]:[local_port];transport=[transport]>
       Content-Type: application/sdp
       Content-Length: [len]
@@ -195,11 +191,7 @@ SDP_BODY
   <send>
     <![CDATA[
       SIP/2.0 200 OK
-      [last_Via:]
-      [last_From:]
-      [last_To:]
-      [last_Call-ID:]
-      [last_CSeq:]
+      ANSWER_HEADERS
       Content-Length: 0
 
     ]]>
@@ -257,8 +249,13 @@ def write_scenarios(
     def reinvite(party: str) -> str:
         return REINVITE_OK.replace("PARTY", party).replace("WAIT", "talk")
 
+    def headers(text: str) -> str:
+        return text.replace("FIRST_ANSWER_HEADERS", FIRST_ANSWER_HEADERS).replace(
+            "ANSWER_HEADERS", ANSWER_HEADERS
+        )
+
     uac.write_text(
-        UAC.replace("REINVITE_CALLER", reinvite("[field0]"))
+        headers(UAC.replace("REINVITE_CALLER", reinvite("[field0]")))
         .replace("SDP_BODY", sdp)
         .replace("BYE_TIMEOUT_MS", str(bye_timeout_ms)),
         encoding="ascii",
@@ -267,7 +264,7 @@ def write_scenarios(
     # header value as received, which has the far end's tag on "From:" and none on "To:".
     uas = directory / "bench-uas.xml"
     uas.write_text(
-        UAS.replace("REINVITE_TARGET", reinvite("target"))
+        headers(UAS.replace("REINVITE_TARGET", reinvite("target")))
         .replace("SDP_BODY", sdp)
         .replace("RING_MS", str(ring_ms))
         .replace("TALK_MS", str(talk_ms)),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ivr_engine.sim import Behaviour, Simulator
 from tests.fidelity.conftest import Target
 from tests.fidelity.wire import AriWire, EventStream
@@ -23,6 +25,15 @@ async def inbound(sim: Simulator, events: EventStream, **kw: object) -> tuple[st
     ss = await events.wait_type("StasisStart", call.channel_id, m)
     assert ss["channel"]["state"] == "Ring" and ss["args"] == ["inbound"]
     return call.channel_id, call
+
+
+async def originate(ari: AriWire, events: EventStream, number: str, args: str) -> Any:
+    """``POST /channels``: a leg to ``number`` on the trunk, into the test app."""
+    return await ari.call(
+        "POST",
+        "/channels",
+        {"endpoint": f"PJSIP/{number}@carrier", "app": events.app, "appArgs": args},
+    )
 
 
 async def test_inbound_play_is_early_media_and_state_stays_ring(
@@ -192,11 +203,7 @@ async def test_originate_enters_stasis_only_when_answered(
     sim = target.need_sim()
     script(sim)
     m = events.mark()
-    r = await ari.call(
-        "POST",
-        "/channels",
-        {"endpoint": f"PJSIP/{ANS}@carrier", "app": events.app, "appArgs": "originated,e1"},
-    )
+    r = await originate(ari, events, ANS, "originated,e1")
     assert r.status == 200 and r.body["state"] == "Down"
     cid = r.body["id"]
     ss = await events.wait_type("StasisStart", cid, m)
@@ -221,11 +228,7 @@ async def test_originated_leg_far_end_bye_after_talking(
     sim = target.need_sim()
     script(sim)
     m = events.mark()
-    r = await ari.call(
-        "POST",
-        "/channels",
-        {"endpoint": f"PJSIP/{ANS}@carrier", "app": events.app, "appArgs": "outbound,e2"},
-    )
+    r = await originate(ari, events, ANS, "outbound,e2")
     cid = r.body["id"]
     await events.wait_type("StasisStart", cid, m)
     destroyed = await events.wait_type("ChannelDestroyed", cid, m)
