@@ -55,7 +55,9 @@ import aiohttp
 from bench.bench_ari import process_cpu
 from bench.bench_planner import bench_database
 from bench.sipp import SippDriver, write_scenarios
-from ivr_engine.asterisk.ari.http import RequestStat, basic_auth
+from ivr_engine.asterisk.ari.client import AriClient
+from ivr_engine.asterisk.ari.errors import AriError
+from ivr_engine.asterisk.ari.http import RequestStat
 from ivr_engine.config_yaml import load_yaml
 from ivr_engine.domain.config_doc import parse_document
 from ivr_engine.domain.trace import CallTrace
@@ -198,20 +200,11 @@ async def simulator_info(base: str) -> dict[str, object] | None:
 
 async def probe_ari(ari: AriSettings) -> None:
     """Exit with the reason when no ARI answers at ``ari.url`` with these credentials."""
-    headers = {"Authorization": basic_auth(ari.user, ari.password)}
     try:
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(
-                f"{ari.url.rstrip('/')}/asterisk/info",
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=5),
-            ) as resp,
-        ):
-            if resp.status != 200:
-                raise SystemExit(f"ARI at {ari.url} answered {resp.status} to asterisk/info")
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        raise SystemExit(f"no ARI at {ari.url}: {exc or type(exc).__name__}") from None
+        async with AriClient(ari.url, ari.user, ari.password, timeout=5) as client:
+            await client.info()
+    except AriError as exc:
+        raise SystemExit(f"no usable ARI at {ari.url}: {exc}") from None
 
 
 def asterisk_pid() -> int | None:
